@@ -1,0 +1,1 @@
+"""gan3d: reproducible reduced-precision calorimeter GANs (library)."""

@@ -1,0 +1,102 @@
+"""The ``gan3d`` command line: each subcommand calls one library function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .datasets import simulate_to_files
+
+    paths = simulate_to_files(args.out, args.n, seed=args.seed, energy_range_gev=tuple(args.energy),
+                              shard_size=args.shard_size, progress=not args.quiet)
+    for p in paths:
+        print(p)
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from .io import expand_paths, inspect_shower_file, read_showers
+    from .observables import sampling_fraction
+
+    for path in expand_paths(args.paths):
+        info = inspect_shower_file(path)
+        showers, energies = read_showers(path, energy_range_gev=None if args.any_energy else (2.0, 500.0))
+        sf = sampling_fraction(showers, energies)
+        print(json.dumps({"path": path, "n_showers": info.n_showers, "energy_key": info.energy_key,
+                          "energy_gev_min": float(energies.min()), "energy_gev_max": float(energies.max()),
+                          "sampling_fraction_mean": float(sf.mean())}))
+    return 0
+
+
+def _bench_mc(args: argparse.Namespace) -> int:
+    from .bench import mc_throughput
+    from .results import machine_info
+
+    m = machine_info()
+    print(f"machine: {m['cpu_model']}, {m['usable_cores']} usable cores")
+    for w in args.workers:
+        r = mc_throughput(args.n, seed=args.seed, workers=w, energy_range_gev=tuple(args.energy))
+        print(f"MC throughput: {r['showers_per_s']:.0f} showers/s with {w} process(es), "
+              f"{args.n} showers, E uniform in {args.energy[0]:g}-{args.energy[1]:g} GeV")
+    return 0
+
+
+def _book(args: argparse.Namespace) -> int:
+    from .book import build_html, execute_all
+
+    if not args.no_execute:
+        execute_all(args.root, preset=args.preset, only=args.only)
+    if not args.no_build:
+        print(build_html(args.root))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gan3d`` command."""
+    p = argparse.ArgumentParser(prog="gan3d", description="Reproducible calorimeter GANs: data, book, benchmarks.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("simulate", help="run the GFlash Monte Carlo and write 3DGAN-layout HDF5")
+    s.add_argument("--n", type=int, required=True, help="number of showers")
+    s.add_argument("--energy", type=float, nargs=2, default=[2.0, 500.0], metavar=("LOW", "HIGH"),
+                   help="primary energy range in GeV, uniform (default 2 500)")
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--out", type=Path, required=True, help="output .h5 (shards get _000, _001... suffixes)")
+    s.add_argument("--shard-size", type=int, default=None, help="showers per file (default: one file)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_simulate)
+
+    s = sub.add_parser("inspect", help="validate shower files and print a summary per file")
+    s.add_argument("paths", nargs="+", help="files or glob patterns")
+    s.add_argument("--any-energy", action="store_true", help="accept primary energies outside 2-500 GeV")
+    s.set_defaults(func=_inspect)
+
+    s = sub.add_parser("bench-mc", help="Monte Carlo throughput in showers/s")
+    s.add_argument("--n", type=int, default=4096)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--energy", type=float, nargs=2, default=[2.0, 500.0], metavar=("LOW", "HIGH"))
+    s.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="process counts to measure")
+    s.set_defaults(func=_bench_mc)
+
+    s = sub.add_parser("book", help="execute every notebook with papermill and build the HTML book")
+    s.add_argument("--root", type=Path, default=Path("."))
+    s.add_argument("--preset", default="default", help="notebook size preset: ci or default")
+    s.add_argument("--only", nargs="*", help="notebook stems to execute (default: all)")
+    s.add_argument("--no-execute", action="store_true", help="build from already executed notebooks")
+    s.add_argument("--no-build", action="store_true", help="execute only")
+    s.set_defaults(func=_book)
+
+    args = p.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, OSError) as exc:
+        print(f"gan3d {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Physics observables of calorimeter showers: one implementation for every chapter.
+
+All functions take ``showers`` as (N, x, y, depth) arrays of cell energies in GeV (axis
+order as in :mod:`gan3d_lib.io`) and primary ``energies`` as (N,) arrays in GeV. Positions
+are in cell indices (0..24); convert with the geometry's cell size or layer thickness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "AXES",
+    "DEFAULT_ENERGY_BINS_GEV",
+    "total_energy",
+    "sampling_fraction",
+    "profile",
+    "profiles",
+    "longitudinal_profile",
+    "moments",
+    "hits",
+    "cell_energy_spectrum",
+    "energy_bin_labels",
+    "binned_response",
+    "mean_shower_shapes",
+    "shower_shape_mse",
+]
+
+AXES = ("x", "y", "z")
+DEFAULT_ENERGY_BINS_GEV = (2.0, 20.0, 100.0, 250.0, 500.0)
+_SUM_AXES = {"x": (2, 3), "y": (1, 3), "z": (1, 2)}
+
+
+def _as_showers(showers: np.ndarray) -> np.ndarray:
+    showers = np.asarray(showers)
+    if showers.ndim != 4:
+        raise ValueError(f"showers must be (N, x, y, depth), got shape {showers.shape}")
+    return showers
+
+
+def total_energy(showers: np.ndarray) -> np.ndarray:
+    """(N,) total visible energy per shower in GeV (float64)."""
+    return _as_showers(showers).sum(axis=(1, 2, 3), dtype=np.float64)
+
+
+def sampling_fraction(showers: np.ndarray, energies_gev: np.ndarray) -> np.ndarray:
+    """(N,) sampling fraction E_cal / E_primary (dimensionless)."""
+    e = np.asarray(energies_gev, dtype=np.float64).reshape(-1)
+    if e.shape[0] != np.shape(showers)[0]:
+        raise ValueError(f"{e.shape[0]} energies for {np.shape(showers)[0]} showers")
+    if (e <= 0).any():
+        raise ValueError("primary energies must be > 0 GeV")
+    return total_energy(showers) / e
+
+
+def profile(showers: np.ndarray, axis: str) -> np.ndarray:
+    """(N, n_bins) energy profile in GeV along ``axis`` ('x', 'y' transverse; 'z' depth)."""
+    if axis not in _SUM_AXES:
+        raise ValueError(f"axis must be one of {AXES}, got {axis!r}")
+    return _as_showers(showers).sum(axis=_SUM_AXES[axis], dtype=np.float64)
+
+
+def profiles(showers: np.ndarray) -> dict[str, np.ndarray]:
+    """Profiles along x, y and z: {'x': (N, 25), 'y': (N, 25), 'z': (N, 25)} in GeV."""
+    return {a: profile(showers, a) for a in AXES}
+
+
+def longitudinal_profile(showers: np.ndarray) -> np.ndarray:
+    """(N, n_layers) energy per layer in GeV (the z profile)."""
+    return profile(showers, "z")
+
+
+def moments(profiles_gev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First moment (barycentre) and second central moment of per-shower profiles.
+
+    Args:
+        profiles_gev: (N, n_bins) energy per bin.
+
+    Returns:
+        centre (N,) in cell index units and width^2 (N,) in cell index^2; NaN for empty
+        showers.
+    """
+    p = np.asarray(profiles_gev, dtype=np.float64)
+    k = np.arange(p.shape[-1], dtype=np.float64)
+    tot = p.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = (p * k).sum(axis=-1) / tot
+        second = (p * (k[None, :] - centre[:, None]) ** 2).sum(axis=-1) / tot
+    return centre, second
+
+
+def hits(showers: np.ndarray, threshold_gev: float = 0.0) -> np.ndarray:
+    """(N,) number of cells with energy strictly above ``threshold_gev``."""
+    return (_as_showers(showers) > threshold_gev).sum(axis=(1, 2, 3))
+
+
+def cell_energy_spectrum(
+    showers: np.ndarray, *, bins_gev: np.ndarray | None = None, threshold_gev: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Histogram of non-zero cell energies, normalised per shower.
+
+    Returns:
+        (counts per shower per bin (n_bins,), bin edges (n_bins + 1,) in GeV). Default
+        bins: 50 logarithmic bins from 1e-6 to 10 GeV.
+    """
+    if bins_gev is None:
+        bins_gev = np.logspace(-6, 1, 51)
+    s = _as_showers(showers)
+    cells = s[s > threshold_gev]
+    counts, edges = np.histogram(cells, bins=bins_gev)
+    return counts / max(1, s.shape[0]), edges
+
+
+def energy_bin_labels(bins_gev: Sequence[float]) -> list[str]:
+    """Labels such as '2-20 GeV' for consecutive bin edges."""
+    return [f"{lo:g}-{hi:g} GeV" for lo, hi in zip(bins_gev[:-1], bins_gev[1:])]
+
+
+def _bin_index(energies_gev: np.ndarray, bins_gev: Sequence[float]) -> np.ndarray:
+    e = np.asarray(energies_gev, dtype=np.float64).reshape(-1)
+    idx = np.searchsorted(np.asarray(bins_gev), e, side="right") - 1
+    idx[e == bins_gev[-1]] = len(bins_gev) - 2  # upper edge is inclusive
+    return idx
+
+
+def binned_response(
+    showers: np.ndarray, energies_gev: np.ndarray, bins_gev: Sequence[float]
+) -> dict[str, np.ndarray]:
+    """Sampling fraction and relative resolution per primary-energy bin.
+
+    Returns a dict of (n_bins,) arrays: ``energy_gev`` (mean E_p in the bin), ``count``,
+    ``sampling_fraction`` (mean E_cal/E_p), ``sampling_fraction_err`` (error of the mean),
+    ``resolution`` (std/mean of E_cal/E_p).
+    """
+    sf = sampling_fraction(showers, energies_gev)
+    e = np.asarray(energies_gev, dtype=np.float64).reshape(-1)
+    idx = _bin_index(e, bins_gev)
+    n_bins = len(bins_gev) - 1
+    out = {k: np.full(n_bins, np.nan) for k in ("energy_gev", "sampling_fraction", "sampling_fraction_err", "resolution")}
+    out["count"] = np.zeros(n_bins, dtype=int)
+    for b in range(n_bins):
+        sel = idx == b
+        n = int(sel.sum())
+        out["count"][b] = n
+        if n == 0:
+            continue
+        out["energy_gev"][b] = e[sel].mean()
+        out["sampling_fraction"][b] = sf[sel].mean()
+        if n > 1:
+            out["sampling_fraction_err"][b] = sf[sel].std(ddof=1) / np.sqrt(n)
+            out["resolution"][b] = sf[sel].std(ddof=1) / sf[sel].mean()
+    return out
+
+
+def mean_shower_shapes(showers: np.ndarray) -> np.ndarray:
+    """(3, n_bins) normalised mean shower shapes along x, y, z, in percent.
+
+    Each row is the mean profile of the sample along one axis divided by its sum, times
+    100: the percentage of the sample's energy in each slice.
+    """
+    rows = []
+    for a in AXES:
+        mean = profile(showers, a).mean(axis=0)
+        rows.append(100.0 * mean / mean.sum())
+    return np.stack(rows)
+
+
+def shower_shape_mse(
+    showers_a: np.ndarray,
+    showers_b: np.ndarray,
+    *,
+    energies_a_gev: np.ndarray | None = None,
+    energies_b_gev: np.ndarray | None = None,
+    bins_gev: Sequence[float] | None = None,
+) -> dict[str, float]:
+    r"""Mean squared error between the normalised mean shower shapes of two samples.
+
+    Definition (used throughout the book): for a sample, the mean shower shape along axis
+    a in {x, y, z} is :math:`S_a[k] = 100\,\bar P_a[k] / \sum_j \bar P_a[j]` (percent of the
+    energy in slice k, :math:`\bar P_a` the mean profile). Then
+
+    .. math:: \mathrm{MSE}(A, B) = \frac{1}{3 \cdot 25} \sum_{a} \sum_{k} (S^A_a[k] - S^B_a[k])^2
+
+    in percent squared. With ``bins_gev`` and both energy arrays, the same quantity is also
+    computed within each primary-energy bin (showers of A and B selected by their own
+    energies). The study's MSE definition was not published, so compare ratios, not
+    absolute values, with its table.
+
+    Returns:
+        {'all': mse} plus one entry per energy bin label (NaN where a bin is empty).
+    """
+    out = {"all": float(np.mean((mean_shower_shapes(showers_a) - mean_shower_shapes(showers_b)) ** 2))}
+    if bins_gev is not None:
+        if energies_a_gev is None or energies_b_gev is None:
+            raise ValueError("per-bin shower_shape_mse needs energies_a_gev and energies_b_gev")
+        ia, ib = _bin_index(energies_a_gev, bins_gev), _bin_index(energies_b_gev, bins_gev)
+        for b, label in enumerate(energy_bin_labels(bins_gev)):
+            sa, sb = ia == b, ib == b
+            if not sa.any() or not sb.any():
+                out[label] = float("nan")
+                continue
+            diff = mean_shower_shapes(np.asarray(showers_a)[sa]) - mean_shower_shapes(np.asarray(showers_b)[sb])
+            out[label] = float(np.mean(diff**2))
+    return out

@@ -1,0 +1,149 @@
+"""HEP-style figures of showers and their observables. Draws only; computes no physics.
+
+Every function returns a matplotlib ``Figure``; axes carry units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import mplhep
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+
+__all__ = ["use_style", "plot_shower_projections", "plot_profiles_with_ratio", "plot_sampling_fraction",
+           "plot_geant4_comparison", "plot_cell_energy_spectrum"]
+
+
+def use_style() -> None:
+    """Apply the mplhep ROOT-like style used by every figure in the book."""
+    plt.style.use(mplhep.style.ROOT)
+    plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 110, "font.size": 13,
+                         "axes.labelsize": 13, "legend.fontsize": 11})
+
+
+def plot_shower_projections(
+    showers: Sequence[np.ndarray], titles: Sequence[str], *, vmin_gev: float = 1e-5
+) -> Figure:
+    """One row per shower: energy summed over depth (x-y), over y (x-z) and over x (y-z).
+
+    Args:
+        showers: each (x, y, depth) cell energies in GeV.
+        titles: one title per shower (e.g. the primary energy).
+    """
+    fig, axes = plt.subplots(len(showers), 3, figsize=(13, 3.8 * len(showers)), squeeze=False)
+    specs = [((2,), "x [cell]", "y [cell]"), ((1,), "x [cell]", "layer"), ((0,), "y [cell]", "layer")]
+    for row, (shower, title) in enumerate(zip(showers, titles)):
+        for col, (axis, xl, yl) in enumerate(specs):
+            img = np.asarray(shower).sum(axis=axis[0])
+            vmax = max(float(img.max()), vmin_gev * 10)
+            ax = axes[row, col]
+            m = ax.imshow(np.clip(img.T, vmin_gev, None), origin="lower", norm=LogNorm(vmin_gev, vmax), cmap="viridis",
+                          aspect="auto")
+            ax.set_xlabel(xl)
+            ax.set_ylabel(yl)
+            ax.set_title(title if col == 0 else "", loc="left", fontsize=12)
+            fig.colorbar(m, ax=ax, label="energy [GeV]")
+    fig.tight_layout()
+    return fig
+
+
+def plot_profiles_with_ratio(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    reference: str | None = None,
+    logy: bool = True,
+    title: str | None = None,
+) -> Figure:
+    """Profiles (mean and error per bin) with a ratio panel to ``reference``.
+
+    Args:
+        curves: label -> (values (n,), errors (n,) or None).
+        reference: label of the denominator of the ratio panel (default: the first).
+    """
+    reference = reference or next(iter(curves))
+    fig, (ax, rax) = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})
+    ref_vals = np.asarray(curves[reference][0], dtype=float)
+    for label, (vals, errs) in curves.items():
+        vals = np.asarray(vals, dtype=float)
+        x = np.arange(vals.shape[0])
+        ax.errorbar(x, vals, yerr=errs, label=label, drawstyle="steps-mid", capsize=0, lw=1.6)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rax.plot(x, vals / ref_vals, drawstyle="steps-mid", lw=1.4)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    if title:
+        ax.set_title(title, loc="left", fontsize=12)
+    rax.axhline(1.0, color="grey", lw=0.8)
+    rax.set_ylim(0.5, 1.5)
+    rax.set_ylabel(f"ratio to\n{reference}", fontsize=10)
+    rax.set_xlabel(xlabel)
+    return fig
+
+
+def plot_sampling_fraction(
+    energies_gev: np.ndarray,
+    sampling_fraction: np.ndarray,
+    *,
+    binned: Mapping[str, np.ndarray] | None = None,
+    reference: Mapping[str, Sequence[float]] | None = None,
+) -> Figure:
+    """Sampling fraction E_cal/E_p vs E_p (scatter), with binned means and the resolution.
+
+    Args:
+        binned: output of :func:`gan3d_lib.observables.binned_response`.
+        reference: {'energy_gev': [...], 'sampling_fraction': [...], 'label': ...} points.
+    """
+    fig, (ax, rax) = plt.subplots(1, 2, figsize=(13, 5))
+    ax.scatter(energies_gev, 100 * np.asarray(sampling_fraction), s=3, alpha=0.3, color="grey", label="showers")
+    if binned is not None:
+        ax.errorbar(binned["energy_gev"], 100 * binned["sampling_fraction"], yerr=100 * binned["sampling_fraction_err"],
+                    fmt="o", color="C0", label="Monte Carlo, bin mean")
+        rax.plot(binned["energy_gev"], 100 * binned["resolution"], "o-", color="C0", label="Monte Carlo")
+    if reference is not None:
+        ax.plot(reference["energy_gev"], 100 * np.asarray(reference["sampling_fraction"]), "s", color="C3",
+                label=reference.get("label", "reference"))
+    ax.set_xlabel("primary energy $E_p$ [GeV]")
+    ax.set_ylabel("sampling fraction $E_{cal}/E_p$ [%]")
+    ax.legend()
+    rax.set_xlabel("primary energy $E_p$ [GeV]")
+    rax.set_ylabel(r"resolution $\sigma(E_{cal})/\langle E_{cal}\rangle$ [%]")
+    rax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_geant4_comparison(rows: Sequence[Mapping[str, float]]) -> Figure:
+    """Three panels: sampling fraction, peak layer and cells hit, Monte Carlo vs Geant4."""
+    e = [r["energy_gev"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    panels = [("sampling_fraction", 100.0, "sampling fraction [%]"), ("peak_layer", 1.0, "peak layer (0-based)"),
+              ("cells_hit", 1.0, "Si cells hit")]
+    for ax, (key, scale, label) in zip(axes, panels):
+        ax.plot(e, [scale * r[f"{key}_geant4"] for r in rows], "s", color="C3", ms=8, label="Geant4 11.4")
+        ax.plot(e, [scale * r[f"{key}_mc"] for r in rows], "o", color="C0", label="gan3d Monte Carlo")
+        ax.set_xscale("log")
+        ax.set_xlabel("primary energy [GeV]")
+        ax.set_ylabel(label)
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_cell_energy_spectrum(spectra: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
+    """Cell-energy spectra: label -> (counts per shower per bin, bin edges in GeV)."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for label, (counts, edges) in spectra.items():
+        ax.stairs(counts, edges, label=label, lw=1.6)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("cell energy [GeV]")
+    ax.set_ylabel("cells per shower per bin")
+    ax.legend()
+    return fig

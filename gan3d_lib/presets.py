@@ -1,0 +1,33 @@
+"""Named sizes for notebook runs: ``ci`` (minutes, for tests) and ``default`` (the book).
+
+A notebook parameter left at 0 (or "") takes its value from the preset; any value given
+with ``papermill -p name value`` wins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["PRESETS", "resolve"]
+
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "01_showers": {
+        "ci": {"n_showers": 768, "n_per_energy": 128, "n_bench": 512},
+        "default": {"n_showers": 10000, "n_per_energy": 1000, "n_bench": 4096},
+    },
+}
+
+
+def resolve(notebook: str, preset: str, **given: Any) -> dict[str, Any]:
+    """Parameters for ``notebook`` at ``preset``; non-empty values in ``given`` override.
+
+    Raises ValueError naming the known presets for an unknown one.
+    """
+    if notebook not in PRESETS:
+        raise ValueError(f"no presets for notebook {notebook!r}; known: {sorted(PRESETS)}")
+    table = PRESETS[notebook]
+    if preset not in table:
+        raise ValueError(f"unknown preset {preset!r} for {notebook}; choose one of {sorted(table)}")
+    out = dict(table[preset])
+    out.update({k: v for k, v in given.items() if v not in (None, 0, "")})
+    return out
