@@ -1,0 +1,29 @@
+import json
+
+from gan3d_lib.cli import main
+from gan3d_lib.io import read_showers
+
+
+def test_simulate_then_inspect(tmp_path, capsys):
+    out = tmp_path / "mc" / "train.h5"
+    assert main(["simulate", "--n", "20", "--energy", "2", "500", "--seed", "1", "--out", str(out), "--quiet"]) == 0
+    showers, energies = read_showers(out)
+    assert showers.shape == (20, 25, 25, 25)
+    capsys.readouterr()
+    assert main(["inspect", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n_showers"] == 20 and 0.02 < summary["sampling_fraction_mean"] < 0.035
+
+
+def test_sharded_simulation(tmp_path):
+    assert main(["simulate", "--n", "300", "--seed", "4", "--out", str(tmp_path / "s.h5"),
+                 "--shard-size", "128", "--quiet"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s_000.h5", "s_001.h5", "s_002.h5"]
+
+
+def test_bad_file_gives_one_line_error_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.h5"
+    bad.write_text("nope")
+    assert main(["inspect", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "bad.h5" in err and "not a readable HDF5 file" in err

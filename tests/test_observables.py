@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from gan3d_lib import observables as obs
+
+
+def _point_showers():
+    """Two showers with all energy in single cells: (12,12,3) 2 GeV, and split over z=4,6."""
+    s = np.zeros((2, 25, 25, 25), np.float32)
+    s[0, 12, 12, 3] = 2.0
+    s[1, 10, 12, 4] = 1.0
+    s[1, 10, 12, 6] = 1.0
+    return s, np.array([100.0, 50.0])
+
+
+def test_sums_and_sampling_fraction():
+    s, e = _point_showers()
+    assert obs.total_energy(s) == pytest.approx([2.0, 2.0])
+    assert obs.sampling_fraction(s, e) == pytest.approx([0.02, 0.04])
+    with pytest.raises(ValueError, match="energies"):
+        obs.sampling_fraction(s, e[:1])
+
+
+def test_profiles_and_moments_by_hand():
+    s, _ = _point_showers()
+    p = obs.profiles(s)
+    assert p["z"][1, 4] == 1.0 and p["z"][1, 6] == 1.0 and p["x"][1, 10] == 2.0
+    centre, second = obs.moments(p["z"])
+    assert centre == pytest.approx([3.0, 5.0])
+    assert second == pytest.approx([0.0, 1.0])
+    c, w = obs.moments(np.zeros((1, 25)))
+    assert np.isnan(c[0]) and np.isnan(w[0])
+
+
+def test_hits_and_spectrum():
+    s, _ = _point_showers()
+    assert list(obs.hits(s)) == [1, 2]
+    assert list(obs.hits(s, threshold_gev=1.5)) == [1, 0]
+    counts, edges = obs.cell_energy_spectrum(s, bins_gev=np.array([0.5, 1.5, 2.5]))
+    assert counts == pytest.approx([1.0, 0.5])  # per shower
+
+
+def test_shower_shape_mse_identical_and_known_difference():
+    s, e = _point_showers()
+    assert obs.shower_shape_mse(s, s)["all"] == 0.0
+    a, b = s[:1], s[1:]
+    # x: 100% at 12 vs 100% at 10 -> 2 * 100^2; y: equal; z: 100 at 3 vs 50,50 at 4,6 -> 100^2 + 2*50^2
+    expected = (2 * 100**2 + 100**2 + 2 * 50**2) / 75
+    assert obs.shower_shape_mse(a, b)["all"] == pytest.approx(expected)
+
+
+def test_shower_shape_mse_per_energy_bin(mc_sample):
+    showers, energies = mc_sample
+    out = obs.shower_shape_mse(showers, showers, energies_a_gev=energies, energies_b_gev=energies,
+                               bins_gev=(2.0, 100.0, 500.0))
+    assert out == {"all": 0.0, "2-100 GeV": 0.0, "100-500 GeV": 0.0}
+    half = len(energies) // 2
+    split = obs.shower_shape_mse(showers[:half], showers[half:], energies_a_gev=energies[:half],
+                                 energies_b_gev=energies[half:], bins_gev=(2.0, 100.0, 500.0))
+    assert 0 < split["all"] < 0.1
+    with pytest.raises(ValueError, match="energies"):
+        obs.shower_shape_mse(showers, showers, bins_gev=(2.0, 500.0))
+
+
+def test_binned_response_counts_and_edges(mc_sample):
+    showers, energies = mc_sample
+    r = obs.binned_response(showers, energies, [2.0, 250.0, 500.0])
+    assert r["count"].sum() == len(energies)
+    assert (r["sampling_fraction"] > 0.02).all() and (r["resolution"] < 0.2).all()
+    assert obs.energy_bin_labels([2, 20.5, 500]) == ["2-20.5 GeV", "20.5-500 GeV"]
