@@ -34,3 +34,14 @@ def test_machine_info_has_isa_flags():
 def test_markdown_table():
     t = markdown_table([{"e": 10.0, "n": 3, "x": None}], {"e": "E [GeV]", "n": "n", "x": "x"}, {"e": ".1f"})
     assert t.splitlines() == ["| E [GeV] | n | x |", "|---|---|---|", "| 10.0 | 3 | – |"]
+
+
+def test_package_exposes_submodules_lazily():
+    import gan3d_lib
+
+    assert "mc" in dir(gan3d_lib)
+    assert gan3d_lib.observables.total_energy is not None
+    import pytest as _pytest
+
+    with _pytest.raises(AttributeError, match="submodules"):
+        gan3d_lib.nonexistent  # noqa: B018
