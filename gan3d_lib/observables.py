@@ -19,10 +19,12 @@ __all__ = [
     "profile",
     "profiles",
     "longitudinal_profile",
+    "normalised_profile_mean",
     "moments",
     "hits",
     "cell_energy_spectrum",
     "energy_bin_labels",
+    "energy_bin_index",
     "binned_response",
     "mean_shower_shapes",
     "shower_shape_mse",
@@ -72,6 +74,23 @@ def longitudinal_profile(showers: np.ndarray) -> np.ndarray:
     return profile(showers, "z")
 
 
+def normalised_profile_mean(showers: np.ndarray, axis: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mean per-shower profile along ``axis``, each shower normalised to unit sum.
+
+    Returns:
+        (mean (n_bins,), standard error of the mean (n_bins,)), fractions of the shower
+        energy per slice. Empty showers are left out.
+    """
+    p = profile(showers, axis)
+    tot = p.sum(axis=1)
+    p = p[tot > 0] / tot[tot > 0, None]
+    if len(p) == 0:
+        nan = np.full(p.shape[1], np.nan)
+        return nan, nan
+    sem = p.std(axis=0, ddof=1) / np.sqrt(len(p)) if len(p) > 1 else np.full(p.shape[1], np.nan)
+    return p.mean(axis=0), sem
+
+
 def moments(profiles_gev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First moment (barycentre) and second central moment of per-shower profiles.
 
@@ -118,7 +137,9 @@ def energy_bin_labels(bins_gev: Sequence[float]) -> list[str]:
     return [f"{lo:g}-{hi:g} GeV" for lo, hi in zip(bins_gev[:-1], bins_gev[1:])]
 
 
-def _bin_index(energies_gev: np.ndarray, bins_gev: Sequence[float]) -> np.ndarray:
+def energy_bin_index(energies_gev: np.ndarray, bins_gev: Sequence[float]) -> np.ndarray:
+    """(N,) index of each primary energy's bin (edges ``bins_gev``, last edge inclusive); -1 or
+    ``len(bins_gev) - 1`` outside."""
     e = np.asarray(energies_gev, dtype=np.float64).reshape(-1)
     idx = np.searchsorted(np.asarray(bins_gev), e, side="right") - 1
     idx[e == bins_gev[-1]] = len(bins_gev) - 2  # upper edge is inclusive
@@ -136,7 +157,7 @@ def binned_response(
     """
     sf = sampling_fraction(showers, energies_gev)
     e = np.asarray(energies_gev, dtype=np.float64).reshape(-1)
-    idx = _bin_index(e, bins_gev)
+    idx = energy_bin_index(e, bins_gev)
     n_bins = len(bins_gev) - 1
     out = {k: np.full(n_bins, np.nan) for k in ("energy_gev", "sampling_fraction", "sampling_fraction_err", "resolution")}
     out["count"] = np.zeros(n_bins, dtype=int)
@@ -195,7 +216,7 @@ def shower_shape_mse(
     if bins_gev is not None:
         if energies_a_gev is None or energies_b_gev is None:
             raise ValueError("per-bin shower_shape_mse needs energies_a_gev and energies_b_gev")
-        ia, ib = _bin_index(energies_a_gev, bins_gev), _bin_index(energies_b_gev, bins_gev)
+        ia, ib = energy_bin_index(energies_a_gev, bins_gev), energy_bin_index(energies_b_gev, bins_gev)
         for b, label in enumerate(energy_bin_labels(bins_gev)):
             sa, sb = ia == b, ib == b
             if not sa.any() or not sb.any():

@@ -15,7 +15,7 @@ import numpy as np
 from . import observables as obs
 from .mc import ShowerSimulator
 
-__all__ = ["Geant4Point", "GEANT4_REFERENCE", "GEANT4_PROFILE_100GEV_MEV", "compare_to_geant4"]
+__all__ = ["Geant4Point", "GEANT4_REFERENCE", "GEANT4_PROFILE_100GEV_MEV", "geant4_cpu_s_per_shower", "compare_to_geant4"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,16 @@ GEANT4_PROFILE_100GEV_MEV = np.array([
     1.2, 4.7, 13.5, 23.6, 42.5, 68.8, 96.5, 125.2, 152.9, 171.4, 183.4, 178.2, 188.4,
     180.0, 174.8, 163.5, 148.0, 140.3, 123.0, 117.1, 94.9, 87.4, 73.0, 62.2, 34.0,
 ])
+
+
+def geant4_cpu_s_per_shower(energies_gev: np.ndarray) -> np.ndarray:
+    """Geant4 CPU seconds per shower (one core) at the given energies, GeV.
+
+    Linear interpolation of :data:`GEANT4_REFERENCE` (CPU time grows about linearly with
+    energy); constant extrapolation outside 10-500 GeV.
+    """
+    return np.interp(np.asarray(energies_gev, dtype=float), [p.energy_gev for p in GEANT4_REFERENCE],
+                     [p.cpu_s_per_shower for p in GEANT4_REFERENCE])
 
 
 def compare_to_geant4(

@@ -60,7 +60,7 @@ from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.geometry import CalorimeterGeometry
 from gan3d_lib.io import read_showers
 from gan3d_lib.mc import ShowerSimulator
-from gan3d_lib.reference import GEANT4_REFERENCE, compare_to_geant4
+from gan3d_lib.reference import GEANT4_REFERENCE, compare_to_geant4, geant4_cpu_s_per_shower
 from gan3d_lib.results import machine_info, write_results
 from gan3d_lib.tables import markdown_table
 
@@ -140,13 +140,9 @@ plt.show()
 # %%
 bins = obs.DEFAULT_ENERGY_BINS_GEV
 labels = obs.energy_bin_labels(bins)
-index = np.digitize(energies, bins[1:-1])
+index = obs.energy_bin_index(energies, bins)
 for axis, xlabel in (("z", "layer"), ("x", "x [cell]")):
-    curves = {}
-    for b, label in enumerate(labels):
-        p = obs.profile(showers[index == b], axis)
-        p = p / p.sum(axis=1, keepdims=True)
-        curves[label] = (p.mean(axis=0), p.std(axis=0, ddof=1) / np.sqrt(len(p)))
+    curves = {label: obs.normalised_profile_mean(showers[index == b], axis) for b, label in enumerate(labels)}
     plotting.plot_profiles_with_ratio(curves, xlabel=xlabel, ylabel="fraction of shower energy",
                                       reference=labels[1], logy=True)
     plt.show()
@@ -244,8 +240,7 @@ plt.show()
 # %%
 machine = machine_info()
 speed = {w: mc_throughput(params["n_bench"], seed=seed, workers=w) for w in (1, min(2, machine["usable_cores"]))}
-g4_mean_cpu_s = float(np.mean(np.interp(np.linspace(2, 500, 1001), [p.energy_gev for p in GEANT4_REFERENCE],
-                                        [p.cpu_s_per_shower for p in GEANT4_REFERENCE])))
+g4_mean_cpu_s = float(geant4_cpu_s_per_shower(energies).mean())
 best = max(v["showers_per_s"] for v in speed.values())
 results["mc_throughput"] = {str(w): v for w, v in speed.items()}
 results["mc_showers_per_s"] = best
@@ -261,8 +256,8 @@ glue("g4_mean_cpu_s", g4_mean_cpu_s, display=False)
 # %% [markdown]
 # On this machine ({glue:text}`cpu_model`) the Monte Carlo produces
 # {glue:text}`mc_showers_per_s:.0f` showers per second. Geant4 spends on average
-# {glue:text}`g4_mean_cpu_s:.2f` CPU seconds per shower over the same energy range (linear
-# interpolation of the reference table, an external measurement). The parametrisation is
+# {glue:text}`g4_mean_cpu_s:.2f` CPU seconds per shower on one core for the same primary
+# energies (linear interpolation of the reference table, an external measurement). The parametrisation is
 # this fast because it never tracks a particle: it draws the average shape of each shower
 # and its fluctuations directly. That is also its limit: it knows only the physics written
 # into its formulas, which is why the study trains a GAN on full simulation.

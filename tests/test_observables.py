@@ -68,3 +68,11 @@ def test_binned_response_counts_and_edges(mc_sample):
     assert r["count"].sum() == len(energies)
     assert (r["sampling_fraction"] > 0.02).all() and (r["resolution"] < 0.2).all()
     assert obs.energy_bin_labels([2, 20.5, 500]) == ["2-20.5 GeV", "20.5-500 GeV"]
+
+
+def test_normalised_profile_mean_and_bin_index():
+    s, _ = _point_showers()
+    mean, sem = obs.normalised_profile_mean(s, "z")
+    assert mean[3] == pytest.approx(0.5) and mean[4] == pytest.approx(0.25) and mean.sum() == pytest.approx(1.0)
+    assert sem[3] == pytest.approx(0.5)  # std of (1, 0) with ddof=1 is 0.707, / sqrt(2)
+    assert list(obs.energy_bin_index(np.array([2.0, 19.9, 20.0, 500.0, 501.0]), (2, 20, 500))) == [0, 0, 1, 1, 2]
