@@ -19,6 +19,7 @@ for _var, _sub in (("MPLCONFIGDIR", "matplotlib"), ("IPYTHONDIR", "ipython"),
     Path(os.environ[_var]).mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,204 @@
+"""Keras generators and discriminators: the Conv3D 3DGAN and its three-branch Conv2D rewrite.
+
+* ``conv3d``: the original 3DGAN ``EcalEnergyGan`` generator (872,948 parameters at width 1).
+* ``conv2d``: F. Rehm's Conv2D generator (three permuted 5x5x5 views, Conv2D /
+  Conv2DTranspose stacks, concatenated, final Conv2D to 25 channels = depth; 2,055,324
+  parameters at width 1).
+
+Generators map a latent vector (N, 200) to showers (N, 25, 25, 25) in GeV, non-negative
+(final ReLU). The primary energy conditions the latent vector by multiplication,
+``latent = (E / 100 GeV) * N(0, 1)^200`` (:func:`latent_vectors`). ``width`` multiplies every
+hidden channel count, so the same topology has a small ``lite`` size for CPUs.
+
+Discriminators return three heads: ``generation`` (real/fake probability), ``auxiliary``
+(regressed E_p / 100 GeV) and ``ecal`` (the total deposited energy of the input in GeV,
+not learned).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+__all__ = ["LATENT_SIZE", "SIZES", "latent_vectors", "build_generator", "build_discriminator",
+           "count_parameters", "multiply_accumulates", "TotalEnergy"]
+
+LATENT_SIZE = 200
+SIZES = {"paper": 1.0, "lite": 0.25}
+_LEAKY_SLOPE = 0.3  # Keras 2 LeakyReLU default, used by the original code
+
+
+def latent_vectors(energies_gev: np.ndarray, *, seed: int, latent_size: int = LATENT_SIZE) -> np.ndarray:
+    """(N, latent_size) float32 generator inputs (E_p / 100 GeV) * N(0, 1)."""
+    e = np.asarray(energies_gev, dtype=np.float32).reshape(-1, 1)
+    noise = np.random.default_rng(seed).standard_normal((e.shape[0], latent_size), dtype=np.float32)
+    return e / 100.0 * noise
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _f(n: int, width: float) -> int:
+    return max(1, int(round(n * width)))
+
+
+def _block(x, layer, *, dropout: float | None):
+    """layer -> LeakyReLU(0.3) -> BatchNorm [-> Dropout]."""
+    k = _keras().layers
+    x = k.LeakyReLU(negative_slope=_LEAKY_SLOPE)(layer(x))
+    x = k.BatchNormalization()(x)
+    return k.Dropout(dropout)(x) if dropout else x
+
+
+def _conv3d_generator(width: float, latent_size: int):
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((latent_size,), name="latent")
+    x = L.Dense(7 * 7 * 8 * _f(8, width))(inp)
+    x = L.Reshape((7, 7, 8, _f(8, width)))(x)
+    x = _block(x, L.Conv3D(_f(64, width), (6, 6, 8), padding="same", kernel_initializer="he_uniform"), dropout=None)
+    x = L.UpSampling3D((2, 2, 2))(x)
+    x = L.ZeroPadding3D((2, 2, 0))(x)
+    x = _block(x, L.Conv3D(_f(6, width), (6, 5, 8), padding="valid", kernel_initializer="he_uniform"), dropout=None)
+    x = L.UpSampling3D((2, 2, 3))(x)
+    x = L.ZeroPadding3D((1, 0, 3))(x)
+    x = L.Conv3D(_f(6, width), (3, 3, 8), padding="valid", kernel_initializer="he_uniform")(x)
+    x = L.LeakyReLU(negative_slope=_LEAKY_SLOPE)(x)
+    x = L.Conv3D(1, (2, 2, 2), use_bias=False, kernel_initializer="glorot_normal")(x)
+    x = L.ReLU()(x)
+    out = L.Reshape((25, 25, 25), name="shower")(x)
+    return keras.Model(inp, out, name="conv3d_generator")
+
+
+def _conv2d_branch(x, width: float):
+    L = _keras().layers
+    f = lambda n: _f(n, width)  # noqa: E731
+    x = _block(x, L.Conv2D(f(32), 5, padding="same", use_bias=False), dropout=0.2)
+    x = L.Conv2DTranspose(f(64), 5, strides=3, padding="same")(x)  # 5 -> 15
+    x = _block(x, L.Conv2D(f(64), 5, padding="same", use_bias=False), dropout=0.2)
+    x = L.Conv2DTranspose(f(64), 5, strides=2, padding="same")(x)  # 15 -> 30
+    x = _block(x, L.Conv2D(f(64), 8, padding="same", use_bias=False), dropout=0.2)
+    x = _block(x, L.Conv2D(f(64), 5, padding="valid", use_bias=False), dropout=0.2)  # 30 -> 26
+    x = _block(x, L.Conv2D(f(32), 4, padding="same", use_bias=False), dropout=0.2)
+    x = _block(x, L.Conv2D(f(32), 3, padding="same", use_bias=False), dropout=0.2)
+    return _block(x, L.Conv2D(25, 2, padding="valid", use_bias=False), dropout=0.2)  # 26 -> 25
+
+
+def _conv2d_generator(width: float, latent_size: int):
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((latent_size,), name="latent")
+    x = L.Reshape((5, 5, 5))(L.Dense(125)(inp))
+    # Each branch convolves a different pair of axes; its output is permuted back to (x, y, depth).
+    views = [(None, None), ((3, 1, 2), (2, 3, 1)), ((2, 3, 1), (3, 1, 2))]
+    outs = []
+    for forward, back in views:
+        v = L.Permute(forward)(x) if forward else x
+        v = _conv2d_branch(v, width)
+        outs.append(L.Permute(back)(v) if back else v)
+    x = L.Concatenate(axis=-1)(outs)
+    x = L.Conv2D(25, 3, padding="same", use_bias=False)(x)
+    out = L.ReLU(name="shower")(x)
+    return keras.Model(inp, out, name="conv2d_generator")
+
+
+def build_generator(kind: str, *, size: str | float = "paper", latent_size: int = LATENT_SIZE, seed: int = 0):
+    """A generator ``kind`` in {'conv3d', 'conv2d'} at ``size`` ('paper', 'lite' or a width)."""
+    width = SIZES[size] if isinstance(size, str) else float(size)
+    _keras().utils.set_random_seed(seed)
+    if kind == "conv3d":
+        return _conv3d_generator(width, latent_size)
+    if kind == "conv2d":
+        return _conv2d_generator(width, latent_size)
+    raise ValueError(f"unknown generator kind {kind!r}; choose 'conv3d' or 'conv2d'")
+
+
+@cache
+def _total_energy_layer():
+    keras = _keras()
+
+    @keras.saving.register_keras_serializable(package="gan3d")
+    class TotalEnergy(keras.layers.Layer):
+        """Sum of all cell energies of a (N, 25, 25, 25) shower: (N, 1) in GeV."""
+
+        def call(self, showers):
+            return keras.ops.sum(showers, axis=(1, 2, 3))[:, None]
+
+    return TotalEnergy
+
+
+def __getattr__(name: str):
+    if name == "TotalEnergy":
+        return _total_energy_layer()
+    raise AttributeError(name)
+
+
+def _heads(features, showers):
+    L = _keras().layers
+    generation = L.Dense(1, activation="sigmoid", name="generation")(features)
+    auxiliary = L.Dense(1, name="auxiliary")(features)
+    ecal = _total_energy_layer()(name="ecal")(showers)
+    return [generation, auxiliary, ecal]
+
+
+def build_discriminator(kind: str, *, size: str | float = "paper", seed: int = 0):
+    """A discriminator ``kind`` in {'conv3d', 'conv2d'}: showers -> [generation, auxiliary, ecal]."""
+    keras = _keras()
+    L = keras.layers
+    width = SIZES[size] if isinstance(size, str) else float(size)
+    f = lambda n: _f(n, width)  # noqa: E731
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((25, 25, 25), name="showers")
+    if kind == "conv3d":
+        x = L.Reshape((25, 25, 25, 1))(inp)
+        x = L.Dropout(0.2)(L.LeakyReLU(negative_slope=_LEAKY_SLOPE)(L.Conv3D(f(32), 5, padding="same")(x)))
+        for pad in (2, 2, 1):
+            x = L.ZeroPadding3D(pad)(x)
+            x = _block(x, L.Conv3D(f(8), 5, padding="valid"), dropout=0.2)
+        x = L.Flatten()(L.AveragePooling3D(2)(x))
+    elif kind == "conv2d":
+        views = []
+        for forward in (None, (3, 1, 2), (2, 3, 1)):
+            v = L.Permute(forward)(inp) if forward else inp
+            v = _block(v, L.Conv2D(f(64), 8, padding="same"), dropout=0.2)
+            for n, k in ((32, 6), (32, 5), (32, 4), (32, 3)):
+                v = _block(v, L.Conv2D(f(n), k, padding="valid"), dropout=0.2)
+            views.append(_block(v, L.Conv2D(9, 3, padding="valid"), dropout=0.2))
+        x = L.Flatten()(L.Concatenate(axis=-1)(views))
+        x = L.BatchNormalization()(L.LeakyReLU(negative_slope=_LEAKY_SLOPE)(L.Dense(10)(x)))
+    else:
+        raise ValueError(f"unknown discriminator kind {kind!r}; choose 'conv3d' or 'conv2d'")
+    return keras.Model(inp, _heads(x, inp), name=f"{kind}_discriminator")
+
+
+def count_parameters(model) -> dict[str, int]:
+    """{'total', 'trainable', 'non_trainable'} parameter counts."""
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    non_trainable = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
+    return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
+
+
+def multiply_accumulates(model) -> int:
+    """Multiply-accumulate operations per sample of Dense and convolution layers.
+
+    Conv: output positions x kernel volume x input channels x filters; transposed conv:
+    input positions x kernel volume x input channels x filters; Dense: inputs x units.
+    Element-wise layers (activations, BatchNorm, additions) are not counted.
+    """
+    keras = _keras()
+    L = keras.layers
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, L.Dense):
+            total += int(layer.input.shape[-1]) * layer.units
+        elif isinstance(layer, (L.Conv2DTranspose, L.Conv3DTranspose)):
+            spatial = int(np.prod(layer.input.shape[1:-1]))
+            total += spatial * int(np.prod(layer.kernel_size)) * int(layer.input.shape[-1]) * layer.filters
+        elif isinstance(layer, (L.Conv2D, L.Conv3D)):
+            spatial = int(np.prod(layer.output.shape[1:-1]))
+            total += spatial * int(np.prod(layer.kernel_size)) * int(layer.input.shape[-1]) * layer.filters
+    return total

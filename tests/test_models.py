@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from gan3d_lib import models
+
+
+@pytest.mark.parametrize("kind,expected", [("conv3d", 872_948), ("conv2d", 2_055_324)])
+def test_paper_generators_have_the_published_parameter_counts(kind, expected):
+    g = models.build_generator(kind, size="paper")
+    assert models.count_parameters(g)["total"] == expected
+
+
+@pytest.mark.parametrize("kind", ["conv3d", "conv2d"])
+def test_generators_map_latent_and_energy_to_non_negative_showers(kind):
+    g = models.build_generator(kind, size="lite")
+    z = models.latent_vectors(np.array([2.0, 100.0, 500.0]), seed=1)
+    showers = np.asarray(g(z, training=False))
+    assert showers.shape == (3, 25, 25, 25)
+    assert (showers >= 0).all() and np.isfinite(showers).all()
+
+
+@pytest.mark.parametrize("kind", ["conv3d", "conv2d"])
+def test_discriminator_heads(kind):
+    d = models.build_discriminator(kind, size="lite")
+    showers = np.random.default_rng(0).exponential(1e-3, (2, 25, 25, 25)).astype(np.float32)
+    generation, auxiliary, ecal = (np.asarray(t) for t in d(showers, training=False))
+    assert generation.shape == auxiliary.shape == ecal.shape == (2, 1)
+    assert ((generation > 0) & (generation < 1)).all()
+    assert ecal[:, 0] == pytest.approx(showers.sum(axis=(1, 2, 3)), rel=1e-5)
+
+
+def test_latent_vectors_scale_with_energy_and_seed():
+    z = models.latent_vectors(np.array([100.0, 200.0]), seed=3)
+    assert z.shape == (2, 200) and z.dtype == np.float32
+    z2 = models.latent_vectors(np.array([100.0, 200.0]), seed=3)
+    assert z.tobytes() == z2.tobytes()
+    assert np.std(z[1]) > np.std(z[0])
+
+
+def test_multiply_accumulates_by_hand_and_for_the_paper_models():
+    import keras
+
+    inp = keras.Input((4, 4, 3))
+    out = keras.layers.Conv2D(5, 3, padding="valid")(inp)
+    out = keras.layers.Dense(7)(keras.layers.Flatten()(out))
+    m = keras.Model(inp, out)
+    assert models.multiply_accumulates(m) == 2 * 2 * 9 * 3 * 5 + 20 * 7
+    gmac = {k: models.multiply_accumulates(models.build_generator(k)) / 1e9 for k in ("conv3d", "conv2d")}
+    assert gmac["conv3d"] == pytest.approx(0.256, abs=0.001)
+    assert gmac["conv2d"] == pytest.approx(1.16, abs=0.01)
+
+
+def test_unknown_kind_is_rejected():
+    with pytest.raises(ValueError, match="conv3d"):
+        models.build_generator("conv4d")
+    with pytest.raises(ValueError, match="conv2d"):
+        models.build_discriminator("mlp")
