@@ -19,16 +19,18 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from .io import expand_paths, inspect_shower_file, read_showers
+    from .io import expand_paths, inspect_shower_file, iter_shower_batches
     from .observables import sampling_fraction
 
     for path in expand_paths(args.paths):
         info = inspect_shower_file(path)
-        showers, energies = read_showers(path, energy_range_gev=None if args.any_energy else (2.0, 500.0))
-        sf = sampling_fraction(showers, energies)
+        e_min, e_max, sf_sum = float("inf"), float("-inf"), 0.0
+        for showers, energies in iter_shower_batches(path, energy_range_gev=None if args.any_energy else (2.0, 500.0)):
+            e_min, e_max = min(e_min, float(energies.min())), max(e_max, float(energies.max()))
+            sf_sum += float(sampling_fraction(showers, energies).sum())
         print(json.dumps({"path": path, "n_showers": info.n_showers, "energy_key": info.energy_key,
-                          "energy_gev_min": float(energies.min()), "energy_gev_max": float(energies.max()),
-                          "sampling_fraction_mean": float(sf.mean())}))
+                          "energy_gev_min": e_min, "energy_gev_max": e_max,
+                          "sampling_fraction_mean": sf_sum / info.n_showers}))
     return 0
 
 

@@ -43,11 +43,11 @@ def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
 
 def machine_info() -> dict[str, Any]:
     """CPU model, logical cores, usable cores and the AVX-512 VNNI / BF16 / AMX flags."""
-    model, flags = platform.processor() or "unknown", set()
+    model, flags = "", set()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name") and model in ("unknown", "", platform.processor()):
+                if line.startswith("model name") and not model:
                     model = line.split(":", 1)[1].strip()
                 elif line.startswith("flags"):
                     flags = set(line.split(":", 1)[1].split())
@@ -55,7 +55,7 @@ def machine_info() -> dict[str, Any]:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
-        "cpu_model": model,
+        "cpu_model": model or platform.processor() or "unknown",
         "logical_cores": os.cpu_count(),
         "usable_cores": usable,
         "avx512f": "avx512f" in flags,

@@ -5,21 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
-import pytest
-
-matplotlib.use("Agg")
+from gan3d_lib.book import hermetic_environment
 
 ROOT = Path(__file__).resolve().parents[1]
-_cache = ROOT / ".cache"
-for _var, _sub in (("MPLCONFIGDIR", "matplotlib"), ("IPYTHONDIR", "ipython"),
-                   ("JUPYTER_CONFIG_DIR", "jupyter/config"), ("JUPYTER_DATA_DIR", "jupyter/data"),
-                   ("JUPYTER_RUNTIME_DIR", "jupyter/runtime")):
-    os.environ.setdefault(_var, str(_cache / _sub))
-    Path(os.environ[_var]).mkdir(parents=True, exist_ok=True)
-os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
-os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+hermetic_environment(ROOT)  # matplotlib, IPython and Jupyter caches under .cache/, before they load
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import matplotlib  # noqa: E402
+import pytest  # noqa: E402
+
+matplotlib.use("Agg")
 
 
 @pytest.fixture(scope="session")
