@@ -93,6 +93,8 @@ rows = [
 ]
 display(Markdown(markdown_table(rows, {"quantity": "quantity", "value": "value"})))
 results["geometry"] = g
+glue("depth_x0", g["depth_x0"], display=False)
+glue("mip_deposit_mev", g["mip_deposit_mev"], display=False)
 
 # %% [markdown]
 # ## The data set
@@ -152,7 +154,7 @@ for axis, xlabel in (("z", "layer"), ("x", "x [cell]")):
 #
 # The sampling fraction $E_{cal}/E_p$ is the fraction of the primary energy recorded by the
 # silicon. It falls with energy because more of the shower leaks out of the back of the
-# 17 X0 stack; the relative resolution (right) combines sampling fluctuations, which shrink
+# {glue:text}`depth_x0:.1f` X0 stack; the relative resolution (right) combines sampling fluctuations, which shrink
 # like $1/\sqrt{E}$, with leakage fluctuations, which grow with energy.
 
 # %%
@@ -220,24 +222,29 @@ plt.show()
 # the last silicon layer, which a parametrised profile does not know about.
 #
 # The cell-energy spectrum shows how sparse the images are: most hit cells hold a few
-# crossings of minimum-ionising particles (about 0.2 MeV each); the hottest cells on the
-# shower axis reach several hundred MeV.
+# crossings of minimum-ionising particles ({glue:text}`mip_deposit_mev:.2f` MeV each on
+# average); the hottest cell of the data set holds {glue:text}`max_cell_mev:.0f` MeV.
 
 # %%
-spectra = {}
-for b, label in enumerate(labels):
-    spectra[label] = obs.cell_energy_spectrum(showers[index == b])
+spectra = {label: obs.cell_energy_spectrum(showers[index == b]) for b, label in enumerate(labels)}
 plotting.plot_cell_energy_spectrum(spectra)
 plt.show()
+results["max_cell_energy_mev"] = 1e3 * float(showers.max())
+glue("max_cell_mev", results["max_cell_energy_mev"], display=False)
 
 # %% [markdown]
 # ## How fast is the Monte Carlo?
 #
 # Throughput in showers per second for energies uniform in 2–500 GeV, with one process and
-# with the work split into one process per core. Geant4 needs 0.07–2.9 CPU seconds per
-# shower at these energies (table above, one core).
+# with the work split into one process per core. Geant4 needs
+# {glue:text}`g4_cpu_min_s:.2f`–{glue:text}`g4_cpu_max_s:.2f` CPU seconds per shower on one core
+# between {glue:text}`g4_e_min_gev:.0f` and {glue:text}`g4_e_max_gev:.0f` GeV (reference measurement).
 
 # %%
+glue("g4_cpu_min_s", min(p.cpu_s_per_shower for p in GEANT4_REFERENCE), display=False)
+glue("g4_cpu_max_s", max(p.cpu_s_per_shower for p in GEANT4_REFERENCE), display=False)
+glue("g4_e_min_gev", min(p.energy_gev for p in GEANT4_REFERENCE), display=False)
+glue("g4_e_max_gev", max(p.energy_gev for p in GEANT4_REFERENCE), display=False)
 machine = machine_info()
 speed = {w: mc_throughput(params["n_bench"], seed=seed, workers=w) for w in (1, min(2, machine["usable_cores"]))}
 g4_mean_cpu_s = float(geant4_cpu_s_per_shower(energies).mean())
