@@ -47,6 +47,19 @@ def _bench_mc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .training import TrainConfig, train
+
+    size = args.size if args.size in ("lite", "paper") else float(args.size)
+    config = TrainConfig(model=args.model, size=size, epochs=args.epochs, batch_size=args.batch_size,
+                         seed=args.seed, precision=args.precision, n_validation=args.n_validation,
+                         max_steps_per_epoch=args.max_steps_per_epoch, lr_generator=args.lr_generator,
+                         lr_discriminator=args.lr_discriminator)
+    history = train(config, args.data, args.validation, args.out, progress=not args.quiet)
+    print(json.dumps({"epochs": len(history), "step": history[-1]["step"] if history else 0, "out": str(args.out)}))
+    return 0
+
+
 def _book(args: argparse.Namespace) -> int:
     from .book import build_html, execute_all
 
@@ -83,6 +96,23 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--energy", type=float, nargs=2, default=[2.0, 500.0], metavar=("LOW", "HIGH"))
     s.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="process counts to measure")
     s.set_defaults(func=_bench_mc)
+
+    s = sub.add_parser("train", help="train a GAN (resumes from the last checkpoint in --out)")
+    s.add_argument("--model", choices=["conv2d", "conv3d"], default="conv2d")
+    s.add_argument("--size", default="lite", help="lite, paper, or a width multiplier such as 0.5")
+    s.add_argument("--epochs", type=int, default=30)
+    s.add_argument("--batch-size", type=int, default=128)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default="float32")
+    s.add_argument("--lr-generator", type=float, default=5e-4, help="Adam learning rate of G (study: 5e-4)")
+    s.add_argument("--lr-discriminator", type=float, default=1e-4, help="Adam learning rate of D (study: 1e-4)")
+    s.add_argument("--data", required=True, help="training showers: file or glob (3DGAN layout)")
+    s.add_argument("--validation", required=True, help="held-out showers for the per-epoch physics metric")
+    s.add_argument("--n-validation", type=int, default=512)
+    s.add_argument("--max-steps-per-epoch", type=int, default=None)
+    s.add_argument("--out", type=Path, required=True, help="output folder (checkpoints, history, weights)")
+    s.add_argument("--quiet", action="store_true", help="no progress bars")
+    s.set_defaults(func=_train)
 
     s = sub.add_parser("book", help="execute every notebook with papermill and build the HTML book")
     s.add_argument("--root", type=Path, default=Path("."))

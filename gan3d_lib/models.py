@@ -27,6 +27,9 @@ __all__ = ["LATENT_SIZE", "SIZES", "latent_vectors", "build_generator", "build_d
 LATENT_SIZE = 200
 SIZES = {"paper": 1.0, "lite": 0.25}
 _LEAKY_SLOPE = 0.3  # Keras 2 LeakyReLU default, used by the original code
+# Networks work in units of 1 MeV (cells of ~1e-3 GeV are awkward for BatchNorm-ed nets):
+# the generator ends with a fixed Rescaling to GeV, the discriminator starts with its inverse.
+_NET_UNIT_GEV = 0.001
 
 
 def latent_vectors(energies_gev: np.ndarray, *, seed: int, latent_size: int = LATENT_SIZE) -> np.ndarray:
@@ -70,7 +73,8 @@ def _conv3d_generator(width: float, latent_size: int):
     x = L.LeakyReLU(negative_slope=_LEAKY_SLOPE)(x)
     x = L.Conv3D(1, (2, 2, 2), use_bias=False, kernel_initializer="glorot_normal")(x)
     x = L.ReLU()(x)
-    out = L.Reshape((25, 25, 25), name="shower")(x)
+    x = L.Reshape((25, 25, 25))(x)
+    out = L.Rescaling(_NET_UNIT_GEV, name="shower")(x)
     return keras.Model(inp, out, name="conv3d_generator")
 
 
@@ -102,7 +106,7 @@ def _conv2d_generator(width: float, latent_size: int):
         outs.append(L.Permute(back)(v) if back else v)
     x = L.Concatenate(axis=-1)(outs)
     x = L.Conv2D(25, 3, padding="same", use_bias=False)(x)
-    out = L.ReLU(name="shower")(x)
+    out = L.Rescaling(_NET_UNIT_GEV, name="shower")(L.ReLU()(x))
     return keras.Model(inp, out, name="conv2d_generator")
 
 
@@ -153,8 +157,9 @@ def build_discriminator(kind: str, *, size: str | float = "paper", seed: int = 0
     f = lambda n: _f(n, width)  # noqa: E731
     keras.utils.set_random_seed(seed)
     inp = keras.Input((25, 25, 25), name="showers")
+    scaled = L.Rescaling(1.0 / _NET_UNIT_GEV)(inp)
     if kind == "conv3d":
-        x = L.Reshape((25, 25, 25, 1))(inp)
+        x = L.Reshape((25, 25, 25, 1))(scaled)
         x = L.Dropout(0.2)(L.LeakyReLU(negative_slope=_LEAKY_SLOPE)(L.Conv3D(f(32), 5, padding="same")(x)))
         for pad in (2, 2, 1):
             x = L.ZeroPadding3D(pad)(x)
@@ -163,7 +168,7 @@ def build_discriminator(kind: str, *, size: str | float = "paper", seed: int = 0
     elif kind == "conv2d":
         views = []
         for forward in (None, (3, 1, 2), (2, 3, 1)):
-            v = L.Permute(forward)(inp) if forward else inp
+            v = L.Permute(forward)(scaled) if forward else scaled
             v = _block(v, L.Conv2D(f(64), 8, padding="same"), dropout=0.2)
             for n, k in ((32, 6), (32, 5), (32, 4), (32, 3)):
                 v = _block(v, L.Conv2D(f(n), k, padding="valid"), dropout=0.2)

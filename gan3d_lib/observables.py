@@ -26,6 +26,7 @@ __all__ = [
     "energy_bin_labels",
     "energy_bin_index",
     "binned_response",
+    "fit_sampling_fraction",
     "mean_shower_shapes",
     "shower_shape_mse",
 ]
@@ -173,6 +174,19 @@ def binned_response(
             out["sampling_fraction_err"][b] = sf[sel].std(ddof=1) / np.sqrt(n)
             out["resolution"][b] = sf[sel].std(ddof=1) / sf[sel].mean()
     return out
+
+
+def fit_sampling_fraction(showers: np.ndarray, energies_gev: np.ndarray, *, degree: int = 3) -> np.ndarray:
+    """Polynomial fit of the sampling fraction E_cal/E_p against x = E_p / 100 GeV.
+
+    Returns the coefficients, highest power first (``numpy.polyval(coeffs, E_p / 100)``
+    gives the expected sampling fraction). Replaces the hard-coded 3DGAN ``GetEcalFit``
+    polynomial with one made from the training data.
+    """
+    e = np.asarray(energies_gev, dtype=np.float64).reshape(-1)
+    if e.shape[0] <= degree:
+        raise ValueError(f"need more than {degree} showers to fit a degree-{degree} polynomial, got {e.shape[0]}")
+    return np.polyfit(e / 100.0, sampling_fraction(showers, e), degree)
 
 
 def mean_shower_shapes(showers: np.ndarray) -> np.ndarray:

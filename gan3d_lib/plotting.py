@@ -14,7 +14,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 __all__ = ["use_style", "plot_shower_projections", "plot_profiles_with_ratio", "plot_sampling_fraction",
-           "plot_geant4_comparison", "plot_cell_energy_spectrum"]
+           "plot_geant4_comparison", "plot_cell_energy_spectrum", "plot_training_history"]
 
 
 def use_style() -> None:
@@ -146,4 +146,32 @@ def plot_cell_energy_spectrum(spectra: Mapping[str, tuple[np.ndarray, np.ndarray
     ax.set_xlabel("cell energy [GeV]")
     ax.set_ylabel("cells per shower per bin")
     ax.legend()
+    return fig
+
+
+def plot_training_history(history: Sequence[Mapping[str, float]], *, best_epoch: int | None = None) -> Figure:
+    """Three panels per epoch: adversarial losses, the MAPE terms (%), and the validation
+    metrics (shower-shape MSE in %^2, generated/MC sampling-fraction ratio)."""
+    ep = [h["epoch"] for h in history]
+    fig, (ax, mx, vx) = plt.subplots(1, 3, figsize=(16, 4.6))
+    for key, label in (("d_bce", "discriminator BCE"), ("g_bce", "generator BCE")):
+        ax.plot(ep, [h[key] for h in history], "o-", label=label)
+    ax.set_ylabel("binary cross-entropy")
+    for key, label in (("d_aux_mape", "D: E_p regression"), ("g_aux_mape", "G: E_p regression"),
+                       ("g_ecal_mape", "G: total energy")):
+        mx.plot(ep, [h[key] for h in history], "o-", label=label)
+    mx.set_yscale("log")
+    mx.set_ylabel("MAPE [%]")
+    vx.plot(ep, [h["val_shower_shape_mse"] for h in history], "o-", color="C0", label="shower-shape MSE")
+    vx.set_yscale("log")
+    vx.set_ylabel(r"shower-shape MSE [$\%^2$]")
+    tx = vx.twinx()
+    tx.plot(ep, [h["val_sampling_fraction_ratio"] for h in history], "s--", color="C3", label="SF ratio GAN/MC")
+    tx.set_ylabel("sampling fraction GAN / MC", color="C3")
+    if best_epoch is not None:
+        vx.axvline(best_epoch, color="grey", ls=":", label="best epoch")
+    for a in (ax, mx, vx):
+        a.set_xlabel("epoch")
+        a.legend(fontsize=10)
+    fig.tight_layout()
     return fig

@@ -15,6 +15,10 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "ci": {"n_showers": 768, "n_per_energy": 128, "n_bench": 512},
         "default": {"n_showers": 10000, "n_per_energy": 1000, "n_bench": 4096},
     },
+    "02_training": {
+        "ci": {"n_live_showers": 256, "live_steps": 3, "n_eval": 64},
+        "default": {"n_live_showers": 2048, "live_steps": 32, "n_eval": 500},
+    },
 }
 
 

@@ -15,6 +15,8 @@ TOLERANCES = {
     "deterministic": {"rel": 1e-3, "abs": 1e-9},
     "count": {"rel": 0.0, "abs": 0.0},
     "layer": {"rel": 0.0, "abs": 1.0},
+    # Shipped weights, fixed latent seeds; oneDNN kernels may round differently on other CPUs.
+    "inference": {"rel": 0.01, "abs": 0.0},
 }
 KEYS = {
     "01_showers": {
@@ -24,6 +26,12 @@ KEYS = {
         **{f"geant4_comparison.rows.{i}.sampling_fraction_mc": "deterministic" for i in range(5)},
         **{f"geant4_comparison.rows.{i}.cells_hit_mc": "deterministic" for i in range(5)},
         **{f"geant4_comparison.rows.{i}.peak_layer_mc": "layer" for i in range(5)},
+    },
+    "02_training": {
+        "architectures.1.g_params": "count",
+        "architectures.3.g_params": "count",
+        **{f"gan_vs_mc.rows.{i}.sampling_fraction_gan": "inference" for i in range(3)},
+        **{f"gan_vs_mc.rows.{i}.peak_layer_gan": "layer" for i in range(3)},
     },
 }
 

@@ -76,3 +76,14 @@ def test_normalised_profile_mean_and_bin_index():
     assert mean[3] == pytest.approx(0.5) and mean[4] == pytest.approx(0.25) and mean.sum() == pytest.approx(1.0)
     assert sem[3] == pytest.approx(0.5)  # std of (1, 0) with ddof=1 is 0.707, / sqrt(2)
     assert list(obs.energy_bin_index(np.array([2.0, 19.9, 20.0, 500.0, 501.0]), (2, 20, 500))) == [0, 0, 1, 1, 2]
+
+
+def test_fit_sampling_fraction_recovers_a_known_polynomial():
+    e = np.linspace(2, 500, 50)
+    sf = 0.03 - 0.002 * (e / 100)
+    s = np.zeros((50, 25, 25, 25))
+    s[:, 12, 12, 10] = sf * e
+    coeffs = obs.fit_sampling_fraction(s, e, degree=1)
+    assert coeffs == pytest.approx([-0.002, 0.03], abs=1e-9)
+    with pytest.raises(ValueError, match="more than 3"):
+        obs.fit_sampling_fraction(s[:2], e[:2])

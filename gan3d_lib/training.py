@@ -1,0 +1,321 @@
+"""Training the 3DGAN game: compiled custom loop, physics validation, atomic resumable checkpoints.
+
+Losses (the study's Conv2D training, F. Rehm): the discriminator minimises
+``w_bce * BCE(real/fake) + w_aux * MAPE(E_p/100)``; the generator minimises
+``w_bce * BCE(fake -> real) + w_aux * MAPE(E_p/100) + w_ecal * MAPE(E_cal)``, where the
+E_cal target of a generated shower is ``E_p * SF(E_p)`` from a polynomial fit of the
+training data's sampling fraction. BCE uses smoothed labels (real 0.9, fake 0.1) with 5 %
+of the discriminator's labels flipped. Adam, learning rates 5e-4 (G) and 1e-4 (D).
+
+Every random draw of step ``s`` is a stateless function of ``(seed, s)`` and each epoch's
+shuffle of ``(seed, epoch)``, so a run resumed from a checkpoint repeats exactly what
+the uninterrupted run would have done (up to TensorFlow's own op determinism).
+
+Output folder::
+
+    config.json              the TrainConfig
+    history.json             one record per finished epoch (losses, validation metric)
+    generator.weights.h5     generator of the best validation epoch
+    checkpoints/epoch_NNNN/  variables.npz (networks, optimizers, dropout RNG states), state.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import observables as obs
+from .io import read_showers
+
+__all__ = ["TrainConfig", "train", "build_training", "load_generator", "latest_checkpoint", "generate_showers"]
+
+_CKPT_PREFIX = "epoch_"
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run (all written to ``config.json``)."""
+
+    model: str = "conv2d"
+    size: str = "lite"
+    epochs: int = 30
+    batch_size: int = 128
+    lr_generator: float = 5e-4
+    lr_discriminator: float = 1e-4
+    weight_bce: float = 6.0
+    weight_aux: float = 0.2
+    weight_ecal: float = 0.1
+    label_real: float = 0.9
+    label_fake: float = 0.1
+    label_flip: float = 0.05
+    seed: int = 1
+    precision: str = "float32"  # or "mixed_bfloat16"
+    n_validation: int = 512
+    sf_fit_degree: int = 3
+    keep_checkpoints: int = 2
+    max_steps_per_epoch: int | None = None  # for quick runs; None = full epochs
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("float32", "mixed_bfloat16"):
+            raise ValueError(f"precision must be 'float32' or 'mixed_bfloat16', got {self.precision!r}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be >= 1")
+
+
+def _atomic_json(path: Path, doc: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f, indent=2)
+    os.replace(tmp, path)
+
+
+def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:
+    """The newest complete checkpoint folder under ``out_dir/checkpoints`` (None if none)."""
+    root = Path(out_dir) / "checkpoints"
+    done = sorted(p for p in root.glob(f"{_CKPT_PREFIX}*") if (p / "state.json").exists()) if root.exists() else []
+    return done[-1] if done else None
+
+
+def _set_precision(precision: str):
+    import keras
+
+    keras.mixed_precision.set_global_policy(precision)
+
+
+def _build(config: TrainConfig):
+    import keras
+
+    from .models import build_discriminator, build_generator
+
+    _set_precision(config.precision)
+    try:
+        gen = build_generator(config.model, size=config.size, seed=config.seed)
+        disc = build_discriminator(config.model, size=config.size, seed=config.seed + 1)
+    finally:
+        _set_precision("float32")
+    g_opt = keras.optimizers.Adam(config.lr_generator, name="adam_generator")
+    d_opt = keras.optimizers.Adam(config.lr_discriminator, name="adam_discriminator")
+    g_opt.build(gen.trainable_variables)
+    d_opt.build(disc.trainable_variables)
+    return gen, disc, g_opt, d_opt
+
+
+def build_training(config: TrainConfig, sf_coeffs: np.ndarray):
+    """(generator, discriminator, g_optimizer, d_optimizer, step) for ``config``;
+    ``step(showers, energies, step_index)`` runs one D and one G update and returns the losses."""
+    gen, disc, g_opt, d_opt = _build(config)
+    return gen, disc, g_opt, d_opt, _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs)
+
+
+def _stateful(gen, disc, g_opt, d_opt):
+    return (("g", gen), ("d", disc), ("g_opt", g_opt), ("d_opt", d_opt))
+
+
+def _save_checkpoint(out_dir: Path, gen, disc, g_opt, d_opt, state: dict, keep: int) -> Path:
+    root = out_dir / "checkpoints"
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"{_CKPT_PREFIX}{state['epoch']:04d}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
+    try:
+        # All variables, not only weights: the Dropout seed-generator states make resuming exact.
+        np.savez(tmp / "variables.npz", **{f"{prefix}_{i}": v.numpy() for prefix, obj in _stateful(gen, disc, g_opt, d_opt)
+                                           for i, v in enumerate(obj.variables)})
+        _atomic_json(tmp / "state.json", state)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    complete = sorted(p for p in root.glob(f"{_CKPT_PREFIX}*") if (p / "state.json").exists())
+    for old in complete[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _load_checkpoint(path: Path, gen, disc, g_opt, d_opt) -> dict:
+    with np.load(path / "variables.npz") as z:
+        for prefix, obj in _stateful(gen, disc, g_opt, d_opt):
+            for i, v in enumerate(obj.variables):
+                v.assign(z[f"{prefix}_{i}"])
+    return json.loads((path / "state.json").read_text())
+
+
+def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarray):
+    import tensorflow as tf
+
+    from .models import LATENT_SIZE
+
+    coeffs = tf.constant(sf_coeffs, tf.float32)
+    seed = tf.constant(int(config.seed), tf.int64)
+
+    def mape(y, y_hat):
+        return 100.0 * tf.reduce_mean(tf.abs(y - y_hat) / tf.maximum(tf.abs(y), 1e-7))
+
+    def bce_loss(labels, probs):
+        probs = tf.clip_by_value(tf.cast(probs, tf.float32), 1e-7, 1 - 1e-7)
+        return -tf.reduce_mean(labels * tf.math.log(probs) + (1 - labels) * tf.math.log(1 - probs))
+
+    def latent(energies, s):
+        noise = tf.random.stateless_normal((tf.shape(energies)[0], LATENT_SIZE), seed=s)
+        return energies[:, None] / 100.0 * noise
+
+    def ecal_target(energies):
+        return energies * tf.math.polyval(tf.unstack(coeffs), energies / 100.0)
+
+    @tf.function(reduce_retracing=True)
+    def step(showers, energies, step_index):
+        n = tf.shape(energies)[0]
+        s = tf.cast(step_index, tf.int64)
+        e100 = energies / 100.0
+        fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s])), training=True), tf.float32)
+        flip = tf.random.stateless_uniform((2 * n,), seed=tf.stack([seed, 4 * s + 1])) < config.label_flip
+        labels = tf.concat([tf.fill((n,), config.label_real), tf.fill((n,), config.label_fake)], 0)
+        labels = tf.where(flip, 1.0 - labels, labels)
+        with tf.GradientTape() as tape:
+            # One pass over real and fake together: BatchNorm statistics of a real-only and a
+            # fake-only batch would normalise away exactly the differences D must see.
+            g_out, a_out, _ = disc(tf.concat([showers, fake], 0), training=True)
+            d_bce = bce_loss(labels, g_out[:, 0])
+            d_aux = mape(tf.concat([e100, e100], 0), tf.cast(a_out[:, 0], tf.float32))
+            d_loss = config.weight_bce * d_bce + config.weight_aux * d_aux
+        d_opt.apply_gradients(zip(tape.gradient(d_loss, disc.trainable_variables), disc.trainable_variables))
+        with tf.GradientTape() as tape:
+            fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s + 2])), training=True), tf.float32)
+            g_fake, a_fake, e_fake = disc(fake, training=False)
+            g_bce = bce_loss(tf.fill((n,), config.label_real), g_fake[:, 0])
+            g_aux = mape(e100, tf.cast(a_fake[:, 0], tf.float32))
+            g_ecal = mape(ecal_target(energies), tf.cast(e_fake[:, 0], tf.float32))
+            g_loss = config.weight_bce * g_bce + config.weight_aux * g_aux + config.weight_ecal * g_ecal
+        g_opt.apply_gradients(zip(tape.gradient(g_loss, gen.trainable_variables), gen.trainable_variables))
+        return {"d_loss": d_loss, "d_bce": d_bce, "d_aux_mape": d_aux,
+                "g_loss": g_loss, "g_bce": g_bce, "g_aux_mape": g_aux, "g_ecal_mape": g_ecal}
+
+    return step
+
+
+def generate_showers(generator, energies_gev: np.ndarray, *, seed: int, batch_size: int = 256) -> np.ndarray:
+    """(N, 25, 25, 25) float32 GeV showers from a Keras generator for the given energies."""
+    import keras
+
+    from .models import latent_vectors
+
+    z = latent_vectors(energies_gev, seed=seed)
+    out = [keras.ops.convert_to_numpy(generator(z[i:i + batch_size], training=False)).astype(np.float32)
+           for i in range(0, len(z), batch_size)]
+    return np.concatenate(out) if out else np.empty((0, 25, 25, 25), np.float32)
+
+
+def _validate(gen, val_showers, val_energies, seed: int) -> dict[str, float]:
+    fake = generate_showers(gen, val_energies, seed=seed)
+    sf_ratio = float(obs.sampling_fraction(fake, val_energies).mean() / obs.sampling_fraction(val_showers, val_energies).mean())
+    return {"val_shower_shape_mse": obs.shower_shape_mse(fake, val_showers)["all"], "val_sampling_fraction_ratio": sf_ratio}
+
+
+def train(
+    config: TrainConfig,
+    train_path: str | os.PathLike,
+    validation_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    progress: bool = True,
+    energy_range_gev: tuple[float, float] | None = (2.0, 500.0),
+) -> list[dict]:
+    """Train (or resume) a GAN; returns the history (one dict per epoch).
+
+    Resumes from the newest complete checkpoint in ``out_dir`` if there is one and its
+    ``config.json`` matches ``config``; refuses (ValueError) if the config differs.
+    """
+    import tensorflow as tf
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg_doc = asdict(config)
+    cfg_path = out / "config.json"
+    if cfg_path.exists() and json.loads(cfg_path.read_text()) != cfg_doc and latest_checkpoint(out):
+        raise ValueError(f"{out}: holds checkpoints of a different config; use a new folder or delete it")
+    _atomic_json(cfg_path, cfg_doc)
+
+    showers, energies = read_showers(train_path, energy_range_gev=energy_range_gev)
+    val_showers, val_energies = read_showers(validation_path, max_showers=config.n_validation,
+                                             energy_range_gev=energy_range_gev)
+    sf_coeffs = obs.fit_sampling_fraction(showers, energies, degree=config.sf_fit_degree)
+    n_batches = len(energies) // config.batch_size
+    if n_batches == 0:
+        raise ValueError(f"{train_path}: {len(energies)} showers is fewer than one batch of {config.batch_size}")
+    steps_per_epoch = min(n_batches, config.max_steps_per_epoch or n_batches)
+
+    tf.config.experimental.enable_op_determinism()
+    gen, disc, g_opt, d_opt = _build(config)
+    history: list[dict] = []
+    start_epoch, best = 0, None
+    ckpt = latest_checkpoint(out)
+    if ckpt is not None:
+        state = _load_checkpoint(ckpt, gen, disc, g_opt, d_opt)
+        start_epoch, history, best = state["epoch"], state["history"], state.get("best")
+    step_fn = _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs)
+
+    for epoch in range(start_epoch, config.epochs):
+        order = np.random.default_rng([config.seed, epoch]).permutation(len(energies))
+        t0 = time.perf_counter()
+        sums: dict[str, float] = {}
+        batches = range(steps_per_epoch)
+        if progress:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step", leave=False)
+        for b in batches:
+            idx = np.sort(order[b * config.batch_size:(b + 1) * config.batch_size])
+            step_index = epoch * steps_per_epoch + b
+            losses = step_fn(tf.constant(showers[idx]), tf.constant(energies[idx]), tf.constant(step_index, tf.int64))
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+        seconds = time.perf_counter() - t0
+        record = {"epoch": epoch + 1, "step": (epoch + 1) * steps_per_epoch, "seconds": seconds,
+                  "showers_per_s": steps_per_epoch * config.batch_size / seconds,
+                  **{k: v / steps_per_epoch for k, v in sums.items()},
+                  **_validate(gen, val_showers, val_energies, seed=config.seed + 10_000)}
+        history.append(record)
+        if best is None or record["val_shower_shape_mse"] < best["val_shower_shape_mse"]:
+            best = {"epoch": record["epoch"], "val_shower_shape_mse": record["val_shower_shape_mse"]}
+            fd, tmp = tempfile.mkstemp(prefix=".generator.", suffix=".weights.h5", dir=out)
+            os.close(fd)
+            gen.save_weights(tmp)
+            os.replace(tmp, out / "generator.weights.h5")
+        state = {"epoch": epoch + 1, "step": record["step"], "history": history, "best": best,
+                 "sampling_fraction_fit": sf_coeffs.tolist()}
+        _save_checkpoint(out, gen, disc, g_opt, d_opt, state, config.keep_checkpoints)
+        _atomic_json(out / "history.json", {"history": history, "best": best,
+                                           "sampling_fraction_fit": sf_coeffs.tolist()})
+        if progress:
+            print(f"epoch {epoch + 1}: d_loss {record['d_loss']:.3f} g_loss {record['g_loss']:.3f} "
+                  f"val MSE {record['val_shower_shape_mse']:.3g} SF ratio {record['val_sampling_fraction_ratio']:.3f} "
+                  f"({record['showers_per_s']:.0f} showers/s)", flush=True)
+    return history
+
+
+def load_generator(out_dir_or_weights: str | os.PathLike, *, model: str | None = None, size: str | None = None):
+    """A Keras generator with trained weights: a training folder (uses its config.json and the
+    best-epoch ``generator.weights.h5``) or a ``.weights.h5`` file with ``model`` and ``size``."""
+    from .models import build_generator
+
+    path = Path(out_dir_or_weights)
+    if path.is_dir():
+        cfg = json.loads((path / "config.json").read_text())
+        model, size, path = cfg["model"], cfg["size"], path / "generator.weights.h5"
+    if model is None or size is None:
+        raise ValueError(f"{path}: give model and size for a bare weights file")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no generator weights")
+    gen = build_generator(model, size=size)
+    gen.load_weights(path)
+    return gen
