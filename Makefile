@@ -49,7 +49,7 @@ $(VAL_MC): | setup
 	$(BIN)/gan3d simulate --n 2000 --seed 1002 --out $@
 
 weights: setup $(TRAIN_MC) $(VAL_MC)
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 12 --batch-size 32 --seed 1 \
+	$(BIN)/gan3d train --model conv2d --size lite --epochs 16 --batch-size 32 --seed 1 \
 	    --lr-generator 1e-3 --lr-discriminator 2e-3 \
 	    --data $(TRAIN_MC) --validation $(VAL_MC) --out $(WEIGHTS)
 

@@ -9,6 +9,8 @@ Submodules (imported on first use, so ``import gan3d_lib`` does no work):
 * ``reference``: Geant4 reference values and the Monte Carlo comparison
 * ``datasets``: seeded, sharded Monte Carlo data sets on disk
 * ``models``: Keras Conv3D and Conv2D generators and discriminators
+* ``training``: the GAN training loop, checkpoints and resume
+* ``evaluation``: a generator against the Monte Carlo at fixed energies
 * ``bench``: throughput measurements
 * ``plotting``, ``tables``: figures and Markdown tables
 * ``results``: results JSON files with versions and settings
@@ -21,7 +23,7 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-_SUBMODULES = ("geometry", "mc", "io", "observables", "reference", "datasets", "models", "bench", "plotting",
+_SUBMODULES = ("geometry", "mc", "io", "observables", "reference", "datasets", "models", "training", "evaluation", "bench", "plotting",
                "tables", "results", "presets", "book", "cli")
 __all__ = ("__version__", *_SUBMODULES)
 

@@ -233,7 +233,8 @@ def train(
     """Train (or resume) a GAN; returns the history (one dict per epoch).
 
     Resumes from the newest complete checkpoint in ``out_dir`` if there is one and its
-    ``config.json`` matches ``config``; refuses (ValueError) if the config differs.
+    ``config.json`` matches ``config`` (a larger ``epochs`` continues a finished run);
+    refuses (ValueError) if anything else differs.
     """
     import tensorflow as tf
 
@@ -241,8 +242,10 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     cfg_doc = asdict(config)
     cfg_path = out / "config.json"
-    if cfg_path.exists() and json.loads(cfg_path.read_text()) != cfg_doc and latest_checkpoint(out):
-        raise ValueError(f"{out}: holds checkpoints of a different config; use a new folder or delete it")
+    if cfg_path.exists() and latest_checkpoint(out):
+        old = json.loads(cfg_path.read_text())
+        if {k: v for k, v in old.items() if k != "epochs"} != {k: v for k, v in cfg_doc.items() if k != "epochs"}:
+            raise ValueError(f"{out}: holds checkpoints of a different config; use a new folder or delete it")
     _atomic_json(cfg_path, cfg_doc)
 
     showers, energies = read_showers(train_path, energy_range_gev=energy_range_gev)

@@ -30,6 +30,7 @@ def book(tmp_path_factory):
         shutil.copy(ROOT / name, root / name)
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
     shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("generated"))
+    shutil.copytree(ROOT / "data" / "weights", root / "data" / "weights", ignore=shutil.ignore_patterns("checkpoints"))
     execute_all(root, preset="ci")
     index = build_html(root)
     return root, index
