@@ -35,6 +35,7 @@ def simulate_to_files(
     *,
     seed: int,
     energy_range_gev: tuple[float, float] = (2.0, 500.0),
+    spectrum: str = "uniform",
     shard_size: int | None = None,
     simulator: ShowerSimulator | None = None,
     progress: bool = True,
@@ -51,11 +52,11 @@ def simulate_to_files(
     paths = []
     for k, (first_block, n) in enumerate(plan):
         path = out if len(plan) == 1 else out.with_name(f"{out.stem}_{k:03d}{out.suffix or '.h5'}")
-        showers, energies = sim.simulate(n, seed=seed, energy_range_gev=energy_range_gev,
+        showers, energies = sim.simulate(n, seed=seed, energy_range_gev=energy_range_gev, spectrum=spectrum,
                                          first_block=first_block, progress=progress)
         attrs = {"generator": "gan3d GFlash Monte Carlo", "seed": seed, "first_block": first_block,
                  "block_size": BLOCK_SIZE, "energy_range_gev": np.asarray(energy_range_gev, dtype=float),
-                 "settings": repr(sim.settings())}
+                 "spectrum": spectrum, "settings": repr(sim.settings())}
         paths.append(write_showers(path, showers, energies, attrs=attrs))
     return paths
 

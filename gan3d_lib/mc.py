@@ -33,6 +33,7 @@ from .geometry import CalorimeterGeometry
 __all__ = ["ShowerTuning", "ShowerSimulator", "simulate_showers", "cell_fractions", "BLOCK_SIZE"]
 
 BLOCK_SIZE = 128
+SPECTRA = ("uniform", "log-uniform")  # primary-energy distributions
 
 
 @dataclass(frozen=True)
@@ -195,15 +196,18 @@ class ShowerSimulator:
         *,
         seed: int,
         energy_range_gev: tuple[float, float] = (2.0, 500.0),
+        spectrum: str = "uniform",
         first_block: int = 0,
         progress: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Simulate ``n`` showers with primary energies uniform in ``energy_range_gev``.
+        """Simulate ``n`` showers with primary energies drawn from ``spectrum`` in ``energy_range_gev``.
 
         Args:
             n: number of showers (>= 0).
             seed: non-negative integer seed; same seed -> identical bytes.
             energy_range_gev: (low, high) in GeV; low == high gives a fixed energy.
+            spectrum: 'uniform' (flat in E, as the CERN files) or 'log-uniform' (flat in
+                log E, as CaloChallenge data set 2: as many 2-20 GeV as 50-500 GeV showers).
             first_block: index of the first random block (for shards that continue a run).
             progress: show a tqdm progress bar.
 
@@ -217,6 +221,8 @@ class ShowerSimulator:
         low, high = (float(v) for v in energy_range_gev)
         if not (0 < low <= high):
             raise ValueError(f"energy_range_gev must satisfy 0 < low <= high (GeV), got {energy_range_gev}")
+        if spectrum not in SPECTRA:
+            raise ValueError(f"spectrum must be one of {SPECTRA}, got {spectrum!r}")
         showers = np.empty((n, *self.geometry.shape), dtype=np.float32)
         energies = np.empty(n, dtype=np.float32)
         n_blocks = -(-n // BLOCK_SIZE)
@@ -227,7 +233,10 @@ class ShowerSimulator:
             blocks = tqdm(blocks, desc="Monte Carlo", unit="block", total=n_blocks)
         for b in blocks:
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(first_block + b,)))
-            e_block = rng.uniform(low, high, BLOCK_SIZE).astype(np.float32)
+            if spectrum == "uniform":
+                e_block = rng.uniform(low, high, BLOCK_SIZE).astype(np.float32)
+            else:
+                e_block = np.exp(rng.uniform(np.log(low), np.log(high), BLOCK_SIZE)).astype(np.float32)
             lo, hi = b * BLOCK_SIZE, min(n, (b + 1) * BLOCK_SIZE)
             m = hi - lo
             # Simulate the full block so a shower's bytes never depend on n.
@@ -241,6 +250,7 @@ def simulate_showers(
     *,
     seed: int,
     energy_range_gev: tuple[float, float] = (2.0, 500.0),
+    spectrum: str = "uniform",
     geometry: CalorimeterGeometry | None = None,
     tuning: ShowerTuning | None = None,
     progress: bool = False,
@@ -251,4 +261,4 @@ def simulate_showers(
     primary energies (n,) float32 in GeV.
     """
     sim = ShowerSimulator(geometry or CalorimeterGeometry(), tuning or ShowerTuning())
-    return sim.simulate(n, seed=seed, energy_range_gev=energy_range_gev, progress=progress)
+    return sim.simulate(n, seed=seed, energy_range_gev=energy_range_gev, spectrum=spectrum, progress=progress)

@@ -89,3 +89,17 @@ def test_monte_carlo_reproduces_geant4_table():
     # hits are not a stated requirement; guard against a gross regression of the occupancy
     for r in rows:
         assert abs(r["cells_hit_rel_diff"]) < 0.35, r
+
+
+def test_log_uniform_spectrum_is_flat_in_log_energy_and_seeded():
+    from gan3d_lib.mc import ShowerSimulator
+
+    sim = ShowerSimulator()
+    a, e = sim.simulate(512, seed=8, spectrum="log-uniform")
+    b, e2 = sim.simulate(512, seed=8, spectrum="log-uniform")
+    assert a.tobytes() == b.tobytes() and e.tobytes() == e2.tobytes()
+    assert e.min() >= 2.0 and e.max() <= 500.0
+    # as many showers below sqrt(2 * 500) = 31.6 GeV as above it, within 4 sigma
+    assert abs(int((e < np.sqrt(1000.0)).sum()) - 256) < 4 * np.sqrt(128)
+    with pytest.raises(ValueError, match="spectrum"):
+        sim.simulate(4, seed=1, spectrum="gaussian")
