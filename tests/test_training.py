@@ -76,3 +76,27 @@ def test_train_in_process_writes_history_and_best_generator(data, tmp_path):
     with pytest.raises(ValueError, match="different config"):
         train(TrainConfig(model="conv3d", size=0.125, epochs=2, batch_size=BATCH, max_steps_per_epoch=2,
                           n_validation=32, seed=5), data[0], data[1], tmp_path, progress=False)
+
+
+def test_learning_rates_decay_exponentially_from_the_start_epoch():
+    cfg = TrainConfig(lr_generator=1e-3, lr_discriminator=2e-3, lr_decay=0.1, lr_decay_start_epoch=3)
+    assert cfg.learning_rates(0) == cfg.learning_rates(3) == (1e-3, 2e-3)
+    g, d = cfg.learning_rates(5)
+    assert g == pytest.approx(1e-3 * np.exp(-0.2)) and d == pytest.approx(2e-3 * np.exp(-0.2))
+    with pytest.raises(ValueError, match="lr_decay"):
+        TrainConfig(lr_decay=-1.0)
+
+
+def test_fine_tuning_starts_from_the_given_generator_and_scores_every_energy_bin(data, tmp_path):
+    first = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=2, n_validation=64)
+    train(first, data[0], data[1], tmp_path / "a", progress=False)
+    start = load_generator(tmp_path / "a")
+    second = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=1, n_validation=64,
+                         init_generator=str(tmp_path / "a"), lr_generator=0.0, lr_discriminator=0.0)
+    record = train(second, data[0], data[1], tmp_path / "b", progress=False)[0]
+    tuned = load_generator(tmp_path / "b")
+    for w0, w1 in zip(start.trainable_weights, tuned.trainable_weights):  # lr 0: BatchNorm statistics may move
+        np.testing.assert_allclose(w0.numpy(), w1.numpy(), rtol=1e-6, atol=1e-7)
+    bins = {k.removeprefix("val_shower_shape_mse ") for k in record if k.startswith("val_shower_shape_mse ")}
+    assert {"20-100 GeV", "100-250 GeV", "250-500 GeV"} <= bins <= {"2-20 GeV", "20-100 GeV", "100-250 GeV", "250-500 GeV"}
+    assert np.isfinite(record["val_score"]) and record["val_score"] > 0
