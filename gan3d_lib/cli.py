@@ -7,12 +7,14 @@ import json
 import sys
 from pathlib import Path
 
+from .artefacts import HardwareUnsupported
+
 
 def _simulate(args: argparse.Namespace) -> int:
     from .datasets import simulate_to_files
 
     paths = simulate_to_files(args.out, args.n, seed=args.seed, energy_range_gev=tuple(args.energy),
-                              shard_size=args.shard_size, progress=not args.quiet)
+                              spectrum=args.spectrum, shard_size=args.shard_size, progress=not args.quiet)
     for p in paths:
         print(p)
     return 0
@@ -54,9 +56,41 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainConfig(model=args.model, size=size, epochs=args.epochs, batch_size=args.batch_size,
                          seed=args.seed, precision=args.precision, n_validation=args.n_validation,
                          max_steps_per_epoch=args.max_steps_per_epoch, lr_generator=args.lr_generator,
-                         lr_discriminator=args.lr_discriminator)
+                         lr_discriminator=args.lr_discriminator, lr_decay=args.lr_decay,
+                         lr_decay_start_epoch=args.lr_decay_start_epoch, init_generator=args.init_generator)
     history = train(config, args.data, args.validation, args.out, progress=not args.quiet)
     print(json.dumps({"epochs": len(history), "step": history[-1]["step"] if history else 0, "out": str(args.out)}))
+    return 0
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from .quantization import make_artefact, op_precision_table, tune
+    from .training import load_generator
+
+    if args.weights is None:
+        from .models import build_generator
+
+        size = args.size if args.size in ("lite", "paper") else float(args.size)
+        generator, model, source = build_generator(args.model, size=size, seed=args.seed), args.model, "untrained"
+    else:
+        generator = load_generator(args.weights)
+        cfg = json.loads((Path(args.weights) / "config.json").read_text()) if Path(args.weights).is_dir() else {}
+        model, size, source = cfg.get("model", args.model), cfg.get("size", args.size), str(args.weights)
+    if args.tune:
+        if not args.reference:
+            raise ValueError("--tune needs --reference: held-out Monte Carlo showers to score each trial")
+        from .evaluation import shape_mse_metric
+        from .io import read_showers
+
+        showers, energies = read_showers(args.reference, max_showers=args.n_eval)
+        result = tune(args.backend, generator, args.out, shape_mse_metric(showers, energies, seed=args.seed),
+                      model=model, size=size, source=source, tolerance=args.tolerance, max_trials=args.max_trials)
+        art = result["artefact"]
+        print(json.dumps({k: result[k] for k in ("baseline", "trials", "chosen")}, indent=1))
+    else:
+        art = make_artefact(args.backend, generator, args.out, model=model, size=size, source=source)
+    print(json.dumps({"artefact": str(art.path), "backend": art.backend, "bytes": art.bytes_on_disk,
+                      "ops": op_precision_table(art)}))
     return 0
 
 
@@ -78,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("simulate", help="run the GFlash Monte Carlo and write 3DGAN-layout HDF5")
     s.add_argument("--n", type=int, required=True, help="number of showers")
     s.add_argument("--energy", type=float, nargs=2, default=[2.0, 500.0], metavar=("LOW", "HIGH"),
-                   help="primary energy range in GeV, uniform (default 2 500)")
+                   help="primary energy range in GeV (default 2 500)")
+    s.add_argument("--spectrum", choices=["uniform", "log-uniform"], default="uniform",
+                   help="primary-energy distribution: flat in E (as the CERN files) or in log E")
     s.add_argument("--seed", type=int, required=True)
     s.add_argument("--out", type=Path, required=True, help="output .h5 (shards get _000, _001... suffixes)")
     s.add_argument("--shard-size", type=int, default=None, help="showers per file (default: one file)")
@@ -106,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default="float32")
     s.add_argument("--lr-generator", type=float, default=5e-4, help="Adam learning rate of G (study: 5e-4)")
     s.add_argument("--lr-discriminator", type=float, default=1e-4, help="Adam learning rate of D (study: 1e-4)")
+    s.add_argument("--lr-decay", type=float, default=0.0, help="learning rates x exp(-decay per epoch) ...")
+    s.add_argument("--lr-decay-start-epoch", type=int, default=0, help="... from this 0-based epoch on")
+    s.add_argument("--init-generator", default=None,
+                   help="start G from this training folder or .weights.h5 (a second, fine-tuning stage)")
     s.add_argument("--data", required=True, help="training showers: file or glob (3DGAN layout)")
     s.add_argument("--validation", required=True, help="held-out showers for the per-epoch physics metric")
     s.add_argument("--n-validation", type=int, default=512)
@@ -113,6 +153,21 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--out", type=Path, required=True, help="output folder (checkpoints, history, weights)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=_train)
+
+    s = sub.add_parser("quantize", help="write a reduced-precision artefact of a generator (one backend)")
+    s.add_argument("--weights", help="training folder or .weights.h5 (default: an untrained generator)")
+    s.add_argument("--model", choices=["conv2d", "conv3d"], default="conv2d", help="for untrained generators")
+    s.add_argument("--size", default="lite", help="for untrained generators: lite or paper")
+    s.add_argument("--backend", required=True, help="keras-fp32, keras-bf16, tf-graph-fp32, inc-int8, tflite-fp32, "
+                   "tflite-fp16, tflite-dynamic, tflite-int8, onnx-fp32 or onnx-int8")
+    s.add_argument("--out", type=Path, required=True, help="artefact folder to write")
+    s.add_argument("--tune", action="store_true", help="accuracy-driven INT8 (inc-int8, onnx-int8)")
+    s.add_argument("--reference", help="held-out Monte Carlo showers for --tune")
+    s.add_argument("--n-eval", type=int, default=1000, help="reference showers used by --tune")
+    s.add_argument("--tolerance", type=float, default=0.10, help="accepted relative MSE increase over FP32")
+    s.add_argument("--max-trials", type=int, default=8)
+    s.add_argument("--seed", type=int, default=1)
+    s.set_defaults(func=_quantize)
 
     s = sub.add_parser("book", help="execute every notebook with papermill and build the HTML book")
     s.add_argument("--root", type=Path, default=Path("."))
@@ -125,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, HardwareUnsupported) as exc:
         print(f"gan3d {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

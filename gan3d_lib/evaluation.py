@@ -10,7 +10,20 @@ import numpy as np
 from . import observables as obs
 from .mc import ShowerSimulator
 
-__all__ = ["compare_at_energies"]
+__all__ = ["compare_at_energies", "shape_mse_metric", "score_artefacts"]
+
+
+def shape_mse_metric(reference_showers: np.ndarray, reference_energies_gev: np.ndarray, *, seed: int = 1,
+                     batch_size: int = 128) -> Callable[[object], float]:
+    """``metric(artefact) -> shower_shape_mse`` (%^2) of the artefact's showers, generated for
+    the reference energies with latent ``seed``, against the reference (Monte Carlo) showers:
+    every artefact is scored on the same showers and the same latent vectors."""
+    energies = np.asarray(reference_energies_gev, np.float32)
+
+    def metric(artefact) -> float:
+        return obs.shower_shape_mse(artefact.generate(energies, seed, batch_size=batch_size), reference_showers)["all"]
+
+    return metric
 
 
 def compare_at_energies(
@@ -54,3 +67,25 @@ def compare_at_energies(
             "longitudinal_profile_gan_gev": prof_gan.tolist(), "longitudinal_profile_mc_gev": prof_mc.tolist(),
         })
     return {"rows": rows}
+
+
+def score_artefacts(artefacts: dict, reference_showers: np.ndarray, reference_energies_gev: np.ndarray, *,
+                    seed: int = 1) -> dict[str, dict]:
+    """{name: {'mse', 'sampling_fraction_ratio', 'error'}} of each artefact's showers, generated
+    for the reference energies with latent ``seed``, against the reference showers. An
+    artefact whose runtime cannot run on this CPU gets ``error`` and no numbers."""
+    from .artefacts import HardwareUnsupported
+
+    energies = np.asarray(reference_energies_gev, np.float32)
+    sf_ref = float(obs.sampling_fraction(reference_showers, energies).mean())
+    out = {}
+    for name, art in artefacts.items():
+        try:
+            showers = art.generate(energies, seed)
+        except HardwareUnsupported as exc:
+            out[name] = {"mse": None, "sampling_fraction_ratio": None, "error": str(exc)}
+            continue
+        out[name] = {"mse": obs.shower_shape_mse(showers, reference_showers)["all"],
+                     "sampling_fraction_ratio": float(obs.sampling_fraction(showers, energies).mean()) / sf_ref,
+                     "error": None}
+    return out

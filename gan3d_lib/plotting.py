@@ -14,7 +14,8 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 __all__ = ["use_style", "plot_shower_projections", "plot_profiles_with_ratio", "plot_sampling_fraction",
-           "plot_geant4_comparison", "plot_cell_energy_spectrum", "plot_training_history"]
+           "plot_geant4_comparison", "plot_cell_energy_spectrum", "plot_training_history",
+           "plot_metric_by_artefact", "plot_tuning_trials"]
 
 
 def use_style() -> None:
@@ -173,5 +174,42 @@ def plot_training_history(history: Sequence[Mapping[str, float]], *, best_epoch:
     for a in (ax, mx, vx):
         a.set_xlabel("epoch")
         a.legend(fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_metric_by_artefact(rows: Sequence[Mapping[str, float]], *, fp32: float, floor: float | None = None) -> Figure:
+    """Horizontal bars of ``rows[i]['mse']`` (shower-shape MSE in %^2) per ``rows[i]['label']``,
+    with the FP32 value and the Monte Carlo-versus-Monte Carlo floor as vertical lines."""
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.8))
+    labels = [r["label"] for r in rows]
+    values = [r["mse"] for r in rows]
+    ax.barh(range(len(rows)), values, color=["C0" if "int8" in lab.lower() else "C1" for lab in labels])
+    ax.set_yticks(range(len(rows)), labels)
+    ax.invert_yaxis()
+    ax.axvline(fp32, color="k", ls="--", label="FP32")
+    ax.axvline(1.1 * fp32, color="k", ls=":", label="1.1 x FP32")
+    if floor is not None:
+        ax.axvline(floor, color="C2", ls="-.", label="MC vs MC floor")
+    ax.set_xlabel(r"shower-shape MSE against Monte Carlo [%$^2$]")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_tuning_trials(trials: Sequence[Mapping[str, float]], *, tolerance: float) -> Figure:
+    """Metric ratio to FP32 of each tuning trial against the number of ops kept in FP32."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    x = [t["n_fp32_ops"] for t in trials]
+    y = [t["ratio"] for t in trials]
+    ax.plot(x, y, "o-", color="C0")
+    for t in trials:
+        if t["accepted"]:
+            ax.plot(t["n_fp32_ops"], t["ratio"], "*", ms=16, color="C3", label="chosen")
+    ax.axhline(1.0 + tolerance, color="k", ls=":", label=f"tolerance (+{100 * tolerance:.0f} %)")
+    ax.axhline(1.0, color="k", ls="--", lw=1, label="FP32")
+    ax.set_xlabel("quantizable ops kept in FP32")
+    ax.set_ylabel("MSE / MSE(FP32)")
+    ax.legend()
     fig.tight_layout()
     return fig

@@ -27,3 +27,15 @@ def test_bad_file_gives_one_line_error_and_exit_2(tmp_path, capsys):
     assert main(["inspect", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "bad.h5" in err and "not a readable HDF5 file" in err
+
+
+def test_quantize_writes_an_artefact_and_refuses_tuning_without_reference(tmp_path, capsys):
+    import pytest
+
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "onnx"
+    assert main(["quantize", "--size", "0.125", "--backend", "onnx-fp32", "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["backend"] == "onnx-fp32" and summary["bytes"] > 0 and (out / "manifest.json").exists()
+    assert main(["quantize", "--size", "0.125", "--backend", "onnx-int8", "--tune", "--out", str(tmp_path / "t")]) == 2
+    assert "--reference" in capsys.readouterr().err

@@ -1,0 +1,265 @@
+"""One interface over every precision: an artefact folder on disk -> ``generate(energies, seed)``.
+
+An artefact is a folder holding ``manifest.json`` (backend, source generator, settings,
+package versions), one model file and ``reference.npz`` (a few latent vectors and the
+showers this artefact produced for them when it was written). Backends:
+
+========================  ===================================  ==========================
+backend                   file                                 runtime
+========================  ===================================  ==========================
+``keras-fp32``            ``generator.weights.h5``             Keras, float32
+``keras-bf16``            ``generator.weights.h5``             Keras, ``mixed_bfloat16``
+``tf-graph-fp32``         ``model.pb`` (frozen GraphDef)       TensorFlow
+``inc-int8``              ``model.pb`` (INT8 GraphDef)         TensorFlow + oneDNN INT8
+``tflite-fp32|fp16|``     ``model.tflite``                     LiteRT (``ai-edge-litert``)
+``dynamic|int8``
+``onnx-fp32|int8``        ``model.onnx``                       ONNX Runtime
+========================  ===================================  ==========================
+
+Loading parses weights, protocol buffers and flatbuffers only; nothing pickled is
+executed (``np.load(..., allow_pickle=False)``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["BACKENDS", "MODEL_FILES", "Artefact", "load_artefact", "write_artefact", "file_sha256", "HardwareUnsupported"]
+
+MANIFEST = "manifest.json"
+REFERENCE = "reference.npz"
+FORMAT = "gan3d-artefact"
+FORMAT_VERSION = 1
+MODEL_FILES = {
+    "keras-fp32": "generator.weights.h5", "keras-bf16": "generator.weights.h5",
+    "tf-graph-fp32": "model.pb", "inc-int8": "model.pb",
+    "tflite-fp32": "model.tflite", "tflite-fp16": "model.tflite",
+    "tflite-dynamic": "model.tflite", "tflite-int8": "model.tflite",
+    "onnx-fp32": "model.onnx", "onnx-int8": "model.onnx",
+}
+BACKENDS = tuple(MODEL_FILES)
+
+
+class HardwareUnsupported(RuntimeError):
+    """The artefact's runtime has no kernel for this CPU (e.g. TensorFlow INT8 without AVX-512)."""
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _keras_runner(folder: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
+    import keras
+
+    from .models import build_generator
+
+    _tf_threads(threads)
+    policy = "mixed_bfloat16" if manifest["backend"] == "keras-bf16" else "float32"
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        gen = build_generator(manifest["model"], size=manifest["size"])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    gen.load_weights(folder / MODEL_FILES[manifest["backend"]])
+    return lambda z: keras.ops.convert_to_numpy(gen(z, training=False)).astype(np.float32)
+
+
+def _tf_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # already initialised: keep what the process has
+        pass
+
+
+def _graph_runner(folder: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
+    import tensorflow as tf
+
+    from .export import load_graph
+
+    _tf_threads(threads)
+    run = load_graph(folder / MODEL_FILES[manifest["backend"]])
+
+    def call(z: np.ndarray) -> np.ndarray:
+        try:
+            return run(z)
+        except tf.errors.InternalError as exc:
+            if "Missing 0-th output" in str(exc):
+                from .results import machine_info
+
+                m = machine_info()
+                raise HardwareUnsupported(
+                    f"{folder}: TensorFlow has no INT8 kernel for this CPU ({m['cpu_model']}, avx512f="
+                    f"{m['avx512f']}, avx512_vnni={m['avx512_vnni']}); oneDNN INT8 graphs from Neural "
+                    "Compressor need AVX-512") from exc
+            raise
+
+    return call
+
+
+def _tflite_runner(folder: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(folder / MODEL_FILES[manifest["backend"]]), num_threads=threads or os.cpu_count())
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    state = {"n": None}
+
+    def call(z: np.ndarray) -> np.ndarray:
+        if state["n"] != len(z):
+            interp.resize_tensor_input(inp["index"], [len(z), z.shape[1]])
+            interp.allocate_tensors()
+            state["n"] = len(z)
+        interp.set_tensor(inp["index"], np.ascontiguousarray(z, np.float32))
+        interp.invoke()
+        return interp.get_tensor(out["index"]).astype(np.float32)
+
+    return call
+
+
+def _onnx_runner(folder: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(folder / MODEL_FILES[manifest["backend"]]), opts, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    return lambda z: sess.run(None, {name: np.ascontiguousarray(z, np.float32)})[0].astype(np.float32)
+
+
+_RUNNERS = {"keras": _keras_runner, "tf": _graph_runner, "inc": _graph_runner, "tflite": _tflite_runner, "onnx": _onnx_runner}
+
+
+@dataclass
+class Artefact:
+    """A loaded artefact: ``generate(energies_gev, seed)`` -> (N, 25, 25, 25) float32 GeV."""
+
+    path: Path
+    manifest: dict[str, Any]
+    run_latent: Callable[[np.ndarray], np.ndarray]
+
+    @property
+    def backend(self) -> str:
+        return self.manifest["backend"]
+
+    @property
+    def model_file(self) -> Path:
+        return self.path / MODEL_FILES[self.backend]
+
+    @property
+    def bytes_on_disk(self) -> int:
+        return self.model_file.stat().st_size
+
+    def generate_from_latent(self, latent: np.ndarray, *, batch_size: int = 128) -> np.ndarray:
+        z = np.asarray(latent, np.float32)
+        out = [self.run_latent(z[i:i + batch_size]) for i in range(0, len(z), batch_size)]
+        return np.concatenate(out) if out else np.empty((0, 25, 25, 25), np.float32)
+
+    def generate(self, energies_gev: np.ndarray, seed: int, *, batch_size: int = 128) -> np.ndarray:
+        """Showers for primary energies (N,) in GeV, latent vectors drawn with ``seed``."""
+        from .models import latent_vectors
+
+        return self.generate_from_latent(latent_vectors(energies_gev, seed=seed, latent_size=self.manifest["latent_size"]),
+                                         batch_size=batch_size)
+
+    def reference(self) -> dict[str, np.ndarray]:
+        """The latent vectors and outputs recorded when the artefact was written."""
+        with np.load(self.path / REFERENCE, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+
+def load_artefact(path: str | os.PathLike, *, threads: int | None = None) -> Artefact:
+    """Load an artefact folder (see the module docstring); ``threads`` sets the runtime's
+    intra-op threads (TensorFlow's only if it has not started yet)."""
+    folder = Path(path)
+    mpath = folder / MANIFEST
+    if not mpath.exists():
+        raise FileNotFoundError(f"{folder}: no {MANIFEST}; not a gan3d artefact folder")
+    manifest = json.loads(mpath.read_text())
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{mpath}: format {manifest.get('format')!r} v{manifest.get('format_version')!r}, "
+                         f"expected {FORMAT!r} v{FORMAT_VERSION}")
+    backend = manifest.get("backend")
+    if backend not in MODEL_FILES:
+        raise ValueError(f"{mpath}: unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    model_file = folder / MODEL_FILES[backend]
+    if not model_file.exists():
+        raise FileNotFoundError(f"{model_file}: missing model file of backend {backend}")
+    if manifest.get("sha256") and file_sha256(model_file) != manifest["sha256"]:
+        raise ValueError(f"{model_file}: checksum differs from {MANIFEST}; the file was changed or truncated")
+    runner = _RUNNERS[backend.split("-")[0]]
+    return Artefact(folder, manifest, runner(folder, manifest, threads))
+
+
+def write_artefact(
+    out: str | os.PathLike,
+    backend: str,
+    write_model: Callable[[Path], Any],
+    *,
+    model: str,
+    size: str | float,
+    source: str,
+    settings: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    latent_size: int = 200,
+    reference_seed: int = 12345,
+    reference_energies_gev: tuple[float, ...] = (2.0, 10.0, 50.0, 100.0, 200.0, 300.0, 400.0, 500.0),
+) -> Artefact:
+    """Write an artefact folder atomically: ``write_model(path)`` writes the model file into a
+    temporary folder, which is loaded back, run on reference latents, and renamed to ``out``."""
+    from .models import latent_vectors
+    from .results import _jsonable, machine_info, package_versions
+
+    if backend not in MODEL_FILES:
+        raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        model_path = tmp / MODEL_FILES[backend]
+        write_model(model_path)
+        from datetime import datetime, timezone
+
+        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "backend": backend, "model": model,
+                    "size": size, "latent_size": latent_size, "source": str(source),
+                    "sha256": file_sha256(model_path), "bytes": model_path.stat().st_size,
+                    "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "settings": _jsonable(settings or {}), **_jsonable(extra or {}),
+                    "versions": package_versions(), "machine": machine_info()}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        art = load_artefact(tmp)
+        energies = np.asarray(reference_energies_gev, np.float32)
+        latent = latent_vectors(energies, seed=reference_seed, latent_size=latent_size)
+        try:
+            showers = art.generate_from_latent(latent)
+            runs = True
+        except HardwareUnsupported:
+            showers, runs = np.zeros((0, 25, 25, 25), np.float32), False
+        np.savez(tmp / REFERENCE, energies_gev=energies, latent=latent, showers=showers)
+        manifest["reference_outputs_recorded"] = runs
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return load_artefact(out)
