@@ -10,7 +10,11 @@ Submodules (imported on first use, so ``import gan3d_lib`` does no work):
 * ``datasets``: seeded, sharded Monte Carlo data sets on disk
 * ``models``: Keras Conv3D and Conv2D generators and discriminators
 * ``training``: the GAN training loop, checkpoints and resume
-* ``evaluation``: a generator against the Monte Carlo at fixed energies
+* ``evaluation``: a generator (or any artefact) against the Monte Carlo
+* ``export``: frozen inference graphs (with INT8-ready transposed convolutions)
+* ``artefacts``: one loader and ``generate(energies, seed)`` for every precision
+* ``quantization``: INC, TFLite, ONNX Runtime and BF16 artefacts, accuracy-driven tuning
+* ``atomic``: files and folders written atomically
 * ``bench``: throughput measurements
 * ``plotting``, ``tables``: figures and Markdown tables
 * ``results``: results JSON files with versions and settings
@@ -23,7 +27,8 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-_SUBMODULES = ("geometry", "mc", "io", "observables", "reference", "datasets", "models", "training", "evaluation", "bench", "plotting",
+_SUBMODULES = ("geometry", "mc", "io", "observables", "reference", "datasets", "models", "training", "evaluation", "export", "artefacts",
+               "quantization", "atomic", "bench", "plotting",
                "tables", "results", "presets", "book", "cli")
 __all__ = ("__version__", *_SUBMODULES)
 

@@ -25,13 +25,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from .atomic import atomic_dir
 
 __all__ = ["BACKENDS", "MODEL_FILES", "Artefact", "load_artefact", "write_artefact", "file_sha256", "HardwareUnsupported"]
 
@@ -231,13 +232,9 @@ def write_artefact(
     if backend not in MODEL_FILES:
         raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         model_path = tmp / MODEL_FILES[backend]
         write_model(model_path)
-        from datetime import datetime, timezone
-
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "backend": backend, "model": model,
                     "size": size, "latent_size": latent_size, "source": str(source),
                     "sha256": file_sha256(model_path), "bytes": model_path.stat().st_size,
@@ -256,10 +253,4 @@ def write_artefact(
         np.savez(tmp / REFERENCE, energies_gev=energies, latent=latent, showers=showers)
         manifest["reference_outputs_recorded"] = runs
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return load_artefact(out)

@@ -14,11 +14,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import atomic_file
 
 __all__ = ["phase_kernels", "PhaseConv2DTranspose", "inference_model", "frozen_graph", "graph_op_counts",
            "write_graph", "load_graph", "INPUT_NAME", "OUTPUT_NAME"]
@@ -155,18 +156,9 @@ def graph_op_counts(graph_def) -> dict[str, int]:
 
 def write_graph(graph_def, path: str | os.PathLike) -> Path:
     """Write a GraphDef (binary protobuf) atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(graph_def.SerializeToString())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(graph_def.SerializeToString())
+    return Path(path)
 
 
 def load_graph(path: str | os.PathLike, *, input_name: str = INPUT_NAME, output_name: str = OUTPUT_NAME):

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import glob
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from .atomic import atomic_file
 
 __all__ = [
     "SHOWER_SHAPE",
@@ -255,24 +256,15 @@ def write_showers(
         raise ShowerFileError(path, "target", f"{energies_gev.shape[0]} energies for {showers.shape[0]} showers")
     if not np.all(np.isfinite(showers)) or (showers < 0).any():
         raise ShowerFileError(path, "ECAL", "refusing to write non-finite or negative cell energies")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            n = showers.shape[0]
-            chunk = (max(1, min(n, 64)), *showers.shape[1:])
-            f.create_dataset("ECAL", data=showers.astype(np.float32), chunks=chunk,
-                             compression="gzip", compression_opts=compression_level, shuffle=True)
-            target = np.stack([np.full(n, _PDG_ELECTRON, np.float32), energies_gev.astype(np.float32)], axis=1)
-            f.create_dataset("target", data=target)
-            f.create_dataset("energy", data=energies_gev.astype(np.float32))
-            f.attrs["layout"] = "CERN 3DGAN: ECAL (N,x,y,depth) GeV; target[:,1] primary energy GeV"
-            for k, v in (attrs or {}).items():
-                f.attrs[k] = v
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_file(path) as tmp, h5py.File(tmp, "w") as f:
+        n = showers.shape[0]
+        chunk = (max(1, min(n, 64)), *showers.shape[1:])
+        f.create_dataset("ECAL", data=showers.astype(np.float32), chunks=chunk,
+                         compression="gzip", compression_opts=compression_level, shuffle=True)
+        target = np.stack([np.full(n, _PDG_ELECTRON, np.float32), energies_gev.astype(np.float32)], axis=1)
+        f.create_dataset("target", data=target)
+        f.create_dataset("energy", data=energies_gev.astype(np.float32))
+        f.attrs["layout"] = "CERN 3DGAN: ECAL (N,x,y,depth) GeV; target[:,1] primary energy GeV"
+        for k, v in (attrs or {}).items():
+            f.attrs[k] = v
     return path

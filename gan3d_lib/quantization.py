@@ -28,8 +28,8 @@ import numpy as np
 
 from .artefacts import BACKENDS, Artefact, HardwareUnsupported, write_artefact
 
-__all__ = ["calibration_latents", "make_artefact", "fallback_ladder", "quantizable_ops", "tune", "QUANTIZABLE_TF_OPS",
-           "QUANTIZABLE_ONNX_OPS"]
+__all__ = ["calibration_latents", "make_artefact", "fallback_ladder", "quantizable_ops", "tune", "op_precision_table",
+           "HardwareUnsupported", "QUANTIZABLE_TF_OPS", "QUANTIZABLE_ONNX_OPS"]
 
 QUANTIZABLE_TF_OPS = ("Conv2D", "MatMul", "Conv2DBackpropInput", "DepthwiseConv2dNative")
 QUANTIZABLE_ONNX_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
@@ -294,7 +294,8 @@ def op_precision_table(artefact: Artefact) -> dict[str, dict[str, int]]:
     table: dict[str, dict[str, int]] = {}
 
     def add(op: str, kind: str) -> None:
-        table.setdefault(op, {"int8": 0, "fp32": 0})[kind] += 1
+        entry = table.setdefault(op, {"int8": 0, "fp32": 0})
+        entry[kind] = entry.get(kind, 0) + 1
 
     if backend in ("tf-graph-fp32", "inc-int8"):
         import tensorflow as tf
@@ -332,8 +333,8 @@ def op_precision_table(artefact: Artefact) -> dict[str, dict[str, int]]:
                 continue
             outs = [dtype.get(i) for i in op["outputs"] if i >= 0]
             add(name, "int8" if any(d in (np.int8, np.uint8) for d in outs) else "fp32")
-    else:  # Keras: every op runs at the policy's precision
-        kind = "fp32"
+    else:  # Keras: every layer computes at the policy's precision (BF16 keeps FP32 weights)
+        kind = "bf16" if backend == "keras-bf16" else "fp32"
         for layer in artefact.manifest.get("layers", []):
             add(layer, kind)
     return dict(sorted(table.items()))
@@ -407,7 +408,8 @@ def tune(
         raise ValueError(f"tune supports inc-int8 and onnx-int8, got {backend!r}")
     latent = calibration_latents() if calibration is None else calibration
     out = Path(out)
-    with tempfile.TemporaryDirectory(prefix=".tune-", dir=out.parent if out.parent.exists() else None) as scratch:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".tune-", dir=out.parent) as scratch:
         scratch = Path(scratch)
         fp32_backend = "tf-graph-fp32" if backend == "inc-int8" else "onnx-fp32"
         fp32 = make_artefact(fp32_backend, generator, scratch / "fp32", model=model, size=size, source=source)
@@ -453,8 +455,6 @@ def _depths_for(backend: str, generator, scratch: Path) -> dict[str, int]:
     _onnx_fp32(generator, path)
     return quantizable_ops(*_onnx_graph(onnx.load(str(path))), QUANTIZABLE_ONNX_OPS)
 
-
-__all__ += ["op_precision_table", "HardwareUnsupported"]
 
 
 def _main(argv: list[str]) -> int:

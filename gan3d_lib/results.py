@@ -6,13 +6,14 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .atomic import atomic_file
 
 __all__ = ["SCHEMA_VERSION", "package_versions", "git_commit", "machine_info", "write_results", "read_results"]
 
@@ -99,16 +100,8 @@ def write_results(
         "versions": package_versions(),
         "machine": machine_info(),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=2, sort_keys=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
     return path
 
 

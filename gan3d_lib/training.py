@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import observables as obs
+from .atomic import atomic_dir, atomic_file
 from .io import read_showers
 
 __all__ = ["TrainConfig", "train", "build_training", "load_generator", "latest_checkpoint", "generate_showers"]
@@ -86,10 +86,8 @@ class TrainConfig:
 
 
 def _atomic_json(path: Path, doc: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f, indent=2)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=2))
 
 
 def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:
@@ -138,18 +136,11 @@ def _save_checkpoint(out_dir: Path, gen, disc, g_opt, d_opt, state: dict, keep: 
     root = out_dir / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{_CKPT_PREFIX}{state['epoch']:04d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
-    try:
+    with atomic_dir(final) as tmp:
         # All variables, not only weights: the Dropout seed-generator states make resuming exact.
         np.savez(tmp / "variables.npz", **{f"{prefix}_{i}": v.numpy() for prefix, obj in _stateful(gen, disc, g_opt, d_opt)
                                            for i, v in enumerate(obj.variables)})
         _atomic_json(tmp / "state.json", state)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     complete = sorted(p for p in root.glob(f"{_CKPT_PREFIX}*") if (p / "state.json").exists())
     for old in complete[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
@@ -334,10 +325,8 @@ def train(
         if best is None or record["val_score"] < best["val_score"]:
             best = {"epoch": record["epoch"], "val_score": record["val_score"],
                     "val_shower_shape_mse": record["val_shower_shape_mse"]}
-            fd, tmp = tempfile.mkstemp(prefix=".generator.", suffix=".weights.h5", dir=out)
-            os.close(fd)
-            gen.save_weights(tmp)
-            os.replace(tmp, out / "generator.weights.h5")
+            with atomic_file(out / "generator.weights.h5", suffix=".weights.h5") as tmp:
+                gen.save_weights(tmp)
         state = {"epoch": epoch + 1, "step": record["step"], "history": history, "best": best,
                  "sampling_fraction_fit": sf_coeffs.tolist()}
         _save_checkpoint(out, gen, disc, g_opt, d_opt, state, config.keep_checkpoints)
