@@ -152,7 +152,8 @@ def plot_cell_energy_spectrum(spectra: Mapping[str, tuple[np.ndarray, np.ndarray
 
 def plot_training_history(history: Sequence[Mapping[str, float]], *, best_epoch: int | None = None) -> Figure:
     """Three panels per epoch: adversarial losses, the MAPE terms (%), and the validation
-    metrics (shower-shape MSE in %^2, generated/MC sampling-fraction ratio)."""
+    metrics (shower-shape MSE in %^2, the per-energy-bin selection score where recorded,
+    generated/MC sampling-fraction ratio)."""
     ep = [h["epoch"] for h in history]
     fig, (ax, mx, vx) = plt.subplots(1, 3, figsize=(16, 4.6))
     for key, label in (("d_bce", "discriminator BCE"), ("g_bce", "generator BCE")):
@@ -164,6 +165,8 @@ def plot_training_history(history: Sequence[Mapping[str, float]], *, best_epoch:
     mx.set_yscale("log")
     mx.set_ylabel("MAPE [%]")
     vx.plot(ep, [h["val_shower_shape_mse"] for h in history], "o-", color="C0", label="shower-shape MSE")
+    if all("val_score" in h for h in history):
+        vx.plot(ep, [h["val_score"] for h in history], "^-", color="C2", label="selection score")
     vx.set_yscale("log")
     vx.set_ylabel(r"shower-shape MSE [$\%^2$]")
     tx = vx.twinx()

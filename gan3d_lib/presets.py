@@ -19,6 +19,10 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "ci": {"n_live_showers": 256, "live_steps": 3, "n_eval": 64},
         "default": {"n_live_showers": 2048, "live_steps": 32, "n_eval": 500},
     },
+    "03_quantization": {
+        "ci": {"n_eval": 300, "n_calibration": 64, "max_trials": 3},
+        "default": {"n_eval": 2000, "n_calibration": 256, "max_trials": 8},
+    },
 }
 
 

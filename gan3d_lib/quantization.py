@@ -17,6 +17,9 @@ entries keep the fallback ops in FP32; each ONNX trial passes them as ``nodes_to
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import tempfile
 import warnings
@@ -340,6 +343,18 @@ def op_precision_table(artefact: Artefact) -> dict[str, dict[str, int]]:
     return dict(sorted(table.items()))
 
 
+@contextlib.contextmanager
+def _quiet():
+    """Silence the converters' progress chatter (Python prints and log records below ERROR);
+    their errors still raise."""
+    logging.disable(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 def make_artefact(
     backend: str,
     generator,
@@ -377,7 +392,8 @@ def make_artefact(
     extra = {**(extra or {}), "layers": [type(layer).__name__ for layer in generator.layers]}
 
     def write(path: Path):
-        writers[backend]()(path)
+        with _quiet():
+            writers[backend]()(path)
 
     art = write_artefact(out, backend, write, model=model, size=size, source=source,
                          settings={**settings, **info}, extra=extra)

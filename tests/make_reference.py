@@ -33,6 +33,12 @@ KEYS = {
         **{f"gan_vs_mc.rows.{i}.sampling_fraction_gan": "inference" for i in range(3)},
         **{f"gan_vs_mc.rows.{i}.peak_layer_gan": "layer" for i in range(3)},
     },
+    "03_quantization": {
+        "mc_floor_mse": "deterministic",
+        "mse_table.0.mse": "inference",
+        "sizes.0.paper_kb": "deterministic",
+        "sizes.6.paper_ratio": "inference",
+    },
 }
 
 
