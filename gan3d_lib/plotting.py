@@ -195,7 +195,7 @@ def plot_metric_by_artefact(rows: Sequence[Mapping[str, float]], *, fp32: float,
     if floor is not None:
         ax.axvline(floor, color="C2", ls="-.", label="MC vs MC floor")
     ax.set_xlabel(r"shower-shape MSE against Monte Carlo [%$^2$]")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
 
@@ -212,6 +212,7 @@ def plot_tuning_trials(trials: Sequence[Mapping[str, float]], *, tolerance: floa
     ax.axhline(1.0 + tolerance, color="k", ls=":", label=f"tolerance (+{100 * tolerance:.0f} %)")
     ax.axhline(1.0, color="k", ls="--", lw=1, label="FP32")
     ax.set_xlabel("quantizable ops kept in FP32")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("MSE / MSE(FP32)")
     ax.legend()
     fig.tight_layout()
