@@ -34,7 +34,7 @@ import numpy as np
 
 from .atomic import atomic_dir
 
-__all__ = ["BACKENDS", "MODEL_FILES", "Artefact", "load_artefact", "write_artefact", "file_sha256", "HardwareUnsupported"]
+__all__ = ["BACKENDS", "MODEL_FILES", "Artefact", "load_artefact", "load_manifest", "write_artefact", "file_sha256", "HardwareUnsupported"]
 
 MANIFEST = "manifest.json"
 REFERENCE = "reference.npz"
@@ -187,9 +187,8 @@ class Artefact:
             return {k: z[k] for k in z.files}
 
 
-def load_artefact(path: str | os.PathLike, *, threads: int | None = None) -> Artefact:
-    """Load an artefact folder (see the module docstring); ``threads`` sets the runtime's
-    intra-op threads (TensorFlow's only if it has not started yet)."""
+def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
+    """The checked ``manifest.json`` of an artefact folder (no model is loaded)."""
     folder = Path(path)
     mpath = folder / MANIFEST
     if not mpath.exists():
@@ -198,9 +197,17 @@ def load_artefact(path: str | os.PathLike, *, threads: int | None = None) -> Art
     if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{mpath}: format {manifest.get('format')!r} v{manifest.get('format_version')!r}, "
                          f"expected {FORMAT!r} v{FORMAT_VERSION}")
-    backend = manifest.get("backend")
-    if backend not in MODEL_FILES:
-        raise ValueError(f"{mpath}: unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    if manifest.get("backend") not in MODEL_FILES:
+        raise ValueError(f"{mpath}: unknown backend {manifest.get('backend')!r}; known: {', '.join(BACKENDS)}")
+    return manifest
+
+
+def load_artefact(path: str | os.PathLike, *, threads: int | None = None) -> Artefact:
+    """Load an artefact folder (see the module docstring); ``threads`` sets the runtime's
+    intra-op threads (TensorFlow's only if it has not started yet)."""
+    folder = Path(path)
+    manifest = load_manifest(folder)
+    backend = manifest["backend"]
     model_file = folder / MODEL_FILES[backend]
     if not model_file.exists():
         raise FileNotFoundError(f"{model_file}: missing model file of backend {backend}")

@@ -49,6 +49,29 @@ def _bench_mc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import parse_int_list, run_streams
+    from .results import machine_info, write_results
+
+    m = machine_info()
+    print(f"machine: {m['cpu_model']}, {m['usable_cores']} usable cores, AVX-512 VNNI {m['avx512_vnni']}, "
+          f"BF16 {m['avx512_bf16']}")
+    records = []
+    for n in parse_int_list(args.streams):
+        for r in run_streams(args.artefacts, parse_int_list(args.batch), streams=n, threads=args.threads,
+                             seconds=args.seconds, seed=args.seed, progress=not args.quiet):
+            records.append(r)
+            speed = (f"{r['showers_per_s']:9.1f} showers/s, p50 {r['latency_ms_p50']:.1f} ms, "
+                     f"p99 {r['latency_ms_p99']:.1f} ms per batch" if r["status"] == "ok" else f"skipped: {r['reason']}")
+            print(f"{r['artefact']} batch {r['batch_size']:4d}, {r['streams']} stream(s) x "
+                  f"{r['threads_per_stream']} thread(s): {speed}", flush=True)
+    if args.out:
+        settings = {"artefacts": [str(a) for a in args.artefacts], "batch": args.batch, "streams": args.streams,
+                    "threads": args.threads, "seconds": args.seconds, "seed": args.seed}
+        print(write_results(args.out, {"records": records}, settings=settings))
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from .training import TrainConfig, train
 
@@ -57,7 +80,8 @@ def _train(args: argparse.Namespace) -> int:
                          seed=args.seed, precision=args.precision, n_validation=args.n_validation,
                          max_steps_per_epoch=args.max_steps_per_epoch, lr_generator=args.lr_generator,
                          lr_discriminator=args.lr_discriminator, lr_decay=args.lr_decay,
-                         lr_decay_start_epoch=args.lr_decay_start_epoch, init_generator=args.init_generator)
+                         lr_decay_start_epoch=args.lr_decay_start_epoch, init_generator=args.init_generator,
+                         strategy=args.strategy)
     history = train(config, args.data, args.validation, args.out, progress=not args.quiet)
     print(json.dumps({"epochs": len(history), "step": history[-1]["step"] if history else 0, "out": str(args.out)}))
     return 0
@@ -133,6 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="process counts to measure")
     s.set_defaults(func=_bench_mc)
 
+    s = sub.add_parser("bench", help="inference throughput and latency of artefacts (batch x streams sweep)")
+    s.add_argument("--artefacts", nargs="+", required=True, help="artefact folders (see gan3d quantize)")
+    s.add_argument("--batch", default="1,32,128", help="comma-separated batch sizes (default 1,32,128)")
+    s.add_argument("--streams", default="1", help="comma-separated stream (process) counts, e.g. 1,2")
+    s.add_argument("--threads", type=int, default=None, help="threads per stream (default: cores / streams)")
+    s.add_argument("--seconds", type=float, default=2.0, help="timed seconds per point, after warm-up")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--out", type=Path, help="write the records as a results JSON")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_bench)
+
     s = sub.add_parser("train", help="train a GAN (resumes from the last checkpoint in --out)")
     s.add_argument("--model", choices=["conv2d", "conv3d"], default="conv2d")
     s.add_argument("--size", default="lite", help="lite, paper, or a width multiplier such as 0.5")
@@ -150,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--validation", required=True, help="held-out showers for the per-epoch physics metric")
     s.add_argument("--n-validation", type=int, default=512)
     s.add_argument("--max-steps-per-epoch", type=int, default=None)
+    s.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"], default="default",
+                   help="tf.distribute: one process, local GPUs (mirrored), or the TF_CONFIG cluster (multi-worker)")
     s.add_argument("--out", type=Path, required=True, help="output folder (checkpoints, history, weights)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=_train)

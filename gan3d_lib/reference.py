@@ -15,7 +15,8 @@ import numpy as np
 from . import observables as obs
 from .mc import ShowerSimulator
 
-__all__ = ["Geant4Point", "GEANT4_REFERENCE", "GEANT4_PROFILE_100GEV_MEV", "geant4_cpu_s_per_shower", "compare_to_geant4"]
+__all__ = ["Geant4Point", "GEANT4_REFERENCE", "GEANT4_PROFILE_100GEV_MEV", "geant4_cpu_s_per_shower", "geant4_showers_per_s",
+           "compare_to_geant4"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,15 @@ def geant4_cpu_s_per_shower(energies_gev: np.ndarray) -> np.ndarray:
     """
     return np.interp(np.asarray(energies_gev, dtype=float), [p.energy_gev for p in GEANT4_REFERENCE],
                      [p.cpu_s_per_shower for p in GEANT4_REFERENCE])
+
+
+def geant4_showers_per_s(cores: int, energy_range_gev: tuple[float, float] = (2.0, 500.0)) -> float:
+    """Geant4 showers per second on ``cores`` cores (one shower per core at a time), primary
+    energies uniform in ``energy_range_gev``: cores / mean CPU seconds per shower."""
+    if cores < 1:
+        raise ValueError(f"cores must be >= 1, got {cores}")
+    energies = np.linspace(*energy_range_gev, 1001)
+    return cores / float(geant4_cpu_s_per_shower(energies).mean())
 
 
 def compare_to_geant4(

@@ -43,7 +43,7 @@ def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU model, logical cores, usable cores and the AVX-512 VNNI / BF16 / AMX flags."""
+    """CPU model, logical cores, usable cores and the AVX2 / FMA / AVX-512 / VNNI / BF16 / AMX flags."""
     model, flags = "", set()
     try:
         with open("/proc/cpuinfo") as f:
@@ -59,9 +59,12 @@ def machine_info() -> dict[str, Any]:
         "cpu_model": model or platform.processor() or "unknown",
         "logical_cores": os.cpu_count(),
         "usable_cores": usable,
+        "avx2": "avx2" in flags,
+        "fma": "fma" in flags,
         "avx512f": "avx512f" in flags,
         "avx512_vnni": "avx512_vnni" in flags,
         "avx512_bf16": "avx512_bf16" in flags,
+        "avx_vnni": "avx_vnni" in flags,
         "amx": "amx_tile" in flags,
         "platform": platform.platform(),
     }

@@ -39,3 +39,12 @@ def test_quantize_writes_an_artefact_and_refuses_tuning_without_reference(tmp_pa
     assert summary["backend"] == "onnx-fp32" and summary["bytes"] > 0 and (out / "manifest.json").exists()
     assert main(["quantize", "--size", "0.125", "--backend", "onnx-int8", "--tune", "--out", str(tmp_path / "t")]) == 2
     assert "--reference" in capsys.readouterr().err
+    # the artefact just written benchmarks through the command line, records and all
+    assert main(["bench", "--artefacts", str(out), "--batch", "1,2", "--seconds", "0.1", "--quiet",
+                 "--out", str(tmp_path / "bench.json")]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "showers/s" in line]
+    assert len(lines) == 2 and "batch    2" in lines[1]
+    records = json.loads((tmp_path / "bench.json").read_text())["numbers"]["records"]
+    assert [r["batch_size"] for r in records] == [1, 2] and all(r["showers_per_s"] > 0 for r in records)
+    assert main(["bench", "--artefacts", str(tmp_path), "--batch", "1"]) == 2
+    assert "no manifest.json" in capsys.readouterr().err

@@ -1,0 +1,101 @@
+"""Inference benchmark runner, peaks, roofline and the speed-up table (no timing asserts)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from gan3d_lib import bench
+from gan3d_lib.models import build_generator
+from gan3d_lib.quantization import calibration_latents, make_artefact
+
+CORES = sorted(os.sched_getaffinity(0))
+
+
+@pytest.fixture(scope="module")
+def artefacts(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    gen = build_generator("conv2d", size=0.125, seed=5)
+    return {b: make_artefact(b, gen, root / b, model="conv2d", size=0.125, source="test",
+                             calibration=calibration_latents(8, seed=1)).path
+            for b in ("tf-graph-fp32", "onnx-fp32")}
+
+
+def test_run_streams_records_every_point_with_pinned_disjoint_cores(artefacts):
+    streams = min(2, len(CORES))
+    records = bench.run_streams(list(artefacts.values()), [1, 4], streams=streams, threads=1, seconds=0.2, warmup=1)
+    assert [(r["backend"], r["batch_size"]) for r in records] == [
+        ("tf-graph-fp32", 1), ("tf-graph-fp32", 4), ("onnx-fp32", 1), ("onnx-fp32", 4)]
+    for r in records:
+        assert r["status"] == "ok" and r["streams"] == streams and r["threads_per_stream"] == 1
+        assert len(r["per_stream"]) == streams and all(s["batches"] >= 2 for s in r["per_stream"])
+        assert r["showers_per_s"] == pytest.approx(sum(s["showers_per_s"] for s in r["per_stream"]))
+        assert 0 < r["latency_ms_p50"] <= r["latency_ms_p99"]
+        cpus = [c for stream in r["cpus"] for c in stream]
+        assert len(set(cpus)) == len(cpus) == streams
+    assert bench.best_batch(records, artefacts["onnx-fp32"])["backend"] == "onnx-fp32"
+
+
+def test_run_streams_rejects_bad_requests(artefacts, tmp_path):
+    with pytest.raises(ValueError, match="need 3 cores"):
+        bench.run_streams([artefacts["onnx-fp32"]], [1], streams=3, threads=1, cpus=[0, 1])
+    with pytest.raises(FileNotFoundError, match="no manifest.json"):
+        bench.run_streams([tmp_path], [1])
+    with pytest.raises(ValueError, match="integers >= 1"):
+        bench.run_streams([artefacts["onnx-fp32"]], "1,0")
+
+
+def test_parse_int_list():
+    assert bench.parse_int_list("1, 16,128") == [1, 16, 128]
+    assert bench.parse_int_list([4]) == [4]
+    with pytest.raises(ValueError):
+        bench.parse_int_list("")
+
+
+def test_peaks_from_vector_width_vnni_and_clock():
+    avx512 = {"usable_cores": 2, "avx512f": True, "avx512_vnni": True}
+    p = bench.peak_macs_per_s(avx512, clock_ghz=2.0)
+    assert p["fp32"] == 2 * 2e9 * 2 * 16 and p["int8_over_fp32"] == 4
+    avx2 = bench.peak_macs_per_s({"usable_cores": 4, "avx2": True}, clock_ghz=3.0)
+    assert avx2["fp32"] == 4 * 3e9 * 2 * 8 and avx2["int8_over_fp32"] == 2
+    # a measured rate above the nominal peak raises the clock to the lowest that explains it
+    raised = bench.peak_macs_per_s(avx512, clock_ghz=2.0, at_least_macs_per_s=256e9)
+    assert raised["clock_ghz"] == pytest.approx(4.0) and raised["nominal_clock_ghz"] == 2.0
+
+
+def _record(artefact, backend, size, batch, rate, model="conv2d", streams=1, threads=2):
+    return {"artefact": artefact, "backend": backend, "model": model, "size": size, "batch_size": batch,
+            "status": "ok" if rate else "skipped", "showers_per_s": rate, "streams": streams,
+            "threads_per_stream": threads}
+
+
+def test_speedup_table_ratios_and_skipped_rows():
+    sweep = [_record("a/lite/tf-graph-fp32", "tf-graph-fp32", "lite", 128, 100.0),
+             _record("a/lite/inc-int8", "inc-int8", "lite", 128, None),
+             _record("a/lite/onnx-fp32", "onnx-fp32", "lite", 128, 50.0),
+             _record("a/lite/onnx-int8", "onnx-int8", "lite", 128, 75.0),
+             _record("a/paper/tf-graph-fp32", "tf-graph-fp32", "paper", 16, 30.0),
+             _record("a/c3/tf-graph-fp32", "tf-graph-fp32", "paper", 16, 10.0, model="conv3d")]
+    streams = [_record("a/lite/tf-graph-fp32", "tf-graph-fp32", "lite", b, r, streams=n, threads=m)
+               for b, r, n, m in [(1, 100.0, 1, 2), (1, 190.0, 2, 1), (128, 400.0, 1, 2), (128, 440.0, 2, 1)]]
+    rows = {(r["claim"], r["setting"]): r for r in
+            bench.speedup_table(sweep, streams, mc_rate=220.0, geant4_rate=2.0, conv3d="a/c3/tf-graph-fp32", cores=2)}
+    assert rows[("Conv2D vs Conv3D generator, FP32", "paper size, batch 16")]["ours"] == pytest.approx(3.0)
+    assert rows[("INC INT8 vs FP32 graph", "lite, batch 128")]["ours"] is None
+    assert rows[("ONNX Runtime INT8 vs FP32", "lite, batch 128")]["ours"] == pytest.approx(1.5)
+    assert rows[("2 streams vs 1 stream", "lite FP32, batch 1")]["ours"] == pytest.approx(1.9)
+    assert rows[("2 streams vs 1 stream", "lite FP32, batch 128")]["ours"] == pytest.approx(1.1)
+    assert rows[("GAN vs our Monte Carlo", "best GAN run, 2 cores")]["ours"] == pytest.approx(2.0)
+    assert rows[("GAN vs Geant4 (external reference CPU time)", "best GAN run, 2 cores")]["ours"] == pytest.approx(220.0)
+
+
+def test_roofline_fraction_uses_the_arithmetic_of_each_backend():
+    records = [_record("x/fp32", "tf-graph-fp32", "lite", 16, 10.0), _record("x/fp32", "tf-graph-fp32", "lite", 64, 20.0),
+               _record("x/int8", "onnx-int8", "lite", 64, 40.0)]
+    peaks = {"fp32": 1e9, "int8": 2e9}
+    rows = bench.roofline(records, {("conv2d", "lite"): 10_000_000}, peaks, {"avx512_bf16": False})
+    assert [(r["batch_size"], r["arithmetic"]) for r in rows] == [(64, "fp32"), (64, "int8")]
+    assert rows[0]["fraction_of_peak"] == pytest.approx(0.2) and rows[1]["fraction_of_peak"] == pytest.approx(0.2)
+    assert bench.arithmetic_precision("keras-bf16", {"avx512_bf16": True}) == "bf16"
+    assert bench.arithmetic_precision("tflite-fp16", {}) == "fp32"
