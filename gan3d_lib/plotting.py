@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 
 __all__ = ["use_style", "plot_shower_projections", "plot_profiles_with_ratio", "plot_sampling_fraction",
            "plot_geant4_comparison", "plot_cell_energy_spectrum", "plot_training_history",
-           "plot_metric_by_artefact", "plot_tuning_trials"]
+           "plot_metric_by_artefact", "plot_tuning_trials", "plot_throughput_vs_batch", "plot_stream_sweep",
+           "plot_roofline_fractions"]
 
 
 def use_style() -> None:
@@ -196,6 +197,73 @@ def plot_metric_by_artefact(rows: Sequence[Mapping[str, float]], *, fp32: float,
         ax.axvline(floor, color="C2", ls="-.", label="MC vs MC floor")
     ax.set_xlabel(r"shower-shape MSE against Monte Carlo [%$^2$]")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def _artefact_name(record: Mapping) -> str:
+    return f"{record['model']} {record['size']} {record['backend']}"
+
+
+def plot_throughput_vs_batch(records: Sequence[Mapping]) -> Figure:
+    """Showers/s against batch size (log-log), one line per artefact, one panel per model size.
+
+    ``records``: :func:`gan3d_lib.bench.run_streams` output; skipped points are left out.
+    """
+    ok = [r for r in records if r["status"] == "ok"]
+    sizes = list(dict.fromkeys(str(r["size"]) for r in ok))
+    fig, axes = plt.subplots(1, len(sizes), figsize=(7.5 * len(sizes), 5.5), squeeze=False)
+    for ax, size in zip(axes[0], sizes):
+        names = list(dict.fromkeys(_artefact_name(r) for r in ok if str(r["size"]) == size))
+        for i, name in enumerate(names):
+            pts = sorted((r["batch_size"], r["showers_per_s"]) for r in ok if _artefact_name(r) == name)
+            style = "-" if "int8" in name or "dynamic" in name else "--"
+            ax.plot(*zip(*pts), style, marker="o", color=f"C{i % 10}", label=name.split(" ", 2)[-1]
+                    if name.startswith("conv2d") else name)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size [showers]")
+        ax.set_ylabel("throughput [showers/s]")
+        ax.set_title(f"{size} generators", fontsize=13)
+        ax.legend(fontsize=9, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_stream_sweep(records: Sequence[Mapping]) -> Figure:
+    """Aggregate showers/s per (streams x threads) configuration, grouped by batch size."""
+    ok = [r for r in records if r["status"] == "ok"]
+    configs = list(dict.fromkeys((r["streams"], r["threads_per_stream"]) for r in ok))
+    batches = sorted({r["batch_size"] for r in ok})
+    fig, ax = plt.subplots(figsize=(8, 5))
+    width = 0.8 / len(configs)
+    for i, (n, m) in enumerate(configs):
+        y = [next((r["showers_per_s"] for r in ok if r["batch_size"] == b and (r["streams"], r["threads_per_stream"]) == (n, m)),
+                  np.nan) for b in batches]
+        ax.bar(np.arange(len(batches)) + (i - (len(configs) - 1) / 2) * width, y, width,
+               label=f"{n} stream{'s' if n > 1 else ''} x {m} thread{'s' if m > 1 else ''}")
+    ax.set_xticks(range(len(batches)), [str(b) for b in batches])
+    ax.set_xlabel("batch size per stream [showers]")
+    ax.set_ylabel("aggregate throughput [showers/s]")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_roofline_fractions(rows: Sequence[Mapping]) -> Figure:
+    """Fraction of the CPU's peak multiply-accumulates per second reached by each artefact
+    (``rows`` from :func:`gan3d_lib.bench.roofline`), coloured by arithmetic."""
+    rows = [r for r in rows if r["fraction_of_peak"] is not None]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.8))
+    colors = {"fp32": "C1", "int8": "C0", "bf16": "C2"}
+    ax.barh(range(len(rows)), [100 * r["fraction_of_peak"] for r in rows], color=[colors[r["arithmetic"]] for r in rows])
+    ax.set_yticks(range(len(rows)), [f"{_artefact_name(r)} (batch {r['batch_size']})" for r in rows], fontsize=10)
+    ax.invert_yaxis()
+    for kind, color in colors.items():
+        if any(r["arithmetic"] == kind for r in rows):
+            ax.barh([], [], color=color, label=f"{kind.upper()} arithmetic")
+    ax.set_xlabel("achieved / peak multiply-accumulates per second [%]")
+    ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
 

@@ -23,6 +23,16 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "ci": {"n_eval": 300, "n_calibration": 64, "max_trials": 3},
         "default": {"n_eval": 2000, "n_calibration": 256, "max_trials": 8},
     },
+    "04_inference": {
+        "ci": {"seconds_per_point": 1.0, "batch_sizes": "1,128", "paper_batch_sizes": "16",
+               "stream_batch_sizes": "1,128", "n_mc": 256},
+        "default": {"seconds_per_point": 3.0, "batch_sizes": "1,4,16,64,128,256", "paper_batch_sizes": "1,16,128",
+                    "stream_batch_sizes": "1,16,128", "n_mc": 2048},
+    },
+    "05_validation": {
+        "ci": {"n_eval": 400, "n_bootstrap": 50},
+        "default": {"n_eval": 4000, "n_bootstrap": 200},
+    },
 }
 
 
