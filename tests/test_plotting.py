@@ -24,3 +24,40 @@ def test_every_plot_returns_a_figure_with_units(mc_sample):
         assert isinstance(fig, Figure)
         labels = [ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()]
         assert labels and all("[" in label or label == "layer" for label in labels), labels
+
+
+def test_validation_plots(mc_sample):
+    import matplotlib.pyplot as plt
+
+    from gan3d_lib import validation
+
+    showers, energies = mc_sample
+    plotting.use_style()
+    half = len(showers) // 2
+    shapes = {lab: {a: obs.normalised_profile_mean(s, a) for a in obs.AXES}
+              for lab, s in (("MC", showers[:half]), ("other", 1.1 * showers[half:]))}
+    binned = {lab: obs.binned_response(s, e, [2, 100, 250, 500])
+              for lab, s, e in (("MC", showers[:half], energies[:half]), ("other", showers[half:], energies[half:]))}
+    feats = {"MC": validation.high_level_features(showers[:half], energies[:half]),
+             "other": validation.high_level_features(showers[half:], energies[half:])}
+    figs = [
+        plotting.plot_shower_shapes_by_artefact(shapes, reference="MC"),
+        plotting.plot_sampling_fraction_by_artefact(binned, reference="MC"),
+        plotting.plot_feature_distributions(feats, {"hits": "hits [cells]", "z_centre": "depth centre [layer]"},
+                                            reference="MC"),
+        plotting.plot_cell_energy_spectra_by_artefact({"MC": obs.cell_energy_spectrum(showers[:half]),
+                                                       "other": obs.cell_energy_spectrum(showers[half:])}, reference="MC"),
+        plotting.plot_separation_power_heatmap(np.array([[0.01, 0.5], [np.nan, 1e-3]]), ["a", "b"], ["x", "y"]),
+        plotting.plot_scores_by_artefact(["fp32", "int8"], {"low-level": ([0.9, None], [0.01, None])},
+                                         xlabel="AUC [0.5-1]", floors={"low-level": (0.5, 0.02)}, floor_label="floor"),
+    ]
+    for fig in figs:
+        assert isinstance(fig, Figure)
+        labels = [ax.get_xlabel() or ax.get_ylabel() for ax in fig.axes if ax.get_xlabel() or "[" in ax.get_ylabel()]
+        assert labels and all("[" in label or label == "layer" for label in labels), labels
+        plt.close(fig)
+    assert len(figs[0].axes) == 6 and len(figs[0].axes[0].lines) >= 2  # x, y, z panels and ratios; both samples
+    import pytest
+
+    with pytest.raises(ValueError, match=r"\(2, 2\) do not match 3 features"):
+        plotting.plot_separation_power_heatmap(np.zeros((2, 2)), ["a", "b", "c"], ["x", "y"])

@@ -1,0 +1,483 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Physics validation
+#
+# ## Overview
+#
+# Chapter 3 scored every reduced-precision generator by one number, the shower-shape MSE of
+# the mean shapes. A physicist in 2025 asks for more: distributions rather than means, per
+# energy bin, and tests that look at whole showers. This chapter validates every artefact
+# of chapter 3 the way the CaloChallenge (2022-2024) validated fast calorimeter simulations:
+#
+# 1. shower shapes along x, y and depth, the sampling fraction against the primary energy,
+#    the shower moments, the number of hits and the cell-energy spectrum;
+# 2. the **separation power** of the histogram of each of 33 per-shower features, and of
+#    the cell-energy spectrum (0: identical, 1: disjoint);
+# 3. a **classifier two-sample test**: a boosted-tree classifier learns to tell the
+#    generator's showers from the Monte Carlo's, on the cells (low level) and on the
+#    features (high level); its ROC AUC on held-out showers is 0.5 for indistinguishable
+#    samples and 1 for separable ones;
+# 4. the **Fréchet and kernel physics distances** (FPD, KPD) of the features;
+# 5. all of it overall and per primary-energy bin, against the Monte Carlo and against the
+#    FP32 generator, each with the value two samples of the same distribution give (the
+#    floor).
+#
+# ## Prerequisites
+#
+# | concept | importance |
+# |---|---|
+# | chapter 3 (the artefacts; this chapter reads them) | necessary |
+# | chapter 1 (observables, the Monte Carlo) | helpful |
+# | ROC curves, two-sample tests | helpful |
+#
+# **Time to run:** about 2 minutes at `ci`, 20 at `default`, on 2 CPU cores.
+# **Hardware:** CPU only; INC INT8 artefacts run only on CPUs with AVX-512.
+
+# %% tags=["parameters"]
+preset = "default"  # ci for tests, default for the published book
+n_eval = 0  # held-out Monte Carlo showers; every artefact generates as many, 0 takes the preset value
+n_bootstrap = 0  # resamplings of the held-out showers for the classifier errors, 0 takes the preset value
+seed = 1  # seed of every random draw in this chapter
+artefacts_dir = "data/artefacts"  # artefact folders written by chapter 3
+results_dir = "results"  # where results/05_validation.json is written
+
+# %%
+import hashlib
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+from gan3d_lib import observables as obs
+from gan3d_lib import plotting, presets, validation
+from gan3d_lib.artefacts import HardwareUnsupported, load_artefact
+from gan3d_lib.datasets import ensure_mc_dataset
+from gan3d_lib.io import read_showers
+from gan3d_lib.results import write_results
+from gan3d_lib.tables import markdown_table
+
+params = presets.resolve("05_validation", preset, n_eval=n_eval, n_bootstrap=n_bootstrap)
+plotting.use_style()
+results: dict = {}
+root = Path(artefacts_dir) / "conv2d_lite"
+nb = params["n_bootstrap"]
+
+# %% [markdown]
+# ## The samples
+#
+# The reference is a held-out Monte Carlo sample, primary energies uniform in 2-500 GeV as
+# in the CERN files, from a seed no training or tuning run used. Every artefact generates
+# showers for exactly these primary energies, all with the same latent vectors. A second,
+# independent Monte Carlo sample of the same size gives the floor of every metric.
+
+# %%
+n = params["n_eval"]
+mc = validation.prepare(*read_showers(ensure_mc_dataset(Path("data/mc") / f"ch5_eval_seed{seed}_n{n}.h5", n,
+                                                        seed=seed + 500, progress=False)))
+twin = validation.prepare(*read_showers(ensure_mc_dataset(Path("data/mc") / f"ch5_twin_seed{seed}_n{n}.h5", n,
+                                                          seed=seed + 501, progress=False)))
+energies = mc.energies_gev.astype(np.float32)
+bin_labels = obs.energy_bin_labels(obs.DEFAULT_ENERGY_BINS_GEV)
+counts = np.bincount(obs.energy_bin_index(mc.energies_gev, obs.DEFAULT_ENERGY_BINS_GEV), minlength=len(bin_labels))
+display(Markdown(markdown_table([{"bin": b, "n": int(c)} for b, c in zip(bin_labels, counts)],
+                                {"bin": "primary energy", "n": "Monte Carlo showers"})))
+glue("n_eval", n, display=False)
+glue("hits_threshold_mev", 1e3 * validation.HITS_THRESHOLD_GEV, display=False)
+results["n_eval"] = n
+results["showers_per_energy_bin"] = dict(zip(bin_labels, counts.tolist()))
+
+# %% [markdown]
+# Per shower the chapter uses 33 features: the response $E_{cal}/E_p$, the fraction of the
+# energy in each of the 25 layers, the energy-weighted centre and width in x, y (cells) and
+# depth (layers), and the number of cells above {glue:text}`hits_threshold_mev:.2f` MeV,
+# half the energy a minimum-ionising particle leaves in a silicon layer.
+#
+# ## Generating with every artefact
+#
+# Each artefact is compared with the Monte Carlo and, for all but FP32 itself, with the
+# FP32 generator's showers from the same latent vectors. An artefact whose runtime cannot run
+# on this CPU is listed as skipped.
+
+# %% tags=["remove-stderr"]
+ORDER = ["keras-fp32", "tf-graph-fp32", "tflite-fp32", "onnx-fp32", "keras-bf16", "tflite-fp16", "tflite-dynamic",
+         "tflite-int8", "onnx-int8", "onnx-int8-tuned", "inc-int8", "inc-int8-tuned"]
+found = sorted(p.name for p in root.iterdir() if (p / "manifest.json").exists()) if root.exists() else []
+if "keras-fp32" not in found:
+    raise FileNotFoundError(f"{root / 'keras-fp32'}: no FP32 artefact; run chapter 3 (03_quantization) first")
+names = [k for k in ORDER if k in found] + [k for k in found if k not in ORDER]
+PLOT_BINS_GEV = np.linspace(2.0, 500.0, 11)  # binning of the sampling-fraction figure only
+
+
+def summarise(sample: validation.PreparedSample) -> dict:
+    """What the figures need, so the showers can be dropped."""
+    return {"shapes": {a: obs.normalised_profile_mean(sample.showers, a) for a in obs.AXES},
+            "binned": obs.binned_response(sample.showers, sample.energies_gev, PLOT_BINS_GEV),
+            "spectrum": obs.cell_energy_spectrum(sample.showers), "features": sample.features}
+
+
+summaries = {"Monte Carlo": summarise(mc)}
+vs_mc, vs_fp32, skipped, identical_to_fp32, backends, digests, max_diff = {}, {}, {}, {}, {}, {}, {}
+fp32 = None
+for name in names:
+    art = load_artefact(root / name)
+    backends[name] = art.backend
+    try:
+        showers = art.generate(energies, seed)
+    except HardwareUnsupported as exc:
+        skipped[name] = str(exc)
+        continue
+    sample = validation.prepare(showers, mc.energies_gev)
+    digests[name] = hashlib.sha256(np.ascontiguousarray(showers).tobytes()).hexdigest()
+    if fp32 is None:
+        fp32 = sample
+    else:
+        identical_to_fp32[name] = bool(np.array_equal(showers, fp32.showers))
+        max_diff[name] = float(np.abs(showers - fp32.showers).max())
+        vs_fp32[name] = validation.compare(sample, fp32, seed=seed, n_bootstrap=nb)
+    vs_mc[name] = validation.compare(sample, mc, seed=seed, n_bootstrap=nb)
+    summaries[name] = summarise(sample)
+    del sample, showers
+run = list(vs_mc)
+floor_mc = validation.monte_carlo_floor(mc, twin, seed=seed, n_bootstrap=nb)
+fp32_other = validation.prepare(load_artefact(root / "keras-fp32").generate(energies, seed + 1), mc.energies_gev)
+floor_fp32 = validation.compare(fp32_other, fp32, seed=seed, n_bootstrap=nb)
+del fp32_other
+same_as = {k: next(j for j in run if digests[j] == digests[k]) for k in run}  # first artefact with the same showers
+display(Markdown(markdown_table(
+    [{"name": k, "backend": backends[k], "diff": max_diff.get(k),
+      "status": "skipped: " + skipped[k].split("; ")[-1] if k in skipped else
+      ("FP32 reference" if k == "keras-fp32" else f"showers identical to {same_as[k]}" if same_as[k] != k else
+       "differs from FP32")} for k in names],
+    {"name": "artefact", "backend": "backend", "diff": "largest cell difference to FP32 [GeV]", "status": "status"},
+    {"diff": ".2g"})))
+glue("n_artefacts_run", len(run), display=False)
+glue("n_artefacts_skipped", len(skipped), display=False)
+results["skipped"] = skipped
+results["identical_to_fp32"] = identical_to_fp32
+results["same_showers_as"] = same_as
+results["max_cell_difference_to_fp32_gev"] = max_diff
+
+# %% [markdown]
+# An artefact that produces exactly the showers of another (an FP32 export of the Keras
+# generator, a tuned INT8 model whose tuning kept no op in FP32) has, by construction, the
+# same numbers below. The figures show the Monte Carlo, Keras FP32 and each reduced
+# precision with showers of its own; the FP32 exports differ from Keras FP32 by the
+# rounding in the table's third column.
+#
+# ## Shower shapes
+#
+# Mean shower shapes (each shower normalised to unit energy) along the two transverse axes
+# and depth, with the ratio to the Monte Carlo:
+
+# %%
+# the Monte Carlo, FP32 and every reduced precision with showers of its own (FP32 exports: see the table above)
+shown = ["Monte Carlo", "keras-fp32", *(k for k in run if same_as[k] == k and not backends[k].endswith("fp32"))]
+plotting.plot_shower_shapes_by_artefact({k: summaries[k]["shapes"] for k in shown}, reference="Monte Carlo")
+plt.show()
+
+# %% [markdown]
+# ## Sampling fraction against the primary energy
+#
+# Mean $E_{cal}/E_p$ in ten bins of $E_p$ (error bars: standard error of the mean):
+
+# %%
+plotting.plot_sampling_fraction_by_artefact({k: summaries[k]["binned"] for k in shown}, reference="Monte Carlo")
+plt.show()
+
+# %% [markdown]
+# ## Moments, hits and the response
+#
+# Distributions of the shower moments, the number of hits and $E_{cal}/E_p$ over all
+# energies:
+
+# %%
+moment_labels = {"etot_over_ep": "$E_{cal}/E_p$ [fraction]", "hits": "hits [cells]",
+                 "x_centre": "x centre [cell]", "y_centre": "y centre [cell]", "z_centre": "depth centre [layer]",
+                 "x_width": "x width [cell]", "y_width": "y width [cell]", "z_width": "depth width [layer]"}
+plotting.plot_feature_distributions({k: summaries[k]["features"] for k in shown}, moment_labels,
+                                    reference="Monte Carlo")
+plt.show()
+
+# %% [markdown]
+# ## Cell-energy spectra
+#
+# Cells per shower in logarithmic bins of cell energy (all showers pooled). Quantization
+# acts on every cell, so this is where a coarse INT8 grid would show first.
+
+# %%
+plotting.plot_cell_energy_spectra_by_artefact({k: summaries[k]["spectrum"] for k in shown}, reference="Monte Carlo")
+plt.show()
+
+# %% [markdown]
+# ## Separation power
+#
+# For each feature, histograms of the artefact's and of the Monte Carlo's showers with the
+# same bins ($\sqrt{N}$ equal bins over the Monte Carlo's range plus under- and overflow),
+# each normalised to unit sum, and $S = \frac12 \sum_i (p_i - q_i)^2/(p_i + q_i)$. The first
+# column, two Monte Carlo samples, is the floor: what {glue:text}`n_eval` showers give
+# without any difference.
+
+# %%
+features = [*floor_mc["features"], "cell_energy"]
+columns = ["MC vs MC", *run]
+sep = np.array([[floor_mc["bins"]["all"]["separation_power"][f]] + [vs_mc[k]["bins"]["all"]["separation_power"][f]
+                                                                     for k in run] for f in features], dtype=float)
+plotting.plot_separation_power_heatmap(sep, features, columns)
+plt.show()
+sep_rows = [{"feature": f, **{c: sep[i, j] for j, c in enumerate(columns)}} for i, f in enumerate(features)]
+display(Markdown(markdown_table(sep_rows, {"feature": "feature", **{c: c for c in columns}},
+                                {c: ".3f" for c in columns})))
+results["separation_power_all"] = {"columns": columns, "rows": sep_rows}
+
+# %% [markdown]
+# ## Classifier two-sample test
+#
+# A histogram gradient-boosted classifier (scikit-learn) is trained on 60 % of both samples,
+# calibrated on 20 % and scored on the remaining 20 %: the AUC of its output and the
+# CaloChallenge JSD estimate $(\ln 2 - \mathrm{BCE})/\ln 2$ of its calibrated probabilities
+# (0: indistinguishable, 1: separable). Low-level inputs: $\log_{10} E_p$ and the cell
+# energies divided by $E_p$, summed into 7 x 7 transverse cells (full resolution near the
+# axis) in all 25 layers; high-level inputs: $\log_{10} E_p$ and the 33 features. Errors:
+# standard deviation over {glue:text}`n_bootstrap` resamplings of the held-out showers.
+
+# %%
+glue("n_bootstrap", nb, display=False)
+
+
+def pm(value, err, fmt=".3f"):
+    """'value ± err' for tables; '–' for a value that was not computed."""
+    if value is None:
+        return "–"
+    return f"{value:{fmt}}" + ("" if err is None else f" ± {err:{fmt}}")
+
+
+def row_of(label, res):
+    a = res["bins"]["all"]
+    return {"label": label, **{f"{m}_{k}": pm(a[f"{m}_{k}"], a[f"{m}_{k}_err"]) for m in ("auc", "jsd")
+                               for k in ("low", "high")},
+            "fpd": pm(a["fpd"], a["fpd_err"], ".4g"),
+            "kpd": pm(None if a["kpd"] is None else 1e3 * a["kpd"], None if a["kpd_err"] is None else 1e3 * a["kpd_err"],
+                      ".3g"),
+            "sep": a["separation_power_mean"], "mse": a["shower_shape_mse"], "sf": a["sampling_fraction_ratio"]}
+
+
+cls_rows = [row_of("MC vs MC (floor)", floor_mc)] + [row_of(k, vs_mc[k]) for k in run] + \
+    [{"label": k, "auc_low": "skipped"} for k in skipped]
+display(Markdown(markdown_table(cls_rows, {"label": "against the Monte Carlo", "auc_low": "AUC low-level",
+                                           "auc_high": "AUC high-level", "jsd_low": "JSD low-level",
+                                           "jsd_high": "JSD high-level"})))
+fa = floor_mc["bins"]["all"]
+plotting.plot_scores_by_artefact(
+    run, {f"{kind}-level": ([vs_mc[k]["bins"]["all"][f"auc_{kind}"] for k in run],
+                            [vs_mc[k]["bins"]["all"][f"auc_{kind}_err"] for k in run]) for kind in ("low", "high")},
+    xlabel="classifier AUC against the Monte Carlo [0.5-1]",
+    floors={f"{kind}-level": (fa[f"auc_{kind}"], fa[f"auc_{kind}_err"] or 0.0) for kind in ("low", "high")})
+plt.show()
+
+# %% [markdown]
+# ## Fréchet and kernel physics distances
+#
+# FPD and KPD as defined by jetnet (arXiv:2211.10295) and used by the CaloChallenge, on the
+# 33 features each divided by its largest absolute value in the Monte Carlo: FPD is the
+# Fréchet distance of Gaussians fitted to the two feature sets, measured at several sample
+# sizes and extrapolated linearly in $1/N$ to infinite $N$ (error: of the intercept); KPD
+# is the unbiased squared maximum mean discrepancy with the kernel $(x\cdot y/d + 1)^4$,
+# median over 10 resamplings (error: half the 68 % range), quoted $\times 10^3$. The
+# mean separation power over the 33 features, the shower-shape MSE of chapter 3 and the
+# ratio of the mean sampling fractions complete the table.
+
+# %%
+display(Markdown(markdown_table(cls_rows[:len(run) + 1],
+                                {"label": "against the Monte Carlo", "fpd": "FPD", "kpd": "KPD x 1e3",
+                                 "sep": "mean separation power", "mse": "shower-shape MSE [%^2]",
+                                 "sf": "SF / SF(MC)"}, {"sep": ".3f", "mse": ".4g", "sf": ".4f"})))
+plotting.plot_scores_by_artefact(
+    run, {"FPD": ([vs_mc[k]["bins"]["all"]["fpd"] for k in run], [vs_mc[k]["bins"]["all"]["fpd_err"] for k in run])},
+    xlabel="Fréchet physics distance to the Monte Carlo [normalised features]",
+    floors={"FPD": (fa["fpd"], fa["fpd_err"] or 0.0)})
+plt.show()
+results["against_mc"] = {"floor": floor_mc, **vs_mc}
+
+# %% [markdown]
+# ## Per energy bin
+#
+# The same comparison within each primary-energy bin (the classifiers are trained on all
+# energies and scored on each bin's held-out showers). Shower-shape MSE in %², the ratio of
+# the mean sampling fractions, and the high-level AUC:
+
+# %%
+per_bin = {"shower_shape_mse": ("shower-shape MSE [%^2] against the Monte Carlo", ".3g"),
+           "sampling_fraction_ratio": ("SF / SF(MC)", ".4f")}
+for key, (title, fmt) in per_bin.items():
+    rows = [{"label": lab, **{b: res["bins"][b][key] for b in bin_labels}}
+            for lab, res in [("MC vs MC (floor)", floor_mc), *((k, vs_mc[k]) for k in run)]]
+    display(Markdown(f"**{title}**\n\n" + markdown_table(rows, {"label": "", **{b: b for b in bin_labels}},
+                                                          {b: fmt for b in bin_labels})))
+rows = [{"label": lab, **{b: pm(res["bins"][b]["auc_high"], res["bins"][b]["auc_high_err"], ".2f") for b in bin_labels}}
+        for lab, res in [("MC vs MC (floor)", floor_mc), *((k, vs_mc[k]) for k in run)]]
+display(Markdown("**high-level AUC against the Monte Carlo**\n\n"
+                 + markdown_table(rows, {"label": "", **{b: b for b in bin_labels}})))
+
+# %% [markdown]
+# ## Against FP32
+#
+# The FP32 generator is far from the Monte Carlo (above), so a precision loss may hide in
+# that gap. Comparing each artefact directly with the FP32 showers made from the same latent
+# vectors isolates what the precision changes. The floor row compares FP32 with FP32 from
+# other latent vectors: the size of statistical fluctuations at {glue:text}`n_eval`
+# showers. An artefact that changes nothing shares FP32's fluctuations and reads AUC 0.5
+# and separation power 0, below that floor.
+
+# %%
+def fp32_row(label, res):
+    a = res["bins"]["all"]
+    worst = max(res["features"], key=lambda f: a["separation_power"][f])
+    return {**row_of(label, res), "worst": f"{worst} ({a['separation_power'][worst]:.3f})",
+            "cell": a["separation_power"]["cell_energy"]}
+
+
+reduced = [k for k in vs_fp32]
+fp_rows = [fp32_row("FP32, other latents (floor)", floor_fp32)] + [fp32_row(k, vs_fp32[k]) for k in reduced]
+display(Markdown(markdown_table(fp_rows, {"label": "against FP32", "auc_low": "AUC low-level",
+                                          "auc_high": "AUC high-level", "sep": "mean separation power",
+                                          "worst": "largest (feature)", "cell": "cell-energy spectrum",
+                                          "fpd": "FPD", "sf": "SF / SF(FP32)"},
+                                {"sep": ".4f", "cell": ".4f", "sf": ".5f"})))
+ff = floor_fp32["bins"]["all"]
+plotting.plot_scores_by_artefact(
+    reduced, {f"{kind}-level": ([vs_fp32[k]["bins"]["all"][f"auc_{kind}"] for k in reduced],
+                                [vs_fp32[k]["bins"]["all"][f"auc_{kind}_err"] for k in reduced]) for kind in ("low", "high")},
+    xlabel="classifier AUC against FP32, same latent vectors [0.5-1]",
+    floors={f"{kind}-level": (ff[f"auc_{kind}"], ff[f"auc_{kind}_err"] or 0.0) for kind in ("low", "high")},
+    floor_label="FP32, other latents")
+plt.show()
+results["against_fp32"] = {"floor": floor_fp32, **vs_fp32}
+
+# %% [markdown]
+# ## Conclusion
+#
+# Generated from the numbers above: an artefact *loses physics* against FP32 when a
+# classifier tells its showers from FP32's (AUC more than 3 standard errors above 0.5, low
+# or high level); its size is set against the FP32-versus-Monte Carlo gap in FPD and mean
+# separation power, and against the Monte Carlo floor.
+
+# %%
+fm = vs_mc["keras-fp32"]["bins"]["all"]
+
+
+def z_above_half(a, kind):
+    err = a[f"auc_{kind}_err"]
+    return (a[f"auc_{kind}"] - 0.5) / err if err else float("inf") if a[f"auc_{kind}"] > 0.5 else 0.0
+
+
+def share_of_gap(key, k):
+    gap = fm[key] - fa[key]
+    return (vs_mc[k]["bins"]["all"][key] - fm[key]) / gap if gap else float("nan")
+
+
+verdicts = {}
+for k in reduced:
+    a = vs_fp32[k]["bins"]["all"]
+    z = max(z_above_half(a, "low"), z_above_half(a, "high"))
+    kind = "low" if z_above_half(a, "low") >= z_above_half(a, "high") else "high"
+    worst = max(vs_fp32[k]["features"] + ["cell_energy"], key=lambda f: a["separation_power"][f])
+    excess = {b: vs_fp32[k]["bins"][b]["separation_power_mean"] - floor_fp32["bins"][b]["separation_power_mean"]
+              for b in bin_labels if vs_fp32[k]["bins"][b]["separation_power_mean"] is not None
+              and floor_fp32["bins"][b]["separation_power_mean"] is not None}
+    worst_bin = max(excess, key=excess.get) if excess else None
+    verdicts[k] = {"loses_physics": bool(z > 3), "z": z, "kind": kind, "auc": a[f"auc_{kind}"],
+                   "auc_err": a[f"auc_{kind}_err"], "worst_feature": worst,
+                   "worst_feature_separation": a["separation_power"][worst], "worst_bin": worst_bin,
+                   "fpd_share_of_gap": share_of_gap("fpd", k), "sep_share_of_gap": share_of_gap("separation_power_mean", k)}
+
+lines = [f"The FP32 generator against the Monte Carlo reads AUC {pm(fm['auc_low'], fm['auc_low_err'])} (low level) and "
+         f"{pm(fm['auc_high'], fm['auc_high_err'])} (high level), FPD {pm(fm['fpd'], fm['fpd_err'], '.3g')} and mean "
+         f"separation power {fm['separation_power_mean']:.3f}; two Monte Carlo samples read "
+         f"{pm(fa['auc_low'], fa['auc_low_err'])}, {pm(fa['auc_high'], fa['auc_high_err'])}, FPD "
+         f"{pm(fa['fpd'], fa['fpd_err'], '.3g')} and {fa['separation_power_mean']:.3f}. "
+         + ("The FP32 generator is therefore clearly distinguishable from the Monte Carlo: that gap is the scale for "
+            "what a precision loses." if max(z_above_half(fm, "low"), z_above_half(fm, "high")) > 3 else
+            "The FP32 generator is not distinguishable from the Monte Carlo at this sample size.")]
+lost = [k for k, v in verdicts.items() if v["loses_physics"]]
+kept = [k for k, v in verdicts.items() if not v["loses_physics"]]
+for k in lost:
+    v = verdicts[k]
+    sigma = ("above 0.5 in every bootstrap resampling" if not np.isfinite(v["z"]) else
+             "more than 100 standard errors above 0.5" if v["z"] > 100 else f"{v['z']:.0f} standard errors above 0.5")
+    lines.append(f"**{k}** is distinguishable from FP32: {v['kind']}-level AUC {pm(v['auc'], v['auc_err'])} ({sigma}), "
+                 f"most visibly in `{v['worst_feature']}` (separation power {v['worst_feature_separation']:.3f})"
+                 + (f"; the {v['worst_bin']} bin has the largest excess of mean separation power over its floor"
+                    if v["worst_bin"] else "")
+                 + f"; against the Monte Carlo it moves FPD by {100 * v['fpd_share_of_gap']:+.2g} % and the mean "
+                 f"separation power by {100 * v['sep_share_of_gap']:+.2g} % of the FP32-to-Monte Carlo gap.")
+if kept:
+    lines.append("Not distinguishable from FP32 (AUC within 3 standard errors of 0.5 at both levels): "
+                 + ", ".join(f"{k} (FPD against the Monte Carlo moves by "
+                             f"{100 * verdicts[k]['fpd_share_of_gap']:+.2g} % of the gap)" for k in kept) + ".")
+for k, j in same_as.items():
+    if j != k:
+        lines.append(f"{k} produces the same showers as {j}, bit for bit, so shares its numbers.")
+if skipped:
+    lines.append("Not run on this CPU, so not validated: " + ", ".join(skipped) + ".")
+conclusion = "\n\n".join(lines)
+display(Markdown(conclusion))
+results["verdicts"] = verdicts
+results["conclusion"] = conclusion
+
+# %%
+glue("auc_low_fp32", fm["auc_low"], display=False)
+glue("auc_high_fp32", fm["auc_high"], display=False)
+glue("auc_low_mc_floor", fa["auc_low"], display=False)
+glue("auc_high_mc_floor", fa["auc_high"], display=False)
+glue("fpd_fp32", fm["fpd"], display=False)
+glue("fpd_mc_floor", fa["fpd"], display=False)
+glue("kpd_fp32_e3", 1e3 * fm["kpd"], display=False)
+glue("kpd_mc_floor_e3", 1e3 * fa["kpd"], display=False)
+glue("sep_mean_fp32", fm["separation_power_mean"], display=False)
+glue("sep_mean_mc_floor", fa["separation_power_mean"], display=False)
+glue("n_lose_physics", len(lost), display=False)
+glue("n_reduced", len(reduced), display=False)
+for k, v in verdicts.items():
+    key = k.replace("-", "_")
+    glue(f"auc_vs_fp32_{key}", v["auc"], display=False)
+    glue(f"fpd_share_{key}", 100 * v["fpd_share_of_gap"], display=False)
+write_results(Path(results_dir) / "05_validation.json", results,
+              settings={"preset": preset, "seed": seed, "artefacts_dir": artefacts_dir, **params})
+
+# %% [markdown]
+# ## Summary
+#
+# Against the Monte Carlo the FP32 generator reads high-level AUC
+# {glue:text}`auc_high_fp32:.3f` (two Monte Carlo samples: {glue:text}`auc_high_mc_floor:.3f`)
+# and FPD {glue:text}`fpd_fp32:.3g` (floor {glue:text}`fpd_mc_floor:.3g`). Of the
+# {glue:text}`n_reduced` artefacts compared with FP32, {glue:text}`n_lose_physics` can be told
+# apart from FP32 by a classifier at {glue:text}`n_eval` showers.
+#
+# ### What's next?
+#
+# The speed each precision buys is measured in chapter 4; this chapter says what it costs.
+#
+# ## Resources and references
+#
+# * C. Krause, M. Faucett Giannelli et al., *CaloChallenge 2022: A Community Challenge for
+#   Fast Calorimeter Simulation*, arXiv:2410.21611; evaluation code `CaloChallenge/homepage`.
+# * R. Kansal et al., *Evaluating generative models in high energy physics*,
+#   arXiv:2211.10295 (FPD, KPD; `jetnet.evaluation`).
+# * C. Krause, D. Shih, *CaloFlow*, arXiv:2106.05285 (classifier two-sample test for showers);
+#   separation power: eq. 15 of arXiv:2009.03796.
