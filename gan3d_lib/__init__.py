@@ -8,9 +8,11 @@ Submodules (imported on first use, so ``import gan3d_lib`` does no work):
 * ``observables``: physics observables and the shower-shape MSE
 * ``reference``: Geant4 reference values and the Monte Carlo comparison
 * ``datasets``: seeded, sharded Monte Carlo data sets on disk
+* ``generation``: seeded shards of Monte Carlo or GAN showers made on Dask, checksummed
 * ``models``: Keras Conv3D and Conv2D generators and discriminators
 * ``training``: the GAN training loop, checkpoints and resume
 * ``evaluation``: a generator (or any artefact) against the Monte Carlo
+* ``validation``: CaloChallenge-style physics validation (separation power, classifier AUC, FPD/KPD)
 * ``export``: frozen inference graphs (with INT8-ready transposed convolutions)
 * ``artefacts``: one loader and ``generate(energies, seed)`` for every precision
 * ``quantization``: INC, TFLite, ONNX Runtime and BF16 artefacts, accuracy-driven tuning
@@ -27,7 +29,7 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-_SUBMODULES = ("geometry", "mc", "io", "observables", "reference", "datasets", "models", "training", "evaluation", "export", "artefacts",
+_SUBMODULES = ("geometry", "mc", "io", "observables", "reference", "datasets", "generation", "models", "training", "evaluation", "validation", "export", "artefacts",
                "quantization", "atomic", "bench", "plotting",
                "tables", "results", "presets", "book", "cli")
 __all__ = ("__version__", *_SUBMODULES)

@@ -20,6 +20,17 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from .generation import generate_shards
+
+    run = generate_shards(args.out, args.n, source=args.source, shard_size=args.shard_size, seed=args.seed,
+                          energy_range_gev=tuple(args.energy), spectrum=args.spectrum, workers=args.workers,
+                          scheduler=args.scheduler, progress=not args.quiet)
+    print(json.dumps({"manifest": str(run.manifest_path), "n_showers": run.n_showers, "generated": len(run.generated),
+                      "skipped": len(run.skipped), "seconds": round(run.seconds, 3)}))
+    return 0
+
+
 def _inspect(args: argparse.Namespace) -> int:
     from .io import expand_paths, inspect_shower_file, iter_shower_batches
     from .observables import sampling_fraction
@@ -118,6 +129,49 @@ def _quantize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from .artefacts import load_artefact
+    from .io import read_showers
+    from .results import write_results
+    from .validation import compare, monte_carlo_floor, prepare
+
+    n = args.n
+    showers, energies = read_showers(args.reference, max_showers=n if args.floor_reference else 2 * n)
+    if args.floor_reference:
+        twin = read_showers(args.floor_reference, max_showers=n)
+    elif len(showers) < 2 * n:
+        raise ValueError(f"{args.reference}: {len(showers)} showers; the Monte Carlo floor needs 2 x --n = {2 * n} "
+                         "(or give --floor-reference)")
+    else:
+        twin, showers, energies = (showers[n:], energies[n:]), showers[:n], energies[:n]
+    if len(showers) < n or len(twin[0]) < n:
+        raise ValueError(f"asked for --n {n} showers, got {len(showers)} reference and {len(twin[0])} floor showers")
+    ref = prepare(showers, energies)
+
+    def summary(res: dict) -> dict:
+        return {k: res["bins"]["all"][k] for k in ("auc_low", "auc_high", "fpd", "kpd", "separation_power_mean")}
+
+    floor = monte_carlo_floor(ref, prepare(*twin), seed=args.seed, n_bootstrap=args.n_bootstrap)
+    print(json.dumps({"floor": summary(floor)}))
+    out = {"reference": str(args.reference), "floor": floor, "artefacts": {}}
+    for path in args.artefact:
+        art = load_artefact(path)
+        try:
+            generated = art.generate(energies, args.seed)
+        except HardwareUnsupported as exc:
+            out["artefacts"][str(path)] = {"backend": art.backend, "skipped": str(exc)}
+            print(json.dumps({"artefact": str(path), "skipped": str(exc)}))
+            continue
+        res = compare(prepare(generated, energies), ref, seed=args.seed, n_bootstrap=args.n_bootstrap)
+        out["artefacts"][str(path)] = {"backend": art.backend, **res}
+        print(json.dumps({"artefact": str(path), **summary(res)}))
+    write_results(args.out, out, settings={"n": n, "seed": args.seed, "n_bootstrap": args.n_bootstrap,
+                                           "reference": str(args.reference), "floor_reference": args.floor_reference,
+                                           "artefacts": [str(a) for a in args.artefact]})
+    print(args.out)
+    return 0
+
+
 def _book(args: argparse.Namespace) -> int:
     from .book import build_html, execute_all
 
@@ -144,6 +198,20 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--shard-size", type=int, default=None, help="showers per file (default: one file)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_simulate)
+
+    s = sub.add_parser("generate", help="generate showers in seeded shards on Dask (resumable, checksummed)")
+    s.add_argument("--source", default="mc", help="'mc' (Monte Carlo) or a GAN artefact folder")
+    s.add_argument("--n", type=int, required=True, help="number of showers")
+    s.add_argument("--shard-size", type=int, default=10_000, help="showers per shard file")
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--energy", type=float, nargs=2, default=[2.0, 500.0], metavar=("LOW", "HIGH"),
+                   help="primary energy range in GeV (default 2 500)")
+    s.add_argument("--spectrum", choices=["uniform", "log-uniform"], default="uniform")
+    s.add_argument("--out", type=Path, required=True, help="output folder: shard_00000.h5 ... and manifest.json")
+    s.add_argument("--workers", type=int, default=2, help="local Dask worker processes (without --scheduler)")
+    s.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786), or 'synchronous'")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_generate)
 
     s = sub.add_parser("inspect", help="validate shower files and print a summary per file")
     s.add_argument("paths", nargs="+", help="files or glob patterns")
@@ -205,6 +273,17 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--max-trials", type=int, default=8)
     s.add_argument("--seed", type=int, default=1)
     s.set_defaults(func=_quantize)
+
+    s = sub.add_parser("validate", help="physics validation of artefacts against Monte Carlo, with its MC-vs-MC floor")
+    s.add_argument("--artefact", action="append", required=True, help="artefact folder (repeat for several)")
+    s.add_argument("--reference", required=True, help="reference showers (3DGAN layout), e.g. held-out Monte Carlo")
+    s.add_argument("--floor-reference", default=None,
+                   help="independent reference showers for the floor (default: the --n showers after the first --n)")
+    s.add_argument("--n", type=int, default=1000, help="reference showers; the artefacts generate for their energies")
+    s.add_argument("--n-bootstrap", type=int, default=100, help="resamplings for the classifier errors")
+    s.add_argument("--seed", type=int, default=1, help="latent vectors, data splits and resampling")
+    s.add_argument("--out", type=Path, required=True, help="results JSON to write")
+    s.set_defaults(func=_validate)
 
     s = sub.add_parser("book", help="execute every notebook with papermill and build the HTML book")
     s.add_argument("--root", type=Path, default=Path("."))

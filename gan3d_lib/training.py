@@ -11,6 +11,15 @@ Every random draw of step ``s`` is a stateless function of ``(seed, s)`` and eac
 shuffle of ``(seed, epoch)``, so a run resumed from a checkpoint repeats exactly what
 the uninterrupted run would have done (up to TensorFlow's own op determinism).
 
+Under ``tf.distribute`` (``strategy`` 'mirrored': the GPUs of one machine, or its CPU;
+'multi-worker': the machines named in ``TF_CONFIG``) the global batch is split into equal
+slices, one per replica; each replica draws the global batch's latent vectors and label
+flips and keeps its slice, and its losses are scaled by 1/replicas so the summed gradients
+are those of the global mean. Dropout masks and BatchNorm statistics are per replica, so a
+distributed run agrees with a single-process run statistically, not bit for bit. Only the
+chief writes; every worker resumes from the chief's checkpoints, so ``out_dir`` must be on
+a file system all workers share.
+
 Output folder::
 
     config.json              the TrainConfig
@@ -21,6 +30,7 @@ Output folder::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -35,9 +45,11 @@ from . import observables as obs
 from .atomic import atomic_dir, atomic_file
 from .io import read_showers
 
-__all__ = ["TrainConfig", "train", "build_training", "load_generator", "latest_checkpoint", "generate_showers"]
+__all__ = ["TrainConfig", "train", "build_training", "load_generator", "latest_checkpoint", "generate_showers",
+           "make_strategy", "STRATEGIES"]
 
 _CKPT_PREFIX = "epoch_"
+STRATEGIES = ("default", "mirrored", "multi-worker")
 
 
 @dataclass
@@ -69,6 +81,8 @@ class TrainConfig:
     # Start the generator from these weights (a training folder or .weights.h5 of the same
     # model and size) instead of a random initialisation: fine-tuning in a second stage.
     init_generator: str | None = None
+    # tf.distribute strategy (see make_strategy); a run may resume under another one.
+    strategy: str = "default"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -78,6 +92,8 @@ class TrainConfig:
             raise ValueError("epochs and batch_size must be >= 1")
         if self.lr_decay < 0:
             raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
 
     def learning_rates(self, epoch: int) -> tuple[float, float]:
         """(generator, discriminator) Adam learning rates during 0-based ``epoch``."""
@@ -95,6 +111,54 @@ def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:
     root = Path(out_dir) / "checkpoints"
     done = sorted(p for p in root.glob(f"{_CKPT_PREFIX}*") if (p / "state.json").exists()) if root.exists() else []
     return done[-1] if done else None
+
+
+def make_strategy(name: str):
+    """None for 'default' (no tf.distribute), a ``MirroredStrategy`` over the local GPUs (or,
+    without GPUs, the logical CPU devices: one unless configured) for 'mirrored', a
+    ``MultiWorkerMirroredStrategy`` over the cluster in the ``TF_CONFIG`` environment variable
+    for 'multi-worker' (create it before any other TensorFlow work in the process)."""
+    import tensorflow as tf
+
+    if name == "default":
+        return None
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
+    if name == "multi-worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError("strategy 'multi-worker' needs the TF_CONFIG environment variable "
+                             '({"cluster": {"worker": [...]}, "task": {"type": "worker", "index": i}})')
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}")
+
+
+def _per_replica(strategy, showers: np.ndarray, energies: np.ndarray):
+    """The global batch as tensors, or split into equal per-replica slices (by global replica id)."""
+    import tensorflow as tf
+
+    if strategy is None:
+        return tf.constant(showers), tf.constant(energies)
+    n = len(energies) // strategy.num_replicas_in_sync
+
+    def part(array):
+        return strategy.experimental_distribute_values_from_function(
+            lambda ctx: tf.constant(array[ctx.replica_id_in_sync_group * n:(ctx.replica_id_in_sync_group + 1) * n]))
+
+    return part(showers), part(energies)
+
+
+def _check_same_on_all_workers(strategy, value: int, what: str) -> None:
+    """Raise on every worker unless all replicas hold the same ``value``."""
+    import tensorflow as tf
+
+    if strategy is None or strategy.num_replicas_in_sync == 1:
+        return
+    v = strategy.experimental_distribute_values_from_function(lambda ctx: tf.constant([value, value * value], tf.float64))
+    mean, mean_sq = strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None).numpy()
+    if mean != value or mean_sq != value * value:
+        raise ValueError(f"workers disagree on {what} (this worker: {value}, mean {mean:g}); "
+                         "the output folder must be on a file system shared by all workers")
 
 
 def _set_precision(precision: str):
@@ -155,13 +219,21 @@ def _load_checkpoint(path: Path, gen, disc, g_opt, d_opt) -> dict:
     return json.loads((path / "state.json").read_text())
 
 
-def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarray):
+def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarray, strategy=None):
     import tensorflow as tf
 
     from .models import LATENT_SIZE
 
     coeffs = tf.constant(sf_coeffs, tf.float32)
     seed = tf.constant(int(config.seed), tf.int64)
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+
+    def local(x, n, offset=0):
+        """This replica's rows [offset + r n, offset + (r + 1) n) of a draw for the global batch."""
+        if replicas == 1:
+            return x
+        start = offset + tf.distribute.get_replica_context().replica_id_in_sync_group * n
+        return x[start:start + n]
 
     def mape(y, y_hat):
         return 100.0 * tf.reduce_mean(tf.abs(y - y_hat) / tf.maximum(tf.abs(y), 1e-7))
@@ -171,19 +243,24 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         return -tf.reduce_mean(labels * tf.math.log(probs) + (1 - labels) * tf.math.log(1 - probs))
 
     def latent(energies, s):
-        noise = tf.random.stateless_normal((tf.shape(energies)[0], LATENT_SIZE), seed=s)
-        return energies[:, None] / 100.0 * noise
+        n = tf.shape(energies)[0]
+        noise = tf.random.stateless_normal((n * replicas, LATENT_SIZE), seed=s)
+        return energies[:, None] / 100.0 * local(noise, n)
 
     def ecal_target(energies):
         return energies * tf.math.polyval(tf.unstack(coeffs), energies / 100.0)
 
-    @tf.function(reduce_retracing=True)
-    def step(showers, energies, step_index):
+    def scaled(loss):  # a replica's share of the global-batch mean
+        return loss if replicas == 1 else loss / replicas
+
+    def replica_step(showers, energies, step_index):
         n = tf.shape(energies)[0]
         s = tf.cast(step_index, tf.int64)
         e100 = energies / 100.0
         fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s])), training=True), tf.float32)
-        flip = tf.random.stateless_uniform((2 * n,), seed=tf.stack([seed, 4 * s + 1])) < config.label_flip
+        flip = tf.random.stateless_uniform((2 * n * replicas,), seed=tf.stack([seed, 4 * s + 1])) < config.label_flip
+        if replicas > 1:  # [real; fake] of the global batch -> this replica's real and fake rows
+            flip = tf.concat([local(flip, n), local(flip, n, offset=n * replicas)], 0)
         labels = tf.concat([tf.fill((n,), config.label_real), tf.fill((n,), config.label_fake)], 0)
         labels = tf.where(flip, 1.0 - labels, labels)
         with tf.GradientTape() as tape:
@@ -192,7 +269,7 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
             g_out, a_out, _ = disc(tf.concat([showers, fake], 0), training=True)
             d_bce = bce_loss(labels, g_out[:, 0])
             d_aux = mape(tf.concat([e100, e100], 0), tf.cast(a_out[:, 0], tf.float32))
-            d_loss = config.weight_bce * d_bce + config.weight_aux * d_aux
+            d_loss = scaled(config.weight_bce * d_bce + config.weight_aux * d_aux)
         d_opt.apply_gradients(zip(tape.gradient(d_loss, disc.trainable_variables), disc.trainable_variables))
         with tf.GradientTape() as tape:
             fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s + 2])), training=True), tf.float32)
@@ -200,10 +277,19 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
             g_bce = bce_loss(tf.fill((n,), config.label_real), g_fake[:, 0])
             g_aux = mape(e100, tf.cast(a_fake[:, 0], tf.float32))
             g_ecal = mape(ecal_target(energies), tf.cast(e_fake[:, 0], tf.float32))
-            g_loss = config.weight_bce * g_bce + config.weight_aux * g_aux + config.weight_ecal * g_ecal
+            g_loss = scaled(config.weight_bce * g_bce + config.weight_aux * g_aux + config.weight_ecal * g_ecal)
         g_opt.apply_gradients(zip(tape.gradient(g_loss, gen.trainable_variables), gen.trainable_variables))
-        return {"d_loss": d_loss, "d_bce": d_bce, "d_aux_mape": d_aux,
-                "g_loss": g_loss, "g_bce": g_bce, "g_aux_mape": g_aux, "g_ecal_mape": g_ecal}
+        return {"d_loss": d_loss, "d_bce": scaled(d_bce), "d_aux_mape": scaled(d_aux),
+                "g_loss": g_loss, "g_bce": scaled(g_bce), "g_aux_mape": scaled(g_aux), "g_ecal_mape": scaled(g_ecal)}
+
+    if strategy is None:
+        return tf.function(replica_step, reduce_retracing=True)
+
+    @tf.function(reduce_retracing=True)
+    def step(showers, energies, step_index):
+        """Per-replica ``showers``/``energies`` (see _per_replica); returns the global-batch mean losses."""
+        losses = strategy.run(replica_step, args=(showers, energies, step_index))
+        return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in losses.items()}
 
     return step
 
@@ -260,20 +346,29 @@ def train(
     """Train (or resume) a GAN; returns the history (one dict per epoch).
 
     Resumes from the newest complete checkpoint in ``out_dir`` if there is one and its
-    ``config.json`` matches ``config`` (a larger ``epochs`` continues a finished run);
-    refuses (ValueError) if anything else differs.
+    ``config.json`` matches ``config`` (a larger ``epochs`` or another ``strategy`` continues
+    a run); refuses (ValueError) if anything else differs. Under a strategy other than
+    'default' the global ``batch_size`` must divide by the number of replicas; non-chief
+    workers write nothing and return their losses without validation metrics.
     """
     import tensorflow as tf
 
+    strategy = make_strategy(config.strategy)  # first: multi-worker collectives need a fresh runtime
+    chief = strategy is None or strategy.extended.should_checkpoint
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    if config.batch_size % replicas:
+        raise ValueError(f"batch_size {config.batch_size} does not split into {replicas} equal replica batches")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     cfg_doc = asdict(config)
     cfg_path = out / "config.json"
     if cfg_path.exists() and latest_checkpoint(out):
         old = json.loads(cfg_path.read_text())
-        if {k: v for k, v in old.items() if k != "epochs"} != {k: v for k, v in cfg_doc.items() if k != "epochs"}:
+        same = ("epochs", "strategy")
+        if {k: v for k, v in old.items() if k not in same} != {k: v for k, v in cfg_doc.items() if k not in same}:
             raise ValueError(f"{out}: holds checkpoints of a different config; use a new folder or delete it")
-    _atomic_json(cfg_path, cfg_doc)
+    if chief:
+        out.mkdir(parents=True, exist_ok=True)
+        _atomic_json(cfg_path, cfg_doc)
 
     showers, energies = read_showers(train_path, energy_range_gev=energy_range_gev)
     val_showers, val_energies = read_showers(validation_path, max_showers=config.n_validation,
@@ -285,7 +380,8 @@ def train(
     steps_per_epoch = min(n_batches, config.max_steps_per_epoch or n_batches)
 
     tf.config.experimental.enable_op_determinism()
-    gen, disc, g_opt, d_opt = _build(config)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        gen, disc, g_opt, d_opt = _build(config)
     history: list[dict] = []
     start_epoch, best = 0, None
     ckpt = latest_checkpoint(out)
@@ -295,7 +391,8 @@ def train(
     elif config.init_generator:
         init = Path(config.init_generator)
         gen.load_weights(init / "generator.weights.h5" if init.is_dir() else init)
-    step_fn = _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs)
+    _check_same_on_all_workers(strategy, start_epoch, "the checkpoint to resume from (epoch)")
+    step_fn = _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs, strategy)
 
     for epoch in range(start_epoch, config.epochs):
         order = np.random.default_rng([config.seed, epoch]).permutation(len(energies))
@@ -312,7 +409,7 @@ def train(
         for b in batches:
             idx = np.sort(order[b * config.batch_size:(b + 1) * config.batch_size])
             step_index = epoch * steps_per_epoch + b
-            losses = step_fn(tf.constant(showers[idx]), tf.constant(energies[idx]), tf.constant(step_index, tf.int64))
+            losses = step_fn(*_per_replica(strategy, showers[idx], energies[idx]), tf.constant(step_index, tf.int64))
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v)
         seconds = time.perf_counter() - t0
@@ -320,8 +417,10 @@ def train(
                   "showers_per_s": steps_per_epoch * config.batch_size / seconds,
                   "lr_generator": lr_g, "lr_discriminator": lr_d,
                   **{k: v / steps_per_epoch for k, v in sums.items()},
-                  **_validate(gen, val_showers, val_energies, seed=config.seed + 10_000)}
+                  **(_validate(gen, val_showers, val_energies, seed=config.seed + 10_000) if chief else {})}
         history.append(record)
+        if not chief:
+            continue
         if best is None or record["val_score"] < best["val_score"]:
             best = {"epoch": record["epoch"], "val_score": record["val_score"],
                     "val_shower_shape_mse": record["val_shower_shape_mse"]}

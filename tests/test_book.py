@@ -16,7 +16,7 @@ from gan3d_lib.book import build_html, execute_all, notebook_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "reference"
-MIN_FIGURES = {"01_showers": 4, "02_training": 5, "03_quantization": 2}
+MIN_FIGURES = {"01_showers": 4, "02_training": 5, "03_quantization": 2, "04_inference": 3, "05_validation": 5}
 BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.slow
