@@ -22,7 +22,7 @@ from .mc import BLOCK_SIZE, ShowerSimulator
 
 __all__ = ["mc_throughput", "training_throughput", "run_streams", "best_batch", "peak_macs_per_s", "ratio",
            "parse_int_list", "arithmetic_precision", "roofline", "sgemm_macs_per_s",
-           "speedup_table"]
+           "speedup_table", "stream_configs", "run_stream_configs"]
 
 
 def _simulate_blocks(args: tuple[ShowerSimulator, int, int, int, tuple[float, float]]) -> int:
@@ -123,8 +123,8 @@ def parse_int_list(text: str | Sequence[int]) -> list[int]:
     return values
 
 
-def _stream_worker(index: int, cpus: list[int], threads: int, jobs: list[tuple[str, int]], seconds: float,
-                   warmup: int, min_batches: int, seed: int, quiet: bool, barrier, results) -> None:
+def _stream_worker(index: int, cpus: list[int], threads: int, jobs: list[tuple[str, int, int]], seconds: float,
+                   min_batches: int, seed: int, quiet: bool, barrier, results) -> None:
     """One stream: pinned to ``cpus``, runs every job between two barriers, puts records on ``results``."""
     if quiet:  # runtimes' start-up chatter on fd 2; errors travel back through the queue
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -137,7 +137,7 @@ def _stream_worker(index: int, cpus: list[int], threads: int, jobs: list[tuple[s
 
         loaded: dict[str, Any] = {}
         rng = np.random.default_rng([seed, index])
-        for job, (path, batch) in enumerate(jobs):
+        for job, (path, batch, warmup) in enumerate(jobs):
             skipped = None
             try:
                 art = loaded[path] = loaded.get(path) or load_artefact(path, threads=threads)
@@ -163,7 +163,8 @@ def _stream_worker(index: int, cpus: list[int], threads: int, jobs: list[tuple[s
             elapsed = time.perf_counter() - t0
             lat_ms = 1e3 * np.asarray(latencies)
             results.put((index, job, {"status": "ok", "batches": len(latencies), "seconds": elapsed,
-                                      "showers_per_s": len(latencies) * batch / elapsed,
+                                      "showers_per_s": batch / float(np.median(latencies)),
+                                      "showers_per_s_wall": len(latencies) * batch / elapsed,
                                       "latency_ms_p50": float(np.percentile(lat_ms, 50)),
                                       "latency_ms_p99": float(np.percentile(lat_ms, 99))}))
             barrier.wait()  # every stream done before anyone warms up the next point
@@ -180,7 +181,8 @@ def run_streams(
     threads: int | None = None,
     seconds: float = 2.0,
     warmup: int = 2,
-    min_batches: int = 2,
+    min_batches: int = 3,
+    rounds: int = 1,
     seed: int = 1,
     cpus: Sequence[int] | None = None,
     timeout_s: float = 1800.0,
@@ -192,9 +194,14 @@ def run_streams(
     Stream i is pinned to cores ``cpus[i*threads:(i+1)*threads]`` (default: the cores this
     process may use, ``threads`` = all of them divided by ``streams``). Each point is timed
     for ``seconds`` (and at least ``min_batches`` batches) after ``warmup`` untimed batches,
-    all streams starting together. Returns one record per point: aggregate ``showers_per_s``
-    (sum over streams), per-stream throughput and p50/p99 latency in ms per batch, or
+    all streams starting together. A stream's throughput is batch size / median batch time
+    (robust to a preempted batch; ``showers_per_s_wall`` is showers / elapsed time). Returns
+    one record per point: aggregate ``showers_per_s`` (sum over streams), per-stream
+    throughput and p50/p99 latency in ms per batch, or
     ``status='skipped'`` with the reason where the runtime has no kernel for this CPU.
+    ``rounds`` > 1 times every point that many times, interleaved (all points, then all again,
+    one warm-up batch after the first round) and reports the median round: on a shared or
+    throttling machine, slow phases then hit every artefact alike and ratios stay stable.
     """
     import multiprocessing as mp
 
@@ -206,18 +213,19 @@ def run_streams(
     if streams * threads > len(cpus):
         raise ValueError(f"{streams} streams x {threads} threads need {streams * threads} cores; "
                          f"only {len(cpus)} usable ({cpus})")
-    if seconds <= 0 or warmup < 0 or min_batches < 1:
-        raise ValueError("seconds must be > 0, warmup >= 0 and min_batches >= 1")
+    if seconds <= 0 or warmup < 0 or min_batches < 1 or rounds < 1:
+        raise ValueError("seconds must be > 0, warmup >= 0, min_batches >= 1 and rounds >= 1")
     paths = [str(Path(a)) for a in artefacts]
     for path in paths:
         if not (Path(path) / "manifest.json").exists():
             raise FileNotFoundError(f"{path}: not an artefact folder (no manifest.json); see gan3d quantize")
-    jobs = [(path, int(b)) for path in paths for b in parse_int_list(batch_sizes)]
+    points = [(path, int(b)) for path in paths for b in parse_int_list(batch_sizes)]
+    jobs = [(path, b, warmup if r == 0 else min(warmup, 1)) for r in range(rounds) for path, b in points]
     ctx = mp.get_context("spawn")  # fresh runtimes: thread pools are fixed at first use
     barrier, results = ctx.Barrier(streams), ctx.Queue()
     pinned = [cpus[i * threads:(i + 1) * threads] for i in range(streams)]
     procs = [ctx.Process(target=_stream_worker, daemon=True,
-                         args=(i, pinned[i], threads, jobs, seconds, warmup, min_batches, seed, quiet, barrier, results))
+                         args=(i, pinned[i], threads, jobs, seconds, min_batches, seed, quiet, barrier, results))
              for i in range(streams)]
     for proc in procs:
         proc.start()
@@ -248,20 +256,48 @@ def run_streams(
     from .artefacts import load_manifest
 
     out = []
-    for j, (path, batch) in enumerate(jobs):
-        per_stream = [got[j][i] for i in range(streams)]
+    for p, (path, batch) in enumerate(points):
+        per_round = [[got[r * len(points) + p][i] for i in range(streams)] for r in range(rounds)]
         manifest = load_manifest(path)
         record = {"artefact": path, "backend": manifest["backend"], "model": manifest["model"],
                   "size": manifest["size"], "batch_size": batch, "streams": streams, "threads_per_stream": threads,
-                  "cpus": pinned, "seconds_per_point": seconds, "warmup_batches": warmup}
-        if any(s["status"] == "skipped" for s in per_stream):
-            record.update(status="skipped", reason=per_stream[0].get("reason", ""), showers_per_s=None)
+                  "cpus": pinned, "seconds_per_point": seconds, "warmup_batches": warmup, "rounds": rounds}
+        if any(s["status"] == "skipped" for per_stream in per_round for s in per_stream):
+            record.update(status="skipped", reason=per_round[0][0].get("reason", ""), showers_per_s=None)
         else:
-            record.update(status="ok", showers_per_s=float(sum(s["showers_per_s"] for s in per_stream)),
-                          latency_ms_p50=float(np.median([s["latency_ms_p50"] for s in per_stream])),
-                          latency_ms_p99=float(max(s["latency_ms_p99"] for s in per_stream)),
-                          per_stream=per_stream)
+            rates = [float(sum(s["showers_per_s"] for s in per_stream)) for per_stream in per_round]
+            median = per_round[int(np.argsort(rates)[(rounds - 1) // 2])]
+            record.update(status="ok", showers_per_s=float(np.median(rates)), showers_per_s_rounds=rates,
+                          latency_ms_p50=float(np.median([s["latency_ms_p50"] for s in median])),
+                          latency_ms_p99=float(max(s["latency_ms_p99"] for s in median)),
+                          per_stream=median)
         out.append(record)
+    return out
+
+
+def stream_configs(cores: int, *, single_thread: bool = True) -> list[tuple[int, int]]:
+    """(streams, threads per stream) pairs that fill ``cores`` exactly, from one stream with
+    every core to one stream per core, plus (1, 1) if ``single_thread``."""
+    full = [(n, cores // n) for n in range(1, cores + 1) if cores % n == 0]
+    return list(dict.fromkeys(([(1, 1)] if single_thread else []) + full))
+
+
+def run_stream_configs(artefact: str | os.PathLike, batch_sizes: Sequence[int], configs: Sequence[tuple[int, int]],
+                       *, rounds: int = 1, **kwargs) -> list[dict]:
+    """:func:`run_streams` of one artefact for every (streams, threads) config, the configs
+    alternating ``rounds`` times; each record reports the median round of its config."""
+    runs = [run_streams([artefact], batch_sizes, streams=n, threads=m, **kwargs) for _ in range(rounds) for n, m in configs]
+    out = []
+    for c in range(len(configs)):
+        mine = runs[c::len(configs)]
+        for p in range(len(mine[0])):
+            rounds_p = [run[p] for run in mine]
+            if any(r["status"] != "ok" for r in rounds_p):
+                out.append(rounds_p[0])
+                continue
+            rates = [r["showers_per_s"] for r in rounds_p]
+            out.append({**rounds_p[int(np.argsort(rates)[(rounds - 1) // 2])], "showers_per_s": float(np.median(rates)),
+                        "showers_per_s_rounds": rates, "rounds": rounds})
     return out
 
 

@@ -6,6 +6,7 @@ Every function returns a matplotlib ``Figure``; axes carry units.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import mplhep
@@ -202,7 +203,7 @@ def plot_metric_by_artefact(rows: Sequence[Mapping[str, float]], *, fp32: float,
 
 
 def _artefact_name(record: Mapping) -> str:
-    return f"{record['model']} {record['size']} {record['backend']}"
+    return f"{record['model']} {record['size']} {Path(record['artefact']).name}"
 
 
 def plot_throughput_vs_batch(records: Sequence[Mapping]) -> Figure:

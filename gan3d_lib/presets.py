@@ -24,10 +24,11 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "default": {"n_eval": 2000, "n_calibration": 256, "max_trials": 8},
     },
     "04_inference": {
-        "ci": {"seconds_per_point": 1.0, "batch_sizes": "1,128", "paper_batch_sizes": "16",
-               "stream_batch_sizes": "1,128", "n_mc": 256},
-        "default": {"seconds_per_point": 3.0, "batch_sizes": "1,4,16,64,128,256", "paper_batch_sizes": "1,16,128",
-                    "stream_batch_sizes": "1,16,128", "n_mc": 2048},
+        "ci": {"seconds_per_point": 0.3, "rounds": 2, "batch_sizes": "1,32", "paper_batch_sizes": "4",
+               "stream_batch_sizes": "1,32", "stream_configs": "full", "n_mc": 256},
+        "default": {"seconds_per_point": 1.0, "rounds": 3, "batch_sizes": "1,4,16,64,128,256",
+                    "paper_batch_sizes": "1,16,128", "stream_batch_sizes": "1,16,128", "stream_configs": "all",
+                    "n_mc": 2048},
     },
     "05_validation": {
         "ci": {"n_eval": 400, "n_bootstrap": 50},

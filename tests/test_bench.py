@@ -37,6 +37,19 @@ def test_run_streams_records_every_point_with_pinned_disjoint_cores(artefacts):
     assert bench.best_batch(records, artefacts["onnx-fp32"])["backend"] == "onnx-fp32"
 
 
+def test_rounds_interleave_and_report_the_median_round(artefacts):
+    path = artefacts["onnx-fp32"]
+    (r,) = bench.run_streams([path], [2], seconds=0.05, warmup=1, rounds=3)
+    assert r["rounds"] == 3 and len(r["showers_per_s_rounds"]) == 3
+    assert r["showers_per_s"] == sorted(r["showers_per_s_rounds"])[1]
+    configs = bench.stream_configs(2)
+    assert configs == [(1, 1), (1, 2), (2, 1)] and bench.stream_configs(2, single_thread=False) == [(1, 2), (2, 1)]
+    if len(CORES) >= 2:
+        runs = bench.run_stream_configs(path, [1], [(1, 2), (2, 1)], rounds=2, seconds=0.05, warmup=1)
+        assert [(x["streams"], x["threads_per_stream"]) for x in runs] == [(1, 2), (2, 1)]
+        assert all(len(x["showers_per_s_rounds"]) == 2 for x in runs)
+
+
 def test_run_streams_rejects_bad_requests(artefacts, tmp_path):
     with pytest.raises(ValueError, match="need 3 cores"):
         bench.run_streams([artefacts["onnx-fp32"]], [1], streams=3, threads=1, cpus=[0, 1])
