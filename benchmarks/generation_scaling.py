@@ -13,23 +13,9 @@ import argparse
 import importlib
 import json
 import os
-import tempfile
 
-from distributed import Client, LocalCluster
-
-from gan3d_lib.generation import generate_shards
+from gan3d_lib.bench import dask_generation_throughput
 from gan3d_lib.results import machine_info, package_versions
-
-
-def measure(n: int, shard_size: int, seed: int, workers: int) -> dict:
-    """One timed run of ``n`` Monte Carlo showers on ``workers`` Dask worker processes."""
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client, tempfile.TemporaryDirectory() as tmp:
-        client.run(importlib.import_module, "gan3d_lib.generation")
-        run = generate_shards(tmp, n, shard_size=shard_size, seed=seed, scheduler=cluster.scheduler_address,
-                              progress=False)
-    return {"workers": workers, "n_showers": run.n_showers, "shards": len(run.generated), "seconds": run.seconds,
-            "showers_per_s": run.n_showers / run.seconds}
 
 
 def main() -> None:
@@ -42,7 +28,7 @@ def main() -> None:
     v = package_versions()
     print(f"machine: {m['cpu_model']}, {m['usable_cores']} usable cores, load average {os.getloadavg()[0]:.1f} "
           f"before the run; numpy {v['numpy']}, dask {importlib.import_module('dask').__version__}")
-    runs = [measure(args.n, args.shard_size, args.seed, w) for w in (1, 2)]
+    runs = [dask_generation_throughput(args.n, workers=w, shard_size=args.shard_size, seed=args.seed) for w in (1, 2)]
     for r in runs:
         print(f"{r['workers']} Dask worker(s): {r['showers_per_s']:8.0f} showers/s "
               f"({r['n_showers']} showers in {r['shards']} shards of {args.shard_size}, {r['seconds']:.1f} s)")

@@ -22,7 +22,7 @@ from .mc import BLOCK_SIZE, ShowerSimulator
 
 __all__ = ["mc_throughput", "training_throughput", "run_streams", "best_batch", "peak_macs_per_s", "ratio",
            "parse_int_list", "arithmetic_precision", "roofline", "sgemm_macs_per_s",
-           "speedup_table", "stream_configs", "run_stream_configs"]
+           "speedup_table", "stream_configs", "run_stream_configs", "dask_generation_throughput"]
 
 
 def _simulate_blocks(args: tuple[ShowerSimulator, int, int, int, tuple[float, float]]) -> int:
@@ -472,3 +472,23 @@ def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate
     rows.append({"claim": "GAN vs Geant4 (external reference CPU time)", "paper": 68000,
                  "setting": f"best GAN run, {cores} cores", "ours": gan_best / geant4_rate})
     return rows
+
+
+def dask_generation_throughput(n_showers: int, *, workers: int, shard_size: int = 512, seed: int = 1) -> dict:
+    """Monte Carlo showers/s of :func:`gan3d_lib.generation.generate_shards` on a LocalCluster of
+    ``workers`` single-thread processes (started, with gan3d imported, before the clock
+    starts); the timed part simulates, writes gzip HDF5 shards, checksums and the manifest."""
+    import importlib
+    import tempfile
+
+    from distributed import Client, LocalCluster
+
+    from .generation import generate_shards
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client, tempfile.TemporaryDirectory() as tmp:
+        client.run(importlib.import_module, "gan3d_lib.generation")
+        run = generate_shards(tmp, n_showers, shard_size=shard_size, seed=seed, scheduler=cluster.scheduler_address,
+                              progress=False)
+    return {"workers": workers, "n_showers": run.n_showers, "shard_size": shard_size, "shards": len(run.generated),
+            "seconds": run.seconds, "showers_per_s": run.n_showers / run.seconds}

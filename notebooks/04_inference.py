@@ -24,7 +24,8 @@
 #
 # 1. the machine and its arithmetic limits;
 # 2. throughput and latency against batch size for every artefact of chapter 3;
-# 3. several streams (processes pinned to their own cores) against one;
+# 3. several streams (processes pinned to their own cores) against one, and Monte Carlo
+#    generation on one and two Dask workers;
 # 4. the speed-up table: each claim beside our measured ratio;
 # 5. the fraction of the CPU's peak that each artefact reaches;
 # 6. the same ratios measured a second time, to show how much of each is noise.
@@ -62,7 +63,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from gan3d_lib import plotting, presets
-from gan3d_lib.bench import (mc_throughput, parse_int_list, peak_macs_per_s, roofline, run_stream_configs,
+from gan3d_lib.bench import (dask_generation_throughput, mc_throughput, parse_int_list, peak_macs_per_s, roofline, run_stream_configs,
                              run_streams, sgemm_macs_per_s, speedup_table, stream_configs)
 from gan3d_lib.models import build_generator, multiply_accumulates
 from gan3d_lib.quantization import make_artefact
@@ -161,6 +162,25 @@ plt.show()
 
 
 # %% [markdown]
+# ## Generation on Dask: one worker against two
+#
+# `gan3d generate` splits a request into seeded shards and runs them on Dask (see
+# {doc}`../scale_out`). Monte Carlo generation, {glue:text}`n_dask` showers in shards of
+# {glue:text}`dask_shard`, on a local cluster of single-thread worker processes:
+
+# %%
+dask_runs = [dask_generation_throughput(params["n_mc"], workers=w, shard_size=params["n_mc"] // 4, seed=seed)
+             for w in (1, min(2, cores))]
+display(Markdown(markdown_table(dask_runs, {"workers": "workers", "showers_per_s": "showers/s", "seconds": "seconds"},
+                                {"showers_per_s": ",.0f", "seconds": ".2f"})))
+results["dask_generation"] = dask_runs
+glue("n_dask", params["n_mc"], display=False)
+glue("dask_shard", dask_runs[0]["n_showers"] // dask_runs[0]["shards"], display=False)
+glue("dask_scaling", dask_runs[-1]["showers_per_s"] / dask_runs[0]["showers_per_s"], display=False)
+
+# %% [markdown]
+# Two workers generate {glue:text}`dask_scaling:.2f`x the showers per second of one.
+#
 # ## The speed-up table
 #
 # Each of the study's claims beside the ratio measured here. Every ratio compares two runs of
