@@ -75,7 +75,7 @@ params = presets.resolve("04_inference", preset, seconds_per_point=seconds_per_p
                          paper_batch_sizes=paper_batch_sizes, stream_batch_sizes=stream_batch_sizes, n_mc=n_mc,
                          rounds=rounds)
 seconds = float(params["seconds_per_point"])
-timing = {"seconds": seconds, "rounds": int(params["rounds"]), "seed": seed}
+timing = {"seconds": seconds, "rounds": int(params["rounds"]), "warmup": 1, "seed": seed}
 lite_batches = parse_int_list(params["batch_sizes"])
 paper_batches = parse_int_list(params["paper_batch_sizes"])
 stream_batches = parse_int_list(params["stream_batch_sizes"])
@@ -114,7 +114,7 @@ glue("int8_limit", peaks["int8_over_fp32"], display=False)
 # ## Throughput against batch size
 #
 # Every artefact of chapter 3 runs in its own runtime (TensorFlow, LiteRT, ONNX Runtime) with
-# {glue:text}`cores` intra-op threads pinned to the cores, after two warm-up batches, for a
+# {glue:text}`cores` intra-op threads pinned to the cores, after a warm-up batch, for a
 # fixed time per point, every point {glue:text}`rounds` times in turn (the median round counts,
 # so that a slow phase of a shared machine hits all artefacts alike). The paper-size Conv2D generator and the original Conv3D generator
 # (both untrained: weights do not change the arithmetic) are written here if chapter 3 did

@@ -41,7 +41,7 @@
 # | chapter 1 (observables, the Monte Carlo) | helpful |
 # | ROC curves, two-sample tests | helpful |
 #
-# **Time to run:** about 2 minutes at `ci`, 20 at `default`, on 2 CPU cores.
+# **Time to run:** about 2 minutes at `ci`, 10 at `default`, on 2 CPU cores.
 # **Hardware:** CPU only; INC INT8 artefacts run only on CPUs with AVX-512.
 
 # %% tags=["parameters"]
