@@ -13,6 +13,7 @@ import mplhep
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 __all__ = ["use_style", "plot_shower_projections", "plot_profiles_with_ratio", "plot_sampling_fraction",
            "plot_geant4_comparison", "plot_cell_energy_spectrum", "plot_training_history",
@@ -216,11 +217,12 @@ def plot_throughput_vs_batch(records: Sequence[Mapping]) -> Figure:
     fig, axes = plt.subplots(1, len(sizes), figsize=(7.5 * len(sizes), 5.5), squeeze=False)
     for ax, size in zip(axes[0], sizes):
         names = list(dict.fromkeys(_artefact_name(r) for r in ok if str(r["size"]) == size))
+        colors = plt.get_cmap("tab20").colors
         for i, name in enumerate(names):
             pts = sorted((r["batch_size"], r["showers_per_s"]) for r in ok if _artefact_name(r) == name)
             style = "-" if "int8" in name or "dynamic" in name else "--"
-            ax.plot(*zip(*pts), style, marker="o", color=f"C{i % 10}", label=name.split(" ", 2)[-1]
-                    if name.startswith("conv2d") else name)
+            ax.plot(*zip(*pts), style, marker="osD^v<>ph*"[i % 10], color=colors[(2 * i) % 20 + (i // 10) % 2],
+                    label=name.split(" ", 2)[-1] if name.startswith("conv2d") else name)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("batch size [showers]")
@@ -260,11 +262,9 @@ def plot_roofline_fractions(rows: Sequence[Mapping]) -> Figure:
     ax.barh(range(len(rows)), [100 * r["fraction_of_peak"] for r in rows], color=[colors[r["arithmetic"]] for r in rows])
     ax.set_yticks(range(len(rows)), [f"{_artefact_name(r)} (batch {r['batch_size']})" for r in rows], fontsize=10)
     ax.invert_yaxis()
-    for kind, color in colors.items():
-        if any(r["arithmetic"] == kind for r in rows):
-            ax.barh([], [], color=color, label=f"{kind.upper()} arithmetic")
+    kinds = [k for k in colors if any(r["arithmetic"] == k for r in rows)]
     ax.set_xlabel("achieved / peak multiply-accumulates per second [%]")
-    ax.legend(loc="lower right")
+    ax.legend([Patch(color=colors[k]) for k in kinds], [f"{k.upper()} arithmetic" for k in kinds], loc="lower right")
     fig.tight_layout()
     return fig
 
