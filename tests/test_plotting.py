@@ -61,3 +61,22 @@ def test_validation_plots(mc_sample):
 
     with pytest.raises(ValueError, match=r"\(2, 2\) do not match 3 features"):
         plotting.plot_separation_power_heatmap(np.zeros((2, 2)), ["a", "b", "c"], ["x", "y"])
+
+
+def test_benchmark_figures_draw_every_artefact_and_config():
+    def rec(name, size, batch, rate, streams=1, threads=2):
+        return {"artefact": f"a/{size}/{name}", "backend": name, "model": "conv2d", "size": size, "batch_size": batch,
+                "status": "ok" if rate else "skipped", "showers_per_s": rate, "streams": streams,
+                "threads_per_stream": threads}
+
+    sweep = [rec(n, s, b, None if n == "inc-int8" else 10.0 * b ** 0.5) for n in ("tf-graph-fp32", "onnx-int8", "inc-int8")
+             for s in ("lite", "paper") for b in (1, 16)]
+    fig = plotting.plot_throughput_vs_batch(sweep)
+    assert len(fig.axes) == 2 and all(len(ax.get_lines()) == 2 for ax in fig.axes)  # the skipped one is left out
+    streams = [rec("tf-graph-fp32", "lite", b, 5.0 * n, n, 2 // n) for n in (1, 2) for b in (1, 32)]
+    assert len(plotting.plot_stream_sweep(streams).axes[0].patches) == 4
+    roof = [{"artefact": "a/lite/x", "backend": "onnx-int8", "model": "conv2d", "size": "lite", "batch_size": 16,
+             "arithmetic": a, "fraction_of_peak": f} for a, f in (("int8", 0.3), ("fp32", 0.8), ("fp32", None))]
+    ax = plotting.plot_roofline_fractions(roof).axes[0]
+    assert len(ax.patches) == 2 and [t.get_text() for t in ax.get_legend().get_texts()] == ["FP32 arithmetic",
+                                                                                           "INT8 arithmetic"]
