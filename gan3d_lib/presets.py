@@ -24,9 +24,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "default": {"n_eval": 2000, "n_calibration": 256, "max_trials": 8},
     },
     "04_inference": {
-        "ci": {"seconds_per_point": 0.3, "rounds": 2, "batch_sizes": "1,32", "paper_batch_sizes": "4",
+        "ci": {"seconds_per_point": 0.2, "rounds": 3, "batch_sizes": "1,32", "paper_batch_sizes": "4",
                "stream_batch_sizes": "1,32", "stream_configs": "full", "n_mc": 256},
-        "default": {"seconds_per_point": 1.0, "rounds": 2, "batch_sizes": "1,4,16,64,128",
+        "default": {"seconds_per_point": 0.5, "rounds": 4, "batch_sizes": "1,4,16,64,128",
                     "paper_batch_sizes": "1,16,128", "stream_batch_sizes": "1,16,128", "stream_configs": "all",
                     "n_mc": 2048},
     },

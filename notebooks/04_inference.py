@@ -115,8 +115,11 @@ glue("int8_limit", peaks["int8_over_fp32"], display=False)
 #
 # Every artefact of chapter 3 runs in its own runtime (TensorFlow, LiteRT, ONNX Runtime) with
 # {glue:text}`cores` intra-op threads pinned to the cores, after a warm-up batch, for a
-# fixed time per point, every point {glue:text}`rounds` times in turn (the median round counts,
-# so that a slow phase of a shared machine hits all artefacts alike). The paper-size Conv2D generator and the original Conv3D generator
+# fixed time per point, in {glue:text}`rounds` interleaved rounds: within a round every
+# artefact runs in turn at one batch size, then at the next. A throughput is the median
+# round's; a ratio between two artefacts is the median of their round-by-round ratios, so a
+# slow phase of a shared machine, which hits both halves of a round alike, cancels. The
+# paper-size Conv2D generator and the original Conv3D generator
 # (both untrained: weights do not change the arithmetic) are written here if chapter 3 did
 # not write them.
 
@@ -150,7 +153,9 @@ glue("skipped_artefacts", ", ".join(skipped) if skipped else "none", display=Fal
 #
 # N processes with M threads each, pinned to disjoint cores and started together, run the
 # FP32 frozen graph of the `lite` generator; the aggregate is the sum of the streams'
-# showers/s. One stream with all cores is the usual single-process benchmark.
+# showers/s. One stream with all cores is the usual single-process benchmark. The processes
+# of every (N, M) layout are started once and kept; the layouts take turns at each batch
+# size, round after round, and a multi-stream ratio is again the median of round-by-round ratios.
 
 # %% tags=["remove-stderr"]
 fp32_lite = root / "conv2d_lite" / "tf-graph-fp32"

@@ -48,6 +48,21 @@ def test_rounds_interleave_and_report_the_median_round(artefacts):
         runs = bench.run_stream_configs(path, [1], [(1, 2), (2, 1)], rounds=2, seconds=0.05, warmup=1)
         assert [(x["streams"], x["threads_per_stream"]) for x in runs] == [(1, 2), (2, 1)]
         assert all(len(x["showers_per_s_rounds"]) == 2 for x in runs)
+        # the processes of each config are started once and kept across rounds and batch sizes
+        runs = bench.run_stream_configs(path, [1, 2], [(1, 2), (2, 1)], rounds=2, seconds=0.05, warmup=1)
+        assert [(x["streams"], x["batch_size"]) for x in runs] == [(1, 1), (1, 2), (2, 1), (2, 2)]
+        pids = {x["streams"]: {s["pid"] for s in x["per_stream"]} for x in runs}
+        assert len(pids[1]) == 1 and len(pids[2]) == 2 and not pids[1] & pids[2]
+
+
+def test_paired_ratio_takes_the_median_of_round_by_round_ratios():
+    a = {"showers_per_s": 10.0, "showers_per_s_rounds": [10.0, 4.0, 12.0]}
+    b = {"showers_per_s": 5.0, "showers_per_s_rounds": [5.0, 2.0, 6.0]}  # every round 2x, medians 10/5 too
+    assert bench.paired_ratio(a, b) == 2.0
+    c = {"showers_per_s": 6.0, "showers_per_s_rounds": [2.0, 6.0, 12.0]}  # slow phase in round 1 of c only
+    assert bench.paired_ratio(a, c) == pytest.approx(1.0)  # rounds 10/2, 4/6, 12/12
+    assert bench.paired_ratio(a, {"showers_per_s": 4.0}) == 2.5  # unpaired: ratio of the medians
+    assert bench.paired_ratio(a, {"showers_per_s": None}) is None
 
 
 def test_run_streams_rejects_bad_requests(artefacts, tmp_path):
