@@ -92,7 +92,9 @@ def _train(args: argparse.Namespace) -> int:
                          max_steps_per_epoch=args.max_steps_per_epoch, lr_generator=args.lr_generator,
                          lr_discriminator=args.lr_discriminator, lr_decay=args.lr_decay,
                          lr_decay_start_epoch=args.lr_decay_start_epoch, init_generator=args.init_generator,
-                         strategy=args.strategy)
+                         strategy=args.strategy, weight_ecal=args.weight_ecal, weight_depth=args.weight_depth,
+                         weight_profile=args.weight_profile,
+                         generator_as_deployed=args.generator_as_deployed, init_discriminator=args.init_discriminator)
     history = train(config, args.data, args.validation, args.out, progress=not args.quiet)
     print(json.dumps({"epochs": len(history), "step": history[-1]["step"] if history else 0, "out": str(args.out)}))
     return 0
@@ -247,6 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--lr-discriminator", type=float, default=1e-4, help="Adam learning rate of D (study: 1e-4)")
     s.add_argument("--lr-decay", type=float, default=0.0, help="learning rates x exp(-decay per epoch) ...")
     s.add_argument("--lr-decay-start-epoch", type=int, default=0, help="... from this 0-based epoch on")
+    s.add_argument("--weight-ecal", type=float, default=0.1, help="weight of MAPE(E_cal) in G's loss (study: 0.1)")
+    s.add_argument("--weight-depth", type=float, default=0.0,
+                   help="weight of |barycentre - fit(E_p)| in layers in G's loss (not in the study: 0)")
+    s.add_argument("--weight-profile", type=float, default=0.0,
+                   help="weight of the per-energy-bin mean longitudinal shape error (%%^2) in G's loss (not in the study: 0)")
+    s.add_argument("--generator-as-deployed", action="store_true",
+                   help="G runs as deployed (BatchNorm moving statistics, no dropout) in both updates: fine-tuning")
+    s.add_argument("--init-discriminator", default=None,
+                   help="start D from this checkpoint folder (out/checkpoints/epoch_NNNN) of the same model and size")
     s.add_argument("--init-generator", default=None,
                    help="start G from this training folder or .weights.h5 (a second, fine-tuning stage)")
     s.add_argument("--data", required=True, help="training showers: file or glob (3DGAN layout)")

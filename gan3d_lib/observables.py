@@ -27,6 +27,7 @@ __all__ = [
     "energy_bin_index",
     "binned_response",
     "fit_sampling_fraction",
+    "fit_longitudinal_centre",
     "mean_shower_shapes",
     "shower_shape_mse",
 ]
@@ -187,6 +188,23 @@ def fit_sampling_fraction(showers: np.ndarray, energies_gev: np.ndarray, *, degr
     if e.shape[0] <= degree:
         raise ValueError(f"need more than {degree} showers to fit a degree-{degree} polynomial, got {e.shape[0]}")
     return np.polyfit(e / 100.0, sampling_fraction(showers, e), degree)
+
+
+def fit_longitudinal_centre(showers: np.ndarray, energies_gev: np.ndarray, *, degree: int = 2) -> np.ndarray:
+    """Polynomial fit of the longitudinal barycentre (layer index) against x = ln(E_p / 100 GeV).
+
+    The shower maximum of an electromagnetic shower moves as ln(E_p), so a low-degree
+    polynomial in ln(E_p) describes the mean depth over 2-500 GeV. Returns the coefficients,
+    highest power first (``numpy.polyval(coeffs, log(E_p / 100))`` is the expected
+    barycentre in layer-index units). Empty showers are left out.
+    """
+    e = np.asarray(energies_gev, dtype=np.float64).reshape(-1)
+    centre, _ = moments(longitudinal_profile(showers))
+    keep = np.isfinite(centre)
+    if keep.sum() <= degree:
+        raise ValueError(f"need more than {degree} non-empty showers to fit a degree-{degree} polynomial, "
+                         f"got {int(keep.sum())}")
+    return np.polyfit(np.log(e[keep] / 100.0), centre[keep], degree)
 
 
 def mean_shower_shapes(showers: np.ndarray) -> np.ndarray:

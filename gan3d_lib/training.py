@@ -4,8 +4,14 @@ Losses (the study's Conv2D training, F. Rehm): the discriminator minimises
 ``w_bce * BCE(real/fake) + w_aux * MAPE(E_p/100)``; the generator minimises
 ``w_bce * BCE(fake -> real) + w_aux * MAPE(E_p/100) + w_ecal * MAPE(E_cal)``, where the
 E_cal target of a generated shower is ``E_p * SF(E_p)`` from a polynomial fit of the
-training data's sampling fraction. BCE uses smoothed labels (real 0.9, fake 0.1) with 5 %
-of the discriminator's labels flipped. Adam, learning rates 5e-4 (G) and 1e-4 (D).
+training data's sampling fraction. An optional term of our own (``weight_depth``, 0 in the
+study) adds ``w_depth * |z_c - z_c(E_p)|``: the generated shower's longitudinal barycentre
+against a fit, in ln(E_p), of the training data's (layer-index units), the same kind of
+physics constraint for the depth of the shower as MAPE(E_cal) is for its energy, and
+``weight_profile`` the squared difference of the mean longitudinal shapes of the fake and
+the real showers of each primary-energy bin of the batch. BCE uses
+smoothed labels (real 0.9, fake 0.1) with 5 % of the discriminator's labels flipped. Adam,
+learning rates 5e-4 (G) and 1e-4 (D).
 
 Every random draw of step ``s`` is a stateless function of ``(seed, s)`` and each epoch's
 shuffle of ``(seed, epoch)``, so a run resumed from a checkpoint repeats exactly what
@@ -35,7 +41,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +52,7 @@ from .atomic import atomic_dir, atomic_file
 from .io import read_showers
 
 __all__ = ["TrainConfig", "train", "build_training", "load_generator", "latest_checkpoint", "generate_showers",
+           "training_stages",
            "make_strategy", "STRATEGIES"]
 
 _CKPT_PREFIX = "epoch_"
@@ -65,6 +72,7 @@ class TrainConfig:
     weight_bce: float = 6.0
     weight_aux: float = 0.2
     weight_ecal: float = 0.1
+    weight_depth: float = 0.0  # per layer of barycentre error; not in the study
     label_real: float = 0.9
     label_fake: float = 0.1
     label_flip: float = 0.05
@@ -72,6 +80,7 @@ class TrainConfig:
     precision: str = "float32"  # or "mixed_bfloat16"
     n_validation: int = 512
     sf_fit_degree: int = 3
+    depth_fit_degree: int = 2
     keep_checkpoints: int = 2
     max_steps_per_epoch: int | None = None  # for quick runs; None = full epochs
     # Learning rates times exp(-lr_decay * (epoch - lr_decay_start_epoch)) from that epoch on
@@ -81,6 +90,15 @@ class TrainConfig:
     # Start the generator from these weights (a training folder or .weights.h5 of the same
     # model and size) instead of a random initialisation: fine-tuning in a second stage.
     init_generator: str | None = None
+    # Start the discriminator from a checkpoint folder (checkpoints/epoch_NNNN) of a run of
+    # the same model and size, so that a fine-tuning stage does not begin against a blind one.
+    init_discriminator: str | None = None
+    weight_profile: float = 0.0  # per %^2 of mean longitudinal-shape error; not in the study
+    # Run the generator as it is deployed (BatchNorm with its moving statistics, no dropout)
+    # in both updates, so that the discriminator and the losses judge exactly the showers
+    # users get: training-mode dropout and batch statistics shift the inference-mode output.
+    # For a fine-tuning stage (the moving statistics are no longer updated).
+    generator_as_deployed: bool = False
     # tf.distribute strategy (see make_strategy); a run may resume under another one.
     strategy: str = "default"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -90,6 +108,8 @@ class TrainConfig:
             raise ValueError(f"precision must be 'float32' or 'mixed_bfloat16', got {self.precision!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
+        if self.weight_depth < 0 or self.weight_profile < 0:
+            raise ValueError(f"weight_depth and weight_profile must be >= 0, got {self.weight_depth}, {self.weight_profile}")
         if self.lr_decay < 0:
             raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
         if self.strategy not in STRATEGIES:
@@ -104,6 +124,10 @@ class TrainConfig:
 def _atomic_json(path: Path, doc: Any) -> None:
     with atomic_file(path) as tmp:
         tmp.write_text(json.dumps(doc, indent=2))
+
+
+def _defaults() -> dict[str, Any]:
+    return {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
 
 
 def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:
@@ -185,11 +209,13 @@ def _build(config: TrainConfig):
     return gen, disc, g_opt, d_opt
 
 
-def build_training(config: TrainConfig, sf_coeffs: np.ndarray):
+def build_training(config: TrainConfig, sf_coeffs: np.ndarray, depth_coeffs: np.ndarray | None = None):
     """(generator, discriminator, g_optimizer, d_optimizer, step) for ``config``;
-    ``step(showers, energies, step_index)`` runs one D and one G update and returns the losses."""
+    ``step(showers, energies, step_index)`` runs one D and one G update and returns the losses.
+    ``depth_coeffs`` (see ``observables.fit_longitudinal_centre``) is needed when
+    ``config.weight_depth > 0``."""
     gen, disc, g_opt, d_opt = _build(config)
-    return gen, disc, g_opt, d_opt, _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs)
+    return gen, disc, g_opt, d_opt, _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs, depth_coeffs)
 
 
 def _stateful(gen, disc, g_opt, d_opt):
@@ -219,12 +245,34 @@ def _load_checkpoint(path: Path, gen, disc, g_opt, d_opt) -> dict:
     return json.loads((path / "state.json").read_text())
 
 
-def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarray, strategy=None):
+def _load_discriminator(checkpoint: Path, disc) -> None:
+    """The discriminator's variables from a checkpoint folder (``variables.npz``)."""
+    path = checkpoint / "variables.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no checkpoint to take the discriminator from "
+                                "(expected a folder such as out/checkpoints/epoch_0010)")
+    with np.load(path) as z:
+        for i, v in enumerate(disc.variables):
+            key = f"d_{i}"
+            if key not in z or z[key].shape != tuple(v.shape):
+                raise ValueError(f"{path}: {key} missing or shaped {z[key].shape if key in z else None}, "
+                                 f"the discriminator needs {tuple(v.shape)}: another model or size?")
+            v.assign(z[key])
+
+
+def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarray,
+               depth_coeffs: np.ndarray | None = None, strategy=None):
     import tensorflow as tf
 
     from .models import LATENT_SIZE
 
+    if config.weight_depth > 0 and depth_coeffs is None:
+        raise ValueError("weight_depth > 0 needs depth_coeffs (observables.fit_longitudinal_centre)")
     coeffs = tf.constant(sf_coeffs, tf.float32)
+    z_coeffs = tf.constant(depth_coeffs if depth_coeffs is not None else [0.0], tf.float32)
+    layer_index = tf.range(25, dtype=tf.float32)
+    bin_edges = tf.constant(obs.DEFAULT_ENERGY_BINS_GEV[1:-1], tf.float32)[None, :]
+    g_training = not config.generator_as_deployed
     seed = tf.constant(int(config.seed), tf.int64)
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
 
@@ -250,6 +298,26 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
     def ecal_target(energies):
         return energies * tf.math.polyval(tf.unstack(coeffs), energies / 100.0)
 
+    def depth_error(energies, showers):
+        """|barycentre - fit(E_p)| per shower, in layers (depth is the last axis)."""
+        per_layer = tf.reduce_sum(showers, axis=(1, 2))
+        centre = tf.reduce_sum(per_layer * layer_index, axis=1) / tf.maximum(tf.reduce_sum(per_layer, axis=1), 1e-6)
+        return tf.reduce_mean(tf.abs(centre - tf.math.polyval(tf.unstack(z_coeffs), tf.math.log(energies / 100.0))))
+
+    def shapes(showers):  # (n, 25) percent of each shower's energy per layer
+        per_layer = tf.reduce_sum(showers, axis=(1, 2))
+        return 100.0 * per_layer / tf.maximum(tf.reduce_sum(per_layer, axis=1, keepdims=True), 1e-6)
+
+    def profile_error(energies, fake, real):
+        """Squared difference (%^2, mean over layers) of the mean longitudinal shapes of the
+        fake and the real showers of each primary-energy bin, weighted by the bin's share:
+        fakes are made for the real showers' energies, so each bin compares like with like."""
+        index = tf.reduce_sum(tf.cast(energies[:, None] >= bin_edges, tf.int32), axis=1)
+        which = tf.one_hot(index, len(obs.DEFAULT_ENERGY_BINS_GEV) - 1)
+        counts = tf.reduce_sum(which, axis=0)
+        diff = tf.matmul(which, shapes(fake) - shapes(real), transpose_a=True) / tf.maximum(counts, 1.0)[:, None]
+        return tf.reduce_sum(counts * tf.reduce_mean(diff**2, axis=1)) / tf.cast(tf.shape(energies)[0], tf.float32)
+
     def scaled(loss):  # a replica's share of the global-batch mean
         return loss if replicas == 1 else loss / replicas
 
@@ -257,7 +325,7 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         n = tf.shape(energies)[0]
         s = tf.cast(step_index, tf.int64)
         e100 = energies / 100.0
-        fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s])), training=True), tf.float32)
+        fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s])), training=g_training), tf.float32)
         flip = tf.random.stateless_uniform((2 * n * replicas,), seed=tf.stack([seed, 4 * s + 1])) < config.label_flip
         if replicas > 1:  # [real; fake] of the global batch -> this replica's real and fake rows
             flip = tf.concat([local(flip, n), local(flip, n, offset=n * replicas)], 0)
@@ -272,15 +340,24 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
             d_loss = scaled(config.weight_bce * d_bce + config.weight_aux * d_aux)
         d_opt.apply_gradients(zip(tape.gradient(d_loss, disc.trainable_variables), disc.trainable_variables))
         with tf.GradientTape() as tape:
-            fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s + 2])), training=True), tf.float32)
+            fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s + 2])), training=g_training), tf.float32)
             g_fake, a_fake, e_fake = disc(fake, training=False)
             g_bce = bce_loss(tf.fill((n,), config.label_real), g_fake[:, 0])
             g_aux = mape(e100, tf.cast(a_fake[:, 0], tf.float32))
             g_ecal = mape(ecal_target(energies), tf.cast(e_fake[:, 0], tf.float32))
-            g_loss = scaled(config.weight_bce * g_bce + config.weight_aux * g_aux + config.weight_ecal * g_ecal)
+            g_loss = config.weight_bce * g_bce + config.weight_aux * g_aux + config.weight_ecal * g_ecal
+            losses = {"g_bce": scaled(g_bce), "g_aux_mape": scaled(g_aux), "g_ecal_mape": scaled(g_ecal)}
+            if config.weight_depth > 0:
+                g_depth = depth_error(energies, fake)
+                g_loss += config.weight_depth * g_depth
+                losses["g_depth_layers"] = scaled(g_depth)
+            if config.weight_profile > 0:
+                g_profile = profile_error(energies, fake, showers)
+                g_loss += config.weight_profile * g_profile
+                losses["g_profile_mse"] = scaled(g_profile)
+            g_loss = scaled(g_loss)
         g_opt.apply_gradients(zip(tape.gradient(g_loss, gen.trainable_variables), gen.trainable_variables))
-        return {"d_loss": d_loss, "d_bce": scaled(d_bce), "d_aux_mape": scaled(d_aux),
-                "g_loss": g_loss, "g_bce": scaled(g_bce), "g_aux_mape": scaled(g_aux), "g_ecal_mape": scaled(g_ecal)}
+        return {"d_loss": d_loss, "d_bce": scaled(d_bce), "d_aux_mape": scaled(d_aux), "g_loss": g_loss, **losses}
 
     if strategy is None:
         return tf.function(replica_step, reduce_retracing=True)
@@ -311,13 +388,16 @@ def _validate(gen, val_showers, val_energies, seed: int) -> dict[str, float]:
 
     ``val_shower_shape_mse`` (%^2) is dominated by high-energy showers, whose profiles carry
     most of the energy, so the epoch is selected on ``val_score``: the mean over the primary-
-    energy bins of the per-bin shape MSE plus (100 * (SF ratio - 1))^2 / 100, i.e. a 10 %
-    sampling-fraction error in a bin costs as much as a shape MSE of 1 %^2.
+    energy bins of the per-bin shape MSE plus (100 * (SF ratio - 1))^2 / 100 plus the square
+    of the difference of mean longitudinal barycentres in layers, i.e. a 10 % sampling-
+    fraction error or a shower one layer too deep in a bin costs as much as a shape MSE of 1 %^2.
     """
     fake = generate_showers(gen, val_energies, seed=seed)
     bins = obs.DEFAULT_ENERGY_BINS_GEV
     mse = obs.shower_shape_mse(fake, val_showers, energies_a_gev=val_energies, energies_b_gev=val_energies, bins_gev=bins)
     sf_fake, sf_real = obs.sampling_fraction(fake, val_energies), obs.sampling_fraction(val_showers, val_energies)
+    z_fake = obs.moments(obs.longitudinal_profile(fake))[0]
+    z_real = obs.moments(obs.longitudinal_profile(val_showers))[0]
     which = obs.energy_bin_index(val_energies, bins)
     record = {"val_shower_shape_mse": mse["all"],
               "val_sampling_fraction_ratio": float(sf_fake.mean() / sf_real.mean())}
@@ -328,8 +408,10 @@ def _validate(gen, val_showers, val_energies, seed: int) -> dict[str, float]:
             continue
         ratio = float(sf_fake[sel].mean() / sf_real[sel].mean())
         record[f"val_shower_shape_mse {label}"] = mse[label]
+        depth = float(np.nanmean(z_fake[sel]) - np.nanmean(z_real[sel])) if np.isfinite(z_fake[sel]).any() else 25.0
         record[f"val_sampling_fraction_ratio {label}"] = ratio
-        scores.append(mse[label] + (100.0 * (ratio - 1.0)) ** 2 / 100.0)
+        record[f"val_depth_diff_layers {label}"] = depth
+        scores.append(mse[label] + (100.0 * (ratio - 1.0)) ** 2 / 100.0 + depth**2)
     record["val_score"] = float(np.mean(scores))
     return record
 
@@ -362,7 +444,7 @@ def train(
     cfg_doc = asdict(config)
     cfg_path = out / "config.json"
     if cfg_path.exists() and latest_checkpoint(out):
-        old = json.loads(cfg_path.read_text())
+        old = {**_defaults(), **json.loads(cfg_path.read_text())}  # settings added since take their defaults
         same = ("epochs", "strategy")
         if {k: v for k, v in old.items() if k not in same} != {k: v for k, v in cfg_doc.items() if k not in same}:
             raise ValueError(f"{out}: holds checkpoints of a different config; use a new folder or delete it")
@@ -374,6 +456,7 @@ def train(
     val_showers, val_energies = read_showers(validation_path, max_showers=config.n_validation,
                                              energy_range_gev=energy_range_gev)
     sf_coeffs = obs.fit_sampling_fraction(showers, energies, degree=config.sf_fit_degree)
+    depth_coeffs = obs.fit_longitudinal_centre(showers, energies, degree=config.depth_fit_degree)
     n_batches = len(energies) // config.batch_size
     if n_batches == 0:
         raise ValueError(f"{train_path}: {len(energies)} showers is fewer than one batch of {config.batch_size}")
@@ -388,11 +471,14 @@ def train(
     if ckpt is not None:
         state = _load_checkpoint(ckpt, gen, disc, g_opt, d_opt)
         start_epoch, history, best = state["epoch"], state["history"], state.get("best")
-    elif config.init_generator:
-        init = Path(config.init_generator)
-        gen.load_weights(init / "generator.weights.h5" if init.is_dir() else init)
+    else:
+        if config.init_generator:
+            init = Path(config.init_generator)
+            gen.load_weights(init / "generator.weights.h5" if init.is_dir() else init)
+        if config.init_discriminator:
+            _load_discriminator(Path(config.init_discriminator), disc)
     _check_same_on_all_workers(strategy, start_epoch, "the checkpoint to resume from (epoch)")
-    step_fn = _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs, strategy)
+    step_fn = _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs, depth_coeffs, strategy)
 
     for epoch in range(start_epoch, config.epochs):
         order = np.random.default_rng([config.seed, epoch]).permutation(len(energies))
@@ -426,17 +512,32 @@ def train(
                     "val_shower_shape_mse": record["val_shower_shape_mse"]}
             with atomic_file(out / "generator.weights.h5", suffix=".weights.h5") as tmp:
                 gen.save_weights(tmp)
-        state = {"epoch": epoch + 1, "step": record["step"], "history": history, "best": best,
-                 "sampling_fraction_fit": sf_coeffs.tolist()}
+        fits = {"sampling_fraction_fit": sf_coeffs.tolist(), "longitudinal_centre_fit": depth_coeffs.tolist()}
+        state = {"epoch": epoch + 1, "step": record["step"], "history": history, "best": best, **fits}
         _save_checkpoint(out, gen, disc, g_opt, d_opt, state, config.keep_checkpoints)
-        _atomic_json(out / "history.json", {"history": history, "best": best,
-                                           "sampling_fraction_fit": sf_coeffs.tolist()})
+        _atomic_json(out / "history.json", {"history": history, "best": best, **fits})
         if progress:
             print(f"epoch {epoch + 1}: d_loss {record['d_loss']:.3f} g_loss {record['g_loss']:.3f} "
                   f"val score {record['val_score']:.3g} MSE {record['val_shower_shape_mse']:.3g} "
                   f"SF ratio {record['val_sampling_fraction_ratio']:.3f} "
                   f"({record['showers_per_s']:.0f} showers/s)", flush=True)
     return history
+
+
+def training_stages(out_dir: str | os.PathLike) -> list[str]:
+    """The training folders that made ``out_dir``'s generator, first stage first: each
+    fine-tuning stage names the folder it started from in its ``init_generator``."""
+    stages = [str(out_dir)]
+    while True:
+        cfg_path = Path(stages[0]) / "config.json"
+        if not cfg_path.exists():
+            raise FileNotFoundError(f"{cfg_path}: not a training folder (no config.json)")
+        init = json.loads(cfg_path.read_text()).get("init_generator")
+        if not init:
+            return stages
+        if str(init) in stages:
+            raise ValueError(f"{cfg_path}: init_generator {init} makes a cycle of training folders")
+        stages.insert(0, str(init))
 
 
 def load_generator(out_dir_or_weights: str | os.PathLike, *, model: str | None = None, size: str | None = None):

@@ -60,7 +60,7 @@ from myst_nb import glue
 from gan3d_lib import models, plotting, presets
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.evaluation import compare_at_energies
-from gan3d_lib.training import TrainConfig, generate_showers, load_generator, train
+from gan3d_lib.training import TrainConfig, generate_showers, load_generator, train, training_stages
 from gan3d_lib.results import write_results
 from gan3d_lib.tables import markdown_table
 
@@ -160,7 +160,7 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 
 # %%
 config = json.loads((Path(weights_dir) / "config.json").read_text())
-stages = [weights_dir] if not config.get("init_generator") else [config["init_generator"], weights_dir]
+stages = training_stages(weights_dir)
 stage_records = []
 for folder in stages:
     shipped = json.loads((Path(folder) / "history.json").read_text())

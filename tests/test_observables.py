@@ -78,6 +78,21 @@ def test_normalised_profile_mean_and_bin_index():
     assert list(obs.energy_bin_index(np.array([2.0, 19.9, 20.0, 500.0, 501.0]), (2, 20, 500))) == [0, 0, 1, 1, 2]
 
 
+def test_fit_longitudinal_centre_recovers_a_logarithmic_depth():
+    e = np.geomspace(2, 500, 40)
+    centre = 12.0 + 1.5 * np.log(e / 100)  # layers 6.1 ... 14.4
+    s = np.zeros((40, 25, 25, 25))
+    low = np.floor(centre).astype(int)
+    upper = centre - low  # split between two layers so the barycentre is exactly `centre`
+    s[np.arange(40), 12, 12, low] = e * (1 - upper)
+    s[np.arange(40), 12, 12, low + 1] = e * upper
+    coeffs = obs.fit_longitudinal_centre(s, e, degree=1)
+    assert coeffs == pytest.approx([1.5, 12.0], abs=1e-9)
+    s[:38] = 0  # empty showers are left out, leaving too few for the fit
+    with pytest.raises(ValueError, match="non-empty"):
+        obs.fit_longitudinal_centre(s, e, degree=2)
+
+
 def test_fit_sampling_fraction_recovers_a_known_polynomial():
     e = np.linspace(2, 500, 50)
     sf = 0.03 - 0.002 * (e / 100)

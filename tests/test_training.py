@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 
 from gan3d_lib.datasets import simulate_to_files
-from gan3d_lib.training import TrainConfig, latest_checkpoint, load_generator, train
+from gan3d_lib import observables as obs
+from gan3d_lib.io import read_showers
+from gan3d_lib.training import (TrainConfig, build_training, generate_showers, latest_checkpoint, load_generator, train,
+                                training_stages)
 
 pytestmark = pytest.mark.slow
 
@@ -100,3 +103,81 @@ def test_fine_tuning_starts_from_the_given_generator_and_scores_every_energy_bin
     bins = {k.removeprefix("val_shower_shape_mse ") for k in record if k.startswith("val_shower_shape_mse ")}
     assert {"20-100 GeV", "100-250 GeV", "250-500 GeV"} <= bins <= {"2-20 GeV", "20-100 GeV", "100-250 GeV", "250-500 GeV"}
     assert np.isfinite(record["val_score"]) and record["val_score"] > 0
+
+
+def _depth_error(gen, energies, coeffs, real):
+    centre = obs.moments(obs.longitudinal_profile(generate_showers(gen, energies, seed=5)))[0]
+    return float(np.nanmean(np.abs(centre - np.polyval(coeffs, np.log(energies / 100.0)))))
+
+
+def _profile_error(gen, energies, coeffs, real):
+    fake = generate_showers(gen, energies, seed=5)
+    return float(np.mean((obs.mean_shower_shapes(fake)[2] - obs.mean_shower_shapes(real)[2]) ** 2))
+
+
+@pytest.mark.parametrize("term", ["depth", "profile"])
+def test_physics_terms_move_the_deployed_generator_toward_their_targets(data, term):
+    showers, energies = read_showers(data[0])
+    sf = obs.fit_sampling_fraction(showers, energies)
+    target = np.array([4.0])  # depth: every barycentre in layer 4, far from what a fresh G paints
+    weights = {"weight_depth": 1.0} if term == "depth" else {"weight_profile": 1.0}
+    config = TrainConfig(model="conv2d", size=0.125, batch_size=BATCH, lr_generator=3e-3, lr_discriminator=0.0,
+                         weight_bce=0.0, weight_aux=0.0, weight_ecal=0.0, generator_as_deployed=True, **weights)
+    gen, _, _, _, step = build_training(config, sf, target)
+    real, e_real = showers[:BATCH], energies[:BATCH]
+    error = _depth_error if term == "depth" else _profile_error
+    before = error(gen, e_real, target, real)
+    for i in range(25):
+        losses = step(real, e_real, np.int64(i))
+    after = error(gen, e_real, target, real)
+    assert np.isfinite(float(losses[{"depth": "g_depth_layers", "profile": "g_profile_mse"}[term]]))
+    assert after < 0.5 * before, (before, after)  # measured as deployed, like the loss
+    if term == "depth":
+        with pytest.raises(ValueError, match="depth_coeffs"):
+            build_training(config, sf)
+
+
+def test_discriminator_starts_from_a_checkpoint_of_the_same_model(data, tmp_path):
+    config = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32)
+    train(config, data[0], data[1], tmp_path / "a", progress=False)
+    ckpt = latest_checkpoint(tmp_path / "a")
+    second = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32,
+                         lr_generator=0.0, lr_discriminator=0.0, init_discriminator=str(ckpt))
+    train(second, data[0], data[1], tmp_path / "b", progress=False)
+    with np.load(ckpt / "variables.npz") as a, np.load(latest_checkpoint(tmp_path / "b") / "variables.npz") as b:
+        d_keys = [k for k in a.files if k.startswith("d_") and k[2:].isdigit()]  # not d_opt_*
+        assert d_keys
+        for k in d_keys:  # lr 0: D's weights are the checkpoint's (BatchNorm statistics may move)
+            if a[k].ndim > 1:
+                np.testing.assert_allclose(a[k], b[k], rtol=1e-6)
+    wrong = TrainConfig(model="conv2d", size=0.25, epochs=1, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32,
+                        init_discriminator=str(ckpt))
+    with pytest.raises(ValueError, match="another model or size"):
+        train(wrong, data[0], data[1], tmp_path / "c", progress=False)
+
+
+def test_a_run_from_before_a_setting_existed_resumes_with_its_default(data, tmp_path):
+    config = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32)
+    train(config, data[0], data[1], tmp_path, progress=False)
+    old = json.loads((tmp_path / "config.json").read_text())
+    for added in ("weight_depth", "weight_profile", "depth_fit_degree", "generator_as_deployed", "init_discriminator"):
+        del old[added]
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    config.epochs = 2
+    assert [r["epoch"] for r in train(config, data[0], data[1], tmp_path, progress=False)] == [1, 2]
+    config.weight_depth = 0.5
+    with pytest.raises(ValueError, match="different config"):
+        train(config, data[0], data[1], tmp_path, progress=False)
+
+
+def test_training_stages_follow_init_generator_back_to_the_first_run(tmp_path):
+    for name, init in (("a", None), ("b", "a"), ("c", "b")):
+        (tmp_path / name).mkdir()
+        cfg = {"model": "conv2d", "init_generator": None if init is None else str(tmp_path / init)}
+        (tmp_path / name / "config.json").write_text(json.dumps(cfg))
+    assert training_stages(tmp_path / "c") == [str(tmp_path / n) for n in "abc"]
+    (tmp_path / "a" / "config.json").write_text(json.dumps({"init_generator": str(tmp_path / "c")}))
+    with pytest.raises(ValueError, match="cycle"):
+        training_stages(tmp_path / "c")
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        training_stages(tmp_path / "missing")
