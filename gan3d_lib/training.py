@@ -535,9 +535,12 @@ def training_stages(out_dir: str | os.PathLike) -> list[str]:
         init = json.loads(cfg_path.read_text()).get("init_generator")
         if not init:
             return stages
-        if str(init) in stages:
+        # a relative path was relative to where training ran: here, or a folder above this one
+        candidates = [Path(init)] + [up / init for up in Path(stages[0]).resolve().parents]
+        found = str(next((c for c in candidates if (c / "config.json").exists()), Path(init)))
+        if found in stages:
             raise ValueError(f"{cfg_path}: init_generator {init} makes a cycle of training folders")
-        stages.insert(0, str(init))
+        stages.insert(0, found)
 
 
 def load_generator(out_dir_or_weights: str | os.PathLike, *, model: str | None = None, size: str | None = None):
