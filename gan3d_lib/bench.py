@@ -541,7 +541,18 @@ def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate
 def dask_generation_throughput(n_showers: int, *, workers: int, shard_size: int = 512, seed: int = 1) -> dict:
     """Monte Carlo showers/s of :func:`gan3d_lib.generation.generate_shards` on a LocalCluster of
     ``workers`` single-thread processes (started, with gan3d imported, before the clock
-    starts); the timed part simulates, writes gzip HDF5 shards, checksums and the manifest."""
+    starts); the timed part simulates, writes gzip HDF5 shards, checksums and the manifest.
+
+    Runs in a spawned child process: a closed ``distributed`` client leaves threads in its
+    process that kept taking CPU time (measured: a 2-thread inference stream afterwards ran
+    at 37 % of its speed), which would slow every later benchmark of the caller."""
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(_dask_generation_throughput, n_showers, workers, shard_size, seed).result()
+
+
+def _dask_generation_throughput(n_showers: int, workers: int, shard_size: int, seed: int) -> dict:
     import importlib
     import tempfile
 
