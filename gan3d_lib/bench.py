@@ -313,13 +313,14 @@ def run_streams(
     if seconds <= 0 or warmup < 0 or min_batches < 1 or rounds < 1:
         raise ValueError("seconds must be > 0, warmup >= 0, min_batches >= 1 and rounds >= 1")
     paths = _check_paths(artefacts)
-    points = [(path, b) for b in parse_int_list(batch_sizes) for path in paths]
+    batches = parse_int_list(batch_sizes)
+    points = [(path, b) for b in batches for path in paths]
     jobs = [(0, path, b, warmup if r == 0 else min(warmup, 1), seconds) for r in range(rounds) for path, b in points]
     got = _run_jobs([(streams, threads)], jobs, cpus=cpus, min_batches=min_batches, seed=seed, quiet=quiet,
                     timeout_s=timeout_s, progress=progress)
     records = {(path, b): _record(path, b, streams, threads, cpus, [got[r * len(points) + p] for r in range(rounds)],
                                   seconds, warmup) for p, (path, b) in enumerate(points)}
-    return [records[(path, b)] for path in paths for b in parse_int_list(batch_sizes)]
+    return [records[(path, b)] for path in paths for b in batches]
 
 
 def stream_configs(cores: int, *, single_thread: bool = True) -> list[tuple[int, int]]:

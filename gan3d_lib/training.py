@@ -298,15 +298,14 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
     def ecal_target(energies):
         return energies * tf.math.polyval(tf.unstack(coeffs), energies / 100.0)
 
-    def depth_error(energies, showers):
-        """|barycentre - fit(E_p)| per shower, in layers (depth is the last axis)."""
-        per_layer = tf.reduce_sum(showers, axis=(1, 2))
-        centre = tf.reduce_sum(per_layer * layer_index, axis=1) / tf.maximum(tf.reduce_sum(per_layer, axis=1), 1e-6)
-        return tf.reduce_mean(tf.abs(centre - tf.math.polyval(tf.unstack(z_coeffs), tf.math.log(energies / 100.0))))
-
-    def shapes(showers):  # (n, 25) percent of each shower's energy per layer
+    def shapes(showers):  # (n, 25) percent of each shower's energy per layer (depth is the last axis)
         per_layer = tf.reduce_sum(showers, axis=(1, 2))
         return 100.0 * per_layer / tf.maximum(tf.reduce_sum(per_layer, axis=1, keepdims=True), 1e-6)
+
+    def depth_error(energies, showers):
+        """|barycentre - fit(E_p)| per shower, in layers."""
+        centre = tf.reduce_sum(shapes(showers) * layer_index, axis=1) / 100.0
+        return tf.reduce_mean(tf.abs(centre - tf.math.polyval(tf.unstack(z_coeffs), tf.math.log(energies / 100.0))))
 
     def profile_error(energies, fake, real):
         """Squared difference (%^2, mean over layers) of the mean longitudinal shapes of the
