@@ -14,7 +14,14 @@ backend                   file                                 runtime
 ``tflite-fp32|fp16|``     ``model.tflite``                     LiteRT (``ai-edge-litert``)
 ``dynamic|int8``
 ``onnx-fp32|int8``        ``model.onnx``                       ONNX Runtime
+``openvino-fp32|bf16|``   ``model.xml`` + ``model.bin``          OpenVINO, precision pinned
+``int8``
 ========================  ===================================  ==========================
+
+A precision label is a claim to be checked: OpenVINO's CPU plugin runs a model in bfloat16
+by default where the CPU has BF16, so each OpenVINO artefact pins its inference precision
+(``f32``, ``bf16``; INT8 ops run around ``f32``) and the loaded artefact reports the one
+the compiled model says it uses (:attr:`Artefact.runtime_precision`).
 
 Loading parses weights, protocol buffers and flatbuffers only; nothing pickled is
 executed (``np.load(..., allow_pickle=False)``).
@@ -34,7 +41,7 @@ import numpy as np
 
 from .atomic import atomic_dir
 
-__all__ = ["BACKENDS", "MODEL_FILES", "Artefact", "load_artefact", "load_manifest", "write_artefact", "file_sha256", "HardwareUnsupported"]
+__all__ = ["BACKENDS", "MODEL_FILES", "COMPANION_FILES", "OPENVINO_PRECISION", "Artefact", "load_artefact", "load_manifest", "write_artefact", "file_sha256", "HardwareUnsupported"]
 
 MANIFEST = "manifest.json"
 REFERENCE = "reference.npz"
@@ -46,7 +53,11 @@ MODEL_FILES = {
     "tflite-fp32": "model.tflite", "tflite-fp16": "model.tflite",
     "tflite-dynamic": "model.tflite", "tflite-int8": "model.tflite",
     "onnx-fp32": "model.onnx", "onnx-int8": "model.onnx",
+    "openvino-fp32": "model.xml", "openvino-bf16": "model.xml", "openvino-int8": "model.xml",
 }
+# Files beside the model file that belong to it (checksummed and counted in its size).
+COMPANION_FILES = {"openvino-fp32": ("model.bin",), "openvino-bf16": ("model.bin",), "openvino-int8": ("model.bin",)}
+OPENVINO_PRECISION = {"openvino-fp32": "f32", "openvino-bf16": "bf16", "openvino-int8": "f32"}
 BACKENDS = tuple(MODEL_FILES)
 
 
@@ -146,7 +157,33 @@ def _onnx_runner(folder: Path, manifest: dict, threads: int | None) -> Callable[
     return lambda z: sess.run(None, {name: np.ascontiguousarray(z, np.float32)})[0].astype(np.float32)
 
 
-_RUNNERS = {"keras": _keras_runner, "tf": _graph_runner, "inc": _graph_runner, "tflite": _tflite_runner, "onnx": _onnx_runner}
+def _openvino_runner(folder: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
+    import openvino as ov
+
+    backend = manifest["backend"]
+    wanted = OPENVINO_PRECISION[backend]
+    config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": wanted}
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = threads
+    compiled = ov.Core().compile_model(str(folder / MODEL_FILES[backend]), "CPU", config)
+    got = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # f32, bf16, f16
+    if got != wanted:
+        from .results import machine_info
+
+        m = machine_info()
+        raise HardwareUnsupported(f"{folder}: OpenVINO compiled the {wanted} model for {got} on this CPU "
+                                  f"({m['cpu_model']}, avx512_bf16={m['avx512_bf16']}); the label would be false")
+    request = compiled.create_infer_request()
+
+    def call(z: np.ndarray) -> np.ndarray:
+        return np.array(request.infer([np.ascontiguousarray(z, np.float32)])[0], np.float32)
+
+    call.runtime_precision = got  # type: ignore[attr-defined]
+    return call
+
+
+_RUNNERS = {"keras": _keras_runner, "tf": _graph_runner, "inc": _graph_runner, "tflite": _tflite_runner,
+            "onnx": _onnx_runner, "openvino": _openvino_runner}
 
 
 @dataclass
@@ -167,7 +204,15 @@ class Artefact:
 
     @property
     def bytes_on_disk(self) -> int:
-        return self.model_file.stat().st_size
+        """Bytes of the model file and its companions (OpenVINO's weights)."""
+        return sum((self.path / f).stat().st_size for f in (self.model_file.name, *COMPANION_FILES.get(self.backend, ())))
+
+    @property
+    def runtime_precision(self) -> str:
+        """The precision the runtime reports it computes in (OpenVINO: read back from the
+        compiled model; elsewhere the backend's own: fp32, bf16, fp16 storage or int8)."""
+        reported = getattr(self.run_latent, "runtime_precision", None)
+        return reported or self.backend.split("-", 1)[1]
 
     def generate_from_latent(self, latent: np.ndarray, *, batch_size: int = 128) -> np.ndarray:
         z = np.asarray(latent, np.float32)
@@ -213,6 +258,9 @@ def load_artefact(path: str | os.PathLike, *, threads: int | None = None) -> Art
         raise FileNotFoundError(f"{model_file}: missing model file of backend {backend}")
     if manifest.get("sha256") and file_sha256(model_file) != manifest["sha256"]:
         raise ValueError(f"{model_file}: checksum differs from {MANIFEST}; the file was changed or truncated")
+    for name, digest in manifest.get("companion_sha256", {}).items():
+        if not (folder / name).exists() or file_sha256(folder / name) != digest:
+            raise ValueError(f"{folder / name}: missing or its checksum differs from {MANIFEST}")
     runner = _RUNNERS[backend.split("-")[0]]
     return Artefact(folder, manifest, runner(folder, manifest, threads))
 
@@ -244,20 +292,25 @@ def write_artefact(
         write_model(model_path)
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "backend": backend, "model": model,
                     "size": size, "latent_size": latent_size, "source": str(source),
-                    "sha256": file_sha256(model_path), "bytes": model_path.stat().st_size,
+                    "sha256": file_sha256(model_path),
+                    "companion_sha256": {f: file_sha256(tmp / f) for f in COMPANION_FILES.get(backend, ())},
+                    "bytes": sum((tmp / f).stat().st_size for f in (model_path.name, *COMPANION_FILES.get(backend, ()))),
                     "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "settings": _jsonable(settings or {}), **_jsonable(extra or {}),
                     "versions": package_versions(), "machine": machine_info()}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        art = load_artefact(tmp)
         energies = np.asarray(reference_energies_gev, np.float32)
         latent = latent_vectors(energies, seed=reference_seed, latent_size=latent_size)
+        art = None
         try:
+            art = load_artefact(tmp)
             showers = art.generate_from_latent(latent)
             runs = True
-        except HardwareUnsupported:
+        except HardwareUnsupported as exc:
             showers, runs = np.zeros((0, 25, 25, 25), np.float32), False
+            manifest["not_run_here"] = str(exc)
         np.savez(tmp / REFERENCE, energies_gev=energies, latent=latent, showers=showers)
         manifest["reference_outputs_recorded"] = runs
+        manifest["runtime_precision"] = art.runtime_precision if runs and art is not None else None
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return load_artefact(out)

@@ -1,18 +1,12 @@
-"""Reduced-precision artefacts of a Keras generator: Neural Compressor INT8, TFLite, ONNX Runtime, BF16.
+"""Reduced-precision artefacts of a Keras generator: Neural Compressor INT8, TFLite, ONNX Runtime,
+OpenVINO, BF16.
 
 :func:`make_artefact` writes one artefact folder (see :mod:`gan3d_lib.artefacts`) for a
 backend. INT8 backends calibrate on latent vectors drawn as in training,
-``(E / 100 GeV) * N(0, 1)`` with E log-uniform in 2-500 GeV (:func:`calibration_latents`).
-
-Accuracy-driven tuning (:func:`tune`) walks a ladder of candidate configurations: all
-quantizable ops in INT8, then the ops nearest the output kept in FP32, one graph layer
-more per trial (:func:`fallback_ladder`), and stops at the first candidate whose physics
-metric (``shower_shape_mse`` against held-out Monte Carlo, lower is better) is within
-``tolerance`` of FP32 (``mse_int8 <= (1 + tolerance) * mse_fp32``). Every trial is recorded.
-The loop is the one Neural Compressor 3.x ``autotune`` runs over a config list (quantize,
-evaluate, stop at the first within tolerance); it is ours so that INC and ONNX Runtime share
-it and its trial record. Each INC trial is a ``StaticQuantConfig`` whose ``set_local``
-entries keep the fallback ops in FP32; each ONNX trial passes them as ``nodes_to_exclude``.
+``(E / 100 GeV) * N(0, 1)`` with E log-uniform in 2-500 GeV (:func:`calibration_latents`),
+with the settings of a :class:`QuantConfig`: which ops stay FP32, the calibration method,
+per-channel weights, the calibration set size and (OpenVINO) bias correction. The search
+for the fastest configuration that keeps the physics is :mod:`gan3d_lib.int8_search`.
 """
 
 from __future__ import annotations
@@ -23,7 +17,8 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +26,42 @@ import numpy as np
 
 from .artefacts import BACKENDS, Artefact, HardwareUnsupported, write_artefact
 
-__all__ = ["calibration_latents", "make_artefact", "fallback_ladder", "quantizable_ops", "tune", "op_precision_table",
-           "HardwareUnsupported", "QUANTIZABLE_TF_OPS", "QUANTIZABLE_ONNX_OPS"]
+__all__ = ["QuantConfig", "CALIBRATION_METHODS", "calibration_latents", "make_artefact", "layer_of",
+           "quantizable_layers", "ops_in_layers", "op_precision_table", "HardwareUnsupported", "QUANTIZABLE_TF_OPS",
+           "QUANTIZABLE_ONNX_OPS"]
 
 QUANTIZABLE_TF_OPS = ("Conv2D", "MatMul", "Conv2DBackpropInput", "DepthwiseConv2dNative")
 QUANTIZABLE_ONNX_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
+# Calibration (activation range) methods each INT8 backend offers, the default first.
+CALIBRATION_METHODS = {"onnx-int8": ("minmax", "entropy", "percentile"), "inc-int8": ("minmax", "kl"),
+                       "openvino-int8": ("minmax", "mean_minmax")}
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """Settings of one INT8 artefact.
+
+    ``fp32_ops``: Keras layer names (see :func:`quantizable_layers`) whose ops stay FP32;
+    ``calibration``: activation-range method (:data:`CALIBRATION_METHODS`);
+    ``per_channel``: per-output-channel weight scales; ``n_calibration``: latent vectors used
+    for calibration (None: all given); ``bias_correction``: NNCF's fast bias correction
+    (OpenVINO only; the other backends offer none).
+    """
+
+    fp32_ops: tuple[str, ...] = ()
+    calibration: str = "minmax"
+    per_channel: bool = True
+    n_calibration: int | None = None
+    bias_correction: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fp32_ops": list(self.fp32_ops), "calibration": self.calibration, "per_channel": self.per_channel,
+                "n_calibration": self.n_calibration, "bias_correction": self.bias_correction}
+
+    def check(self, backend: str) -> None:
+        methods = CALIBRATION_METHODS.get(backend, ("minmax",))
+        if self.calibration not in methods:
+            raise ValueError(f"{backend}: calibration {self.calibration!r} not offered; choose one of {methods}")
 
 
 def calibration_latents(n: int = 256, *, seed: int = 2024, energy_range_gev: tuple[float, float] = (2.0, 500.0),
@@ -49,58 +75,39 @@ def calibration_latents(n: int = 256, *, seed: int = 2024, energy_range_gev: tup
 
 
 # ---------------------------------------------------------------------------------------------
-# graph structure: which ops are quantizable, and how far each is from the output
+# graph structure: which layers hold quantizable ops
 
 
-def _tf_graph(graph_def) -> tuple[dict[str, str], dict[str, list[str]]]:
-    ops = {n.name: n.op for n in graph_def.node}
-    inputs = {n.name: [i.lstrip("^").split(":")[0] for i in n.input] for n in graph_def.node}
-    return ops, inputs
+def layer_of(op_name: str) -> str:
+    """The Keras layer an exported op belongs to: the path component after the model's scope
+    (``conv2d_generator_1/conv2d_7_1/convolution`` -> ``conv2d_7_1``); the phase convolutions
+    of a rewritten transposed convolution share their layer."""
+    parts = op_name.split("/")
+    return parts[1] if len(parts) > 2 else parts[0]
 
 
-def _onnx_graph(model) -> tuple[dict[str, str], dict[str, list[str]]]:
-    producer = {o: n.name for n in model.graph.node for o in n.output}
-    ops = {n.name: n.op_type for n in model.graph.node}
-    inputs = {n.name: [producer[i] for i in n.input if i in producer] for n in model.graph.node}
-    return ops, inputs
+def quantizable_layers(backend: str, generator) -> list[str]:
+    """Keras layers with quantizable ops in ``backend``'s graph of ``generator``, in graph
+    order (the same order for two generators of one architecture, whatever their width)."""
+    if backend in ("inc-int8",):
+        from .export import frozen_graph
+
+        names = [n.name for n in frozen_graph(generator, transposed_as_conv=True).node if n.op in QUANTIZABLE_TF_OPS]
+    else:
+        import onnx
+
+        with tempfile.TemporaryDirectory(prefix="gan3d-layers-") as d:
+            path = Path(d) / "fp32.onnx"
+            with _quiet():
+                _onnx_fp32(generator, path)
+            names = [n.name for n in onnx.load(str(path)).graph.node if n.op_type in QUANTIZABLE_ONNX_OPS]
+    return list(dict.fromkeys(layer_of(n) for n in names))
 
 
-def quantizable_ops(ops: dict[str, str], inputs: dict[str, list[str]], quantizable: Sequence[str]) -> dict[str, int]:
-    """{op name: layer depth} of the quantizable ops: depth 0 for those with no quantizable op
-    between them and the output, 1 for the layer feeding those, and so on (longest path)."""
-    consumers: dict[str, list[str]] = {name: [] for name in ops}
-    for name, ins in inputs.items():
-        for i in ins:
-            if i in consumers:
-                consumers[i].append(name)
-    depth: dict[str, int] = {}
-
-    def visit(name: str) -> int:  # quantizable ops strictly downstream of `name`, longest chain
-        if name in depth:
-            return depth[name]
-        depth[name] = 0
-        best = 0
-        for c in consumers[name]:
-            best = max(best, visit(c) + (1 if ops[c] in quantizable else 0))
-        depth[name] = best
-        return best
-
-    import sys
-
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 10 * len(ops)))
-    try:
-        return {n: visit(n) for n, op in ops.items() if op in quantizable}
-    finally:
-        sys.setrecursionlimit(limit)
-
-
-def fallback_ladder(depths: dict[str, int], *, max_trials: int | None = None) -> list[list[str]]:
-    """Candidate lists of ops kept in FP32: [], then every op of depth 0, then of depth <= 1, ..."""
-    ladder: list[list[str]] = [[]]
-    for d in range(max(depths.values(), default=-1) + 1):
-        ladder.append(sorted(n for n, k in depths.items() if k <= d))
-    return ladder[:max_trials] if max_trials else ladder
+def ops_in_layers(op_names: Sequence[str], layers: Sequence[str]) -> list[str]:
+    """The ops of ``op_names`` that belong to one of ``layers``."""
+    wanted = set(layers)
+    return [n for n in op_names if layer_of(n) in wanted]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,18 +137,19 @@ class _Calibration:
         return self.latent[i], 0
 
 
-def _inc_config(fp32_ops: Sequence[str]):
+def _inc_config(config: QuantConfig):
     import re
 
     from neural_compressor.tensorflow import StaticQuantConfig
 
-    cfg = StaticQuantConfig(weight_granularity="per_channel")
-    for name in fp32_ops:
-        cfg.set_local(re.escape(name) + "$", StaticQuantConfig(weight_dtype="fp32", act_dtype="fp32"))
+    cfg = StaticQuantConfig(weight_granularity="per_channel" if config.per_channel else "per_tensor",
+                            act_algorithm=config.calibration)
+    for layer in config.fp32_ops:
+        cfg.set_local(".*/" + re.escape(layer) + "/.*", StaticQuantConfig(weight_dtype="fp32", act_dtype="fp32"))
     return cfg
 
 
-def _inc_quantize(graph_path: str, latent: np.ndarray, fp32_ops: Sequence[str], batch_size: int = 32):
+def _inc_quantize(graph_path: str, latent: np.ndarray, config: QuantConfig, batch_size: int = 32):
     import logging
 
     from neural_compressor.tensorflow import quantize_model
@@ -149,10 +157,10 @@ def _inc_quantize(graph_path: str, latent: np.ndarray, fp32_ops: Sequence[str], 
 
     logging.getLogger("neural_compressor").setLevel(logging.WARNING)
     loader = BaseDataLoader(dataset=_Calibration(latent), batch_size=batch_size)
-    return quantize_model(str(graph_path), _inc_config(fp32_ops), loader, calib_iteration=-(-len(latent) // batch_size))
+    return quantize_model(str(graph_path), _inc_config(config), loader, calib_iteration=-(-len(latent) // batch_size))
 
 
-def _inc_in_subprocess(graph_path: Path, latent: np.ndarray, fp32_ops: Sequence[str], out_path: Path) -> None:
+def _inc_in_subprocess(graph_path: Path, latent: np.ndarray, config: QuantConfig, out_path: Path) -> None:
     """Run INC in a child process, in a scratch directory: INC collects its calibration ranges
     by redirecting file descriptor 2 (where ``tf.print`` writes), which fails under a captured
     stderr (pytest, Jupyter), and it writes ``nc_workspace/`` into the working directory."""
@@ -162,9 +170,9 @@ def _inc_in_subprocess(graph_path: Path, latent: np.ndarray, fp32_ops: Sequence[
 
     with tempfile.TemporaryDirectory(prefix="gan3d-inc-") as d:
         np.save(Path(d) / "latent.npy", latent)
-        (Path(d) / "fp32_ops.json").write_text(json.dumps(list(fp32_ops)))
+        (Path(d) / "config.json").write_text(json.dumps(config.to_dict()))
         cmd = [sys.executable, "-m", "gan3d_lib.quantization", str(Path(graph_path).resolve()), "latent.npy",
-               "fp32_ops.json", str(Path(out_path).resolve())]
+               "config.json", str(Path(out_path).resolve())]
         res = subprocess.run(cmd, cwd=d, capture_output=True, text=True,
                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")})
         if res.returncode != 0 or not Path(out_path).exists():
@@ -172,14 +180,14 @@ def _inc_in_subprocess(graph_path: Path, latent: np.ndarray, fp32_ops: Sequence[
             raise RuntimeError(f"Neural Compressor failed to quantize {graph_path}:\n{tail}")
 
 
-def _write_inc(generator, latent: np.ndarray, fp32_ops: Sequence[str]):
+def _write_inc(generator, latent: np.ndarray, config: QuantConfig):
     from .export import frozen_graph, write_graph
 
     def write(path: Path):
         graph_path = path.with_name("fp32_graph.pb")
         write_graph(frozen_graph(generator, transposed_as_conv=True), graph_path)
         try:
-            _inc_in_subprocess(graph_path, latent, fp32_ops, path)
+            _inc_in_subprocess(graph_path, latent, config, path)
         finally:
             graph_path.unlink(missing_ok=True)
 
@@ -256,24 +264,30 @@ class _OnnxReader:
         pass
 
 
-def _onnx_quantize(fp32_path: Path, out_path: Path, latent: np.ndarray, fp32_ops: Sequence[str]) -> dict:
+def _onnx_quantize(fp32_path: Path, out_path: Path, latent: np.ndarray, config: QuantConfig) -> dict:
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                          quantize_static)
 
     from .results import machine_info
 
     reader_cls = type("Reader", (_OnnxReader, CalibrationDataReader), {})
-    name = onnx.load(str(fp32_path)).graph.input[0].name
+    model = onnx.load(str(fp32_path))
+    name = model.graph.input[0].name
+    exclude = ops_in_layers([n.name for n in model.graph.node if n.op_type in QUANTIZABLE_ONNX_OPS], config.fp32_ops)
+    method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+              "percentile": CalibrationMethod.Percentile}[config.calibration]
     # U8S8 on CPUs without VNNI saturates in vpmaddubsw; 7-bit weights (reduce_range) avoid it.
     reduce_range = not machine_info()["avx512_vnni"]
     quantize_static(str(fp32_path), str(out_path), reader_cls(name, latent), quant_format=QuantFormat.QDQ,
-                    per_channel=True, reduce_range=reduce_range, activation_type=QuantType.QUInt8,
-                    weight_type=QuantType.QInt8, nodes_to_exclude=list(fp32_ops),
+                    per_channel=config.per_channel, reduce_range=reduce_range, activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8, nodes_to_exclude=exclude, calibrate_method=method,
                     op_types_to_quantize=list(QUANTIZABLE_ONNX_OPS))
-    return {"reduce_range": reduce_range, "activation_type": "uint8", "weight_type": "int8", "per_channel": True}
+    return {"reduce_range": reduce_range, "activation_type": "uint8", "weight_type": "int8",
+            "fp32_op_names": exclude}
 
 
-def _write_onnx(generator, int8: bool, latent: np.ndarray, fp32_ops: Sequence[str], info: dict):
+def _write_onnx(generator, int8: bool, latent: np.ndarray, config: QuantConfig, info: dict):
     def write(path: Path):
         if not int8:
             _onnx_fp32(generator, path)
@@ -281,7 +295,7 @@ def _write_onnx(generator, int8: bool, latent: np.ndarray, fp32_ops: Sequence[st
         fp32 = path.with_name("fp32.onnx")
         try:
             _onnx_fp32(generator, fp32)
-            info.update(_onnx_quantize(fp32, path, latent, fp32_ops))
+            info.update(_onnx_quantize(fp32, path, latent, config))
         finally:
             fp32.unlink(missing_ok=True)
 
@@ -364,123 +378,61 @@ def make_artefact(
     size: str | float,
     source: str,
     calibration: np.ndarray | None = None,
-    fp32_ops: Sequence[str] = (),
+    config: QuantConfig = QuantConfig(),
     extra: dict[str, Any] | None = None,
 ) -> Artefact:
     """Write the ``backend`` artefact of a Keras ``generator`` to folder ``out``.
 
     ``calibration``: latent vectors for INT8 calibration (default :func:`calibration_latents`);
-    ``fp32_ops``: graph op names kept in FP32 (INC and ONNX Runtime INT8 only).
+    ``config``: the INT8 settings (:class:`QuantConfig`; INT8 backends only).
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    config.check(backend)
     latent = calibration_latents() if calibration is None else np.asarray(calibration, np.float32)
+    if config.n_calibration is not None:
+        if config.n_calibration > len(latent):
+            raise ValueError(f"config asks for {config.n_calibration} calibration latents; {len(latent)} given")
+        latent = latent[:config.n_calibration]
     info: dict[str, Any] = {}
-    writers = {
-        "keras-fp32": lambda: _write_keras_weights(generator),
-        "keras-bf16": lambda: _write_keras_weights(generator),
-        "tf-graph-fp32": lambda: _write_graph(generator, transposed_as_conv=False),
-        "inc-int8": lambda: _write_inc(generator, latent, fp32_ops),
-        "tflite-fp32": lambda: _write_tflite(generator, "fp32", latent),
-        "tflite-fp16": lambda: _write_tflite(generator, "fp16", latent),
-        "tflite-dynamic": lambda: _write_tflite(generator, "dynamic", latent),
-        "tflite-int8": lambda: _write_tflite(generator, "int8", latent),
-        "onnx-fp32": lambda: _write_onnx(generator, False, latent, fp32_ops, info),
-        "onnx-int8": lambda: _write_onnx(generator, True, latent, fp32_ops, info),
-    }
-    settings = {"fp32_ops": list(fp32_ops), "n_calibration": int(len(latent)) if "int8" in backend else 0}
+    if backend.startswith("openvino"):
+        from .openvino_artefacts import openvino_writer
+
+        writer = openvino_writer(backend, generator, latent, config, info)
+    else:
+        writer = {
+            "keras-fp32": lambda: _write_keras_weights(generator),
+            "keras-bf16": lambda: _write_keras_weights(generator),
+            "tf-graph-fp32": lambda: _write_graph(generator, transposed_as_conv=False),
+            "inc-int8": lambda: _write_inc(generator, latent, config),
+            "tflite-fp32": lambda: _write_tflite(generator, "fp32", latent),
+            "tflite-fp16": lambda: _write_tflite(generator, "fp16", latent),
+            "tflite-dynamic": lambda: _write_tflite(generator, "dynamic", latent),
+            "tflite-int8": lambda: _write_tflite(generator, "int8", latent),
+            "onnx-fp32": lambda: _write_onnx(generator, False, latent, config, info),
+            "onnx-int8": lambda: _write_onnx(generator, True, latent, config, info),
+        }[backend]()
+    int8 = "int8" in backend
+    settings = {**(config.to_dict() if int8 else {}), "n_calibration": int(len(latent)) if int8 else 0}
     extra = {**(extra or {}), "layers": [type(layer).__name__ for layer in generator.layers]}
 
     def write(path: Path):
         with _quiet():
-            writers[backend]()(path)
+            writer(path)
 
-    art = write_artefact(out, backend, write, model=model, size=size, source=source,
-                         settings={**settings, **info}, extra=extra)
-    return art
-
-
-def tune(
-    backend: str,
-    generator,
-    out: str | os.PathLike,
-    metric: Callable[[Artefact], float],
-    *,
-    model: str,
-    size: str | float,
-    source: str,
-    tolerance: float = 0.10,
-    max_trials: int | None = 8,
-    calibration: np.ndarray | None = None,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Accuracy-driven INT8 (see the module docstring) for ``inc-int8`` or ``onnx-int8``.
-
-    ``metric(artefact)`` returns the physics metric (lower is better). Writes the chosen
-    artefact to ``out`` and returns {'baseline', 'trials': [{'trial', 'fp32_ops', 'metric',
-    'ratio', 'accepted'}], 'chosen' (trial index or None), 'artefact'}.
-    """
-    if backend not in ("inc-int8", "onnx-int8"):
-        raise ValueError(f"tune supports inc-int8 and onnx-int8, got {backend!r}")
-    latent = calibration_latents() if calibration is None else calibration
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".tune-", dir=out.parent) as scratch:
-        scratch = Path(scratch)
-        fp32_backend = "tf-graph-fp32" if backend == "inc-int8" else "onnx-fp32"
-        fp32 = make_artefact(fp32_backend, generator, scratch / "fp32", model=model, size=size, source=source)
-        baseline = float(metric(fp32))
-        ladder = fallback_ladder(_depths_for(backend, generator, scratch), max_trials=max_trials)
-        trials: list[dict[str, Any]] = []
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(ladder), desc=f"tuning {backend}", unit="trial")
-        chosen = None
-        for i, fp32_ops in enumerate(ladder):
-            art = make_artefact(backend, generator, scratch / f"trial_{i}", model=model, size=size, source=source,
-                                calibration=latent, fp32_ops=fp32_ops)
-            value = float(metric(art))  # HardwareUnsupported propagates: nothing to tune on this CPU
-            ok = value <= (1.0 + tolerance) * baseline
-            trials.append({"trial": i, "fp32_ops": fp32_ops, "n_fp32_ops": len(fp32_ops), "metric": value,
-                           "ratio": value / baseline, "accepted": ok})
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(ratio=f"{value / baseline:.3f}")
-            if ok:
-                chosen = i
-                break
-        if bar is not None:
-            bar.close()
-        best = chosen if chosen is not None else min(range(len(trials)), key=lambda k: trials[k]["metric"])
-        extra = {"tuning": {"baseline_metric": baseline, "tolerance": tolerance, "chosen_trial": chosen, "trials": trials}}
-        art = make_artefact(backend, generator, out, model=model, size=size, source=source, calibration=latent,
-                            fp32_ops=ladder[best], extra=extra)
-    return {"baseline": baseline, "trials": trials, "chosen": chosen, "artefact": art}
-
-
-def _depths_for(backend: str, generator, scratch: Path) -> dict[str, int]:
-    if backend == "inc-int8":
-        from .export import frozen_graph
-
-        return quantizable_ops(*_tf_graph(frozen_graph(generator, transposed_as_conv=True)), QUANTIZABLE_TF_OPS)
-    import onnx
-
-    path = scratch / "ladder.onnx"
-    _onnx_fp32(generator, path)
-    return quantizable_ops(*_onnx_graph(onnx.load(str(path))), QUANTIZABLE_ONNX_OPS)
-
+    return write_artefact(out, backend, write, model=model, size=size, source=source,
+                          settings={**settings, **info}, extra=extra)
 
 
 def _main(argv: list[str]) -> int:
-    """``python -m gan3d_lib.quantization GRAPH.pb LATENT.npy FP32_OPS.json OUT.pb`` (see _inc_in_subprocess)."""
+    """``python -m gan3d_lib.quantization GRAPH.pb LATENT.npy CONFIG.json OUT.pb`` (see _inc_in_subprocess)."""
     import json
 
     from .export import write_graph
 
-    graph, latent, fp32_ops, out = argv
-    q = _inc_quantize(graph, np.load(latent, allow_pickle=False), json.loads(Path(fp32_ops).read_text()))
+    graph, latent, config, out = argv
+    cfg = json.loads(Path(config).read_text())
+    q = _inc_quantize(graph, np.load(latent, allow_pickle=False), QuantConfig(**{**cfg, "fp32_ops": tuple(cfg["fp32_ops"])}))
     if q is None:
         raise SystemExit(f"{graph}: Neural Compressor returned no quantized model")
     write_graph(q.graph_def, out)

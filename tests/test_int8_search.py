@@ -1,0 +1,68 @@
+"""The INT8 search on a synthetic table of gate outcomes and speeds: it ranks layers by
+sensitivity, finds the smallest FP32 set that passes per calibration setting, and returns
+the fastest passing candidate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from gan3d_lib.int8_search import map_layers, search
+from gan3d_lib.quantization import QuantConfig
+
+LAYERS = ["a", "b", "c", "d", "e"]
+DAMAGE = {"a": 0.1, "b": 3.0, "c": 0.2, "d": 5.0, "e": 0.3}  # worst gate ratio with that layer alone in INT8
+SPACE = [{"calibration": "minmax"}, {"calibration": "entropy"}, {"calibration": "minmax", "per_channel": False}]
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    worst_ratio: float
+
+
+def judge(cfg: QuantConfig, full: bool) -> Verdict:
+    # entropy calibration divides every layer's damage by 0.15; the classifier (full gate) adds 0.3
+    scale = 0.15 if cfg.calibration == "entropy" else 1.0
+    worst = sum(scale * DAMAGE[x] for x in LAYERS if x not in cfg.fp32_ops) + (0.3 if full else 0.0)
+    return Verdict(worst <= 1.0, worst)
+
+
+def speeds(cfgs: list[QuantConfig]) -> list[float]:
+    # fewer FP32 layers is faster; per-tensor weights are faster still
+    return [100.0 - 10 * len(c.fp32_ops) + (5 if not c.per_channel else 0) for c in cfgs]
+
+
+def test_search_ranks_layers_and_returns_the_fastest_passing_candidate():
+    res = search(LAYERS, judge, speeds, space=SPACE, max_trials=100, progress=False)
+    assert res.ranking == ["d", "b", "e", "c", "a"]
+    assert res.sensitivity == DAMAGE
+    passing = [res.trials[t] for t in res.timings]
+    assert all(t["passed"] and t["full_gate"] for t in passing)
+    # minmax passes with d and b in FP32 (0.6 + 0.3 <= 1), entropy with d alone (0.15 * 3.6 + 0.3),
+    # per-tensor minmax is then tried with at most one layer in FP32 and fails
+    best = res.best_config
+    assert best.calibration == "entropy" and best.fp32_ops == ("d",)
+    assert sorted(len(t["config"]["fp32_ops"]) for t in passing) == [1, 2]
+    assert res.timings[res.best] == max(res.timings.values())
+    assert res.budget_hit is None
+    assert [t["phase"] for t in res.trials[:6]] == ["all INT8"] + ["sensitivity"] * 5
+
+
+def test_search_stops_at_the_trial_budget_and_says_so():
+    res = search(LAYERS, judge, speeds, space=SPACE, max_trials=4, progress=False)
+    assert len(res.trials) == 4 and res.budget_hit == "4 trials" and res.best is None
+
+
+def test_nothing_passes_gives_no_best():
+    res = search(LAYERS, lambda cfg, full: Verdict(False, 9.0), speeds, space=SPACE, progress=False)
+    assert res.best is None and res.timings == {}
+
+
+def test_map_layers_by_graph_position():
+    assert map_layers(["x1", "x2", "x3"], ["y1", "y2", "y3"], ["x3", "x1"]) == ("y3", "y1")
+    with pytest.raises(ValueError, match="not the same architecture"):
+        map_layers(["x1"], ["y1", "y2"], ["x1"])
+    with pytest.raises(ValueError, match="not among"):
+        map_layers(["x1"], ["y1"], ["z"])
