@@ -40,7 +40,7 @@ from .validation import (HITS_THRESHOLD_GEV, PreparedSample, auc_jsd, classifier
                          separation_power, triangular_discrimination)
 
 __all__ = ["CONDITIONS", "SMALL_CELL_RANGE_GEV", "GateThresholds", "GateReference", "GateResult", "gate_reference",
-           "precision_gate", "gate_score"]
+           "precision_gate", "gate_score", "gate_latents", "fp32_gate", "gate_table"]
 
 CONDITIONS = ("sampling_fraction", "hits", "cell_energy_spectrum", "hits_distribution", "classifier_low",
               "classifier_high")
@@ -256,3 +256,45 @@ def gate_score(result: GateResult) -> float:
     """1 - worst ratio: 1 for a candidate identical to FP32, >= 0 exactly when the gate passes
     (higher is better, as NNCF's accuracy control expects; the allowed drop from FP32 is 1)."""
     return 1.0 - result.worst_ratio
+
+
+def gate_table(results: dict[str, GateResult]) -> list[dict]:
+    """One row per candidate: verdict, worst condition and bin, worst ratio, the largest
+    sampling-fraction and hits deviations from FP32 over the bins (%), and the small cells
+    (0.1-3 MeV) per shower relative to FP32 in the bin where they fall most."""
+    rows = []
+    for name, r in results.items():
+        rows_b = r.bins.values()
+        small = [row["small_cells_per_shower"][0] / row["small_cells_per_shower"][1] for row in rows_b
+                 if row["small_cells_per_shower"][1] > 0]
+        rows.append({"candidate": name, "passed": r.passed, "worst_condition": r.worst[0], "worst_bin": r.worst[1],
+                     "worst_ratio": r.worst_ratio,
+                     "sf_deviation_pct": max((100 * (row["sampling_fraction_ratio"] - 1) for row in rows_b), key=abs),
+                     "hits_deviation_pct": max((100 * (row["hits_ratio"] - 1) for row in rows_b), key=abs),
+                     "small_cells_ratio_min": min(small) if small else float("nan"),
+                     "first_failure": r.first_failure or ""})
+    return rows
+
+
+def gate_latents(n: int, *, seed: int, energy_range_gev: tuple[float, float] = (2.0, 500.0),
+                 latent_size: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gate's sample: primary energies (n,) GeV log-uniform in ``energy_range_gev`` (every
+    bin of chapter 5 well filled), the latent vectors every candidate uses (seed ``seed``)
+    and FP32's independent draw for the floor (seed ``seed + 1``), (n, latent_size) each."""
+    from .models import latent_vectors
+
+    rng = np.random.default_rng([seed, 17])
+    energies = np.exp(rng.uniform(*np.log(energy_range_gev), n)).astype(np.float32)
+    return (energies, latent_vectors(energies, seed=seed, latent_size=latent_size),
+            latent_vectors(energies, seed=seed + 1, latent_size=latent_size))
+
+
+def fp32_gate(run_fp32, n: int, *, seed: int, n_bootstrap: int = 50,
+              thresholds: GateThresholds = GateThresholds()) -> tuple[GateReference, np.ndarray]:
+    """The gate reference of an FP32 generator ``run_fp32(latent) -> showers`` on
+    :func:`gate_latents` (``n``, ``seed``), and the latents candidates must use. The same
+    (n, seed) gives the same reference, so chapters 3 and 5 reach the same verdicts."""
+    energies, latent, latent_floor = gate_latents(n, seed=seed)
+    ref = gate_reference(run_fp32(latent), run_fp32(latent_floor), energies, seed=seed, n_bootstrap=n_bootstrap,
+                         thresholds=thresholds)
+    return ref, latent

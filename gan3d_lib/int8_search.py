@@ -29,7 +29,7 @@ import numpy as np
 
 from .quantization import CALIBRATION_METHODS, QuantConfig
 
-__all__ = ["default_space", "SearchResult", "search", "search_artefact", "map_layers"]
+__all__ = ["default_space", "SearchResult", "search", "search_artefact", "map_layers", "transfer_config"]
 
 Judge = Callable[[QuantConfig, bool], Any]  # (config, full gate?) -> an object with .passed, .worst_ratio
 
@@ -172,6 +172,13 @@ def map_layers(layers_from: Sequence[str], layers_to: Sequence[str], chosen: Seq
     if missing:
         raise ValueError(f"layers {missing} are not among the source graph's quantizable layers")
     return tuple(layers_to[index[c]] for c in chosen)
+
+
+def transfer_config(settings: dict[str, Any], layers_from: Sequence[str], layers_to: Sequence[str]) -> QuantConfig:
+    """The :class:`QuantConfig` recorded in an artefact's ``settings``, its FP32 layers moved to
+    another width of the same architecture with :func:`map_layers`."""
+    fields = {k: settings[k] for k in ("calibration", "per_channel", "n_calibration", "bias_correction") if k in settings}
+    return QuantConfig(**fields, fp32_ops=map_layers(layers_from, layers_to, settings.get("fp32_ops", ())))
 
 
 def search_artefact(backend: str, generator, out: str | Path, gate_reference, gate_latent: np.ndarray, *,

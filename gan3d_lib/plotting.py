@@ -17,7 +17,7 @@ from matplotlib.patches import Patch
 
 __all__ = ["use_style", "plot_shower_projections", "plot_profiles_with_ratio", "plot_sampling_fraction",
            "plot_geant4_comparison", "plot_cell_energy_spectrum", "plot_training_history",
-           "plot_metric_by_artefact", "plot_tuning_trials", "plot_throughput_vs_batch", "plot_stream_sweep",
+           "plot_metric_by_artefact", "plot_search_trials", "plot_throughput_vs_batch", "plot_stream_sweep",
            "plot_roofline_fractions"]
 
 
@@ -269,21 +269,37 @@ def plot_roofline_fractions(rows: Sequence[Mapping]) -> Figure:
     return fig
 
 
-def plot_tuning_trials(trials: Sequence[Mapping[str, float]], *, tolerance: float) -> Figure:
-    """Metric ratio to FP32 of each tuning trial against the number of ops kept in FP32."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    x = [t["n_fp32_ops"] for t in trials]
-    y = [t["ratio"] for t in trials]
-    ax.plot(x, y, "o-", color="C0")
-    for t in trials:
-        if t["accepted"]:
-            ax.plot(t["n_fp32_ops"], t["ratio"], "*", ms=16, color="C3", label="chosen")
-    ax.axhline(1.0 + tolerance, color="k", ls=":", label=f"tolerance (+{100 * tolerance:.0f} %)")
-    ax.axhline(1.0, color="k", ls="--", lw=1, label="FP32")
-    ax.set_xlabel("quantizable ops kept in FP32")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_ylabel("MSE / MSE(FP32)")
-    ax.legend()
+def plot_search_trials(search: Mapping, *, title: str = "") -> Figure:
+    """An INT8 search (:meth:`int8_search.SearchResult.to_dict`): left, each layer's worst gate
+    ratio when it alone is INT8 (its sensitivity); right, every judged candidate's worst gate
+    ratio against the layers it keeps in FP32 (stars: passed the full gate, with showers/s)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5), gridspec_kw={"width_ratios": [1, 1.3]})
+    sens = search["sensitivity"]
+    names = sorted(sens, key=lambda k: sens[k])
+    left.barh(range(len(names)), [max(sens[k], 1e-3) for k in names], color="C0")
+    left.set_yticks(range(len(names)), names, fontsize=6)
+    left.set_xscale("log")
+    left.axvline(1.0, color="k", ls=":", lw=1)
+    left.set_xlabel("worst gate ratio, this layer alone in INT8 [1 = limit]")
+    trials = [t for t in search["trials"] if t["phase"] != "sensitivity"]
+    for full, marker, label in ((False, "o", "quick screen"), (True, "s", "full gate")):
+        pts = [t for t in trials if t["full_gate"] == full]
+        right.scatter([t["n_fp32_layers"] for t in pts], [max(t["worst_ratio"], 1e-3) for t in pts], marker=marker,
+                      facecolors="none" if not full else "C1", edgecolors="C1", label=label)
+    timings = {int(k): v for k, v in search["timings"].items()}
+    for k, rate in timings.items():
+        t = search["trials"][k]
+        right.plot(t["n_fp32_layers"], max(t["worst_ratio"], 1e-3), "*", ms=16, color="C3")
+        right.annotate(f"{rate:.0f}/s", (t["n_fp32_layers"], max(t["worst_ratio"], 1e-3)), textcoords="offset points",
+                       xytext=(6, 6), fontsize=8)
+    right.axhline(1.0, color="k", ls=":", lw=1, label="gate limit")
+    right.set_yscale("log")
+    right.set_xlabel("layers kept in FP32")
+    right.xaxis.get_major_locator().set_params(integer=True)
+    right.set_ylabel("worst gate ratio [1 = limit]")
+    right.legend(fontsize=8, title="stars: passed (showers/s)" if timings else "no candidate passed", title_fontsize=8)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 

@@ -394,7 +394,9 @@ def make_artefact(
         if config.n_calibration > len(latent):
             raise ValueError(f"config asks for {config.n_calibration} calibration latents; {len(latent)} given")
         latent = latent[:config.n_calibration]
-    info: dict[str, Any] = {}
+    int8 = "int8" in backend
+    # the writers add what they learn (e.g. reduce_range) here; write_artefact reads it after writing
+    info: dict[str, Any] = {**(config.to_dict() if int8 else {}), "n_calibration": int(len(latent)) if int8 else 0}
     if backend.startswith("openvino"):
         from .openvino_artefacts import openvino_writer
 
@@ -412,16 +414,13 @@ def make_artefact(
             "onnx-fp32": lambda: _write_onnx(generator, False, latent, config, info),
             "onnx-int8": lambda: _write_onnx(generator, True, latent, config, info),
         }[backend]()
-    int8 = "int8" in backend
-    settings = {**(config.to_dict() if int8 else {}), "n_calibration": int(len(latent)) if int8 else 0}
     extra = {**(extra or {}), "layers": [type(layer).__name__ for layer in generator.layers]}
 
     def write(path: Path):
         with _quiet():
             writer(path)
 
-    return write_artefact(out, backend, write, model=model, size=size, source=source,
-                          settings={**settings, **info}, extra=extra)
+    return write_artefact(out, backend, write, model=model, size=size, source=source, settings=info, extra=extra)
 
 
 def _main(argv: list[str]) -> int:
