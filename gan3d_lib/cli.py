@@ -101,7 +101,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _quantize(args: argparse.Namespace) -> int:
-    from .quantization import make_artefact, op_precision_table, tune
+    from .quantization import calibration_latents, make_artefact, op_precision_table
     from .training import load_generator
 
     if args.weights is None:
@@ -113,21 +113,42 @@ def _quantize(args: argparse.Namespace) -> int:
         generator = load_generator(args.weights)
         cfg = json.loads((Path(args.weights) / "config.json").read_text()) if Path(args.weights).is_dir() else {}
         model, size, source = cfg.get("model", args.model), cfg.get("size", args.size), str(args.weights)
-    if args.tune:
-        if not args.reference:
-            raise ValueError("--tune needs --reference: held-out Monte Carlo showers to score each trial")
-        from .evaluation import shape_mse_metric
-        from .io import read_showers
+    if args.tune or args.accuracy_control:
+        if args.backend not in ("inc-int8", "onnx-int8", "openvino-int8"):
+            raise ValueError(f"--tune needs an INT8 backend (inc-int8, onnx-int8, openvino-int8), got {args.backend}")
+        import tempfile
 
-        showers, energies = read_showers(args.reference, max_showers=args.n_eval)
-        result = tune(args.backend, generator, args.out, shape_mse_metric(showers, energies, seed=args.seed),
-                      model=model, size=size, source=source, tolerance=args.tolerance, max_trials=args.max_trials)
-        art = result["artefact"]
-        print(json.dumps({k: result[k] for k in ("baseline", "trials", "chosen")}, indent=1))
+        from .gate import fp32_gate, precision_gate
+
+        with tempfile.TemporaryDirectory(prefix="gan3d-fp32-") as d:
+            fp32 = make_artefact("keras-fp32", generator, Path(d) / "fp32", model=model, size=size, source=source)
+            ref, latent = fp32_gate(fp32.generate_from_latent, args.gate_n, seed=args.seed)
+        calibration = calibration_latents(4 * args.n_calibration, seed=args.seed)
+        if args.accuracy_control:
+            if args.backend != "openvino-int8":
+                raise ValueError("--accuracy-control is NNCF's: it needs --backend openvino-int8")
+            from .openvino_artefacts import accuracy_controlled_int8
+
+            art, _ = accuracy_controlled_int8(generator, args.out, calibration[:args.n_calibration],
+                                              lambda showers: precision_gate(showers, ref), latent, model=model,
+                                              size=size, source=source, max_iterations=args.max_trials)
+        else:
+            from .int8_search import search_artefact
+
+            result = search_artefact(args.backend, generator, args.out, ref, latent, model=model, size=size,
+                                     source=source, calibration=calibration, n_calibration=args.n_calibration,
+                                     max_trials=args.max_trials, max_minutes=args.max_minutes, progress=not args.quiet)
+            art = result["artefact"]
+            search = result["search"]
+            print(json.dumps({"trials": len(search.trials), "passing": len(search.timings), "budget_hit": search.budget_hit,
+                              "showers_per_s": {str(k): v for k, v in search.timings.items()}}))
+        verdict = precision_gate(art.generate_from_latent(latent), ref)
+        print(json.dumps({"gate_passed": verdict.passed, "worst_ratio": verdict.worst_ratio,
+                          "first_failure": verdict.first_failure}))
     else:
         art = make_artefact(args.backend, generator, args.out, model=model, size=size, source=source)
     print(json.dumps({"artefact": str(art.path), "backend": art.backend, "bytes": art.bytes_on_disk,
-                      "ops": op_precision_table(art)}))
+                      "runtime_precision": art.runtime_precision, "ops": op_precision_table(art)}))
     return 0
 
 
@@ -275,13 +296,18 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--model", choices=["conv2d", "conv3d"], default="conv2d", help="for untrained generators")
     s.add_argument("--size", default="lite", help="for untrained generators: lite or paper")
     s.add_argument("--backend", required=True, help="keras-fp32, keras-bf16, tf-graph-fp32, inc-int8, tflite-fp32, "
-                   "tflite-fp16, tflite-dynamic, tflite-int8, onnx-fp32 or onnx-int8")
+                   "tflite-fp16, tflite-dynamic, tflite-int8, onnx-fp32, onnx-int8, openvino-fp32, openvino-bf16 "
+                   "or openvino-int8")
     s.add_argument("--out", type=Path, required=True, help="artefact folder to write")
-    s.add_argument("--tune", action="store_true", help="accuracy-driven INT8 (inc-int8, onnx-int8)")
-    s.add_argument("--reference", help="held-out Monte Carlo showers for --tune")
-    s.add_argument("--n-eval", type=int, default=1000, help="reference showers used by --tune")
-    s.add_argument("--tolerance", type=float, default=0.10, help="accepted relative MSE increase over FP32")
-    s.add_argument("--max-trials", type=int, default=8)
+    s.add_argument("--tune", action="store_true",
+                   help="search for the fastest INT8 that passes the physics gate against FP32 (INT8 backends)")
+    s.add_argument("--accuracy-control", action="store_true",
+                   help="openvino-int8 by nncf.quantize_with_accuracy_control, the physics gate as its metric")
+    s.add_argument("--gate-n", type=int, default=1000, help="showers the physics gate compares (log-uniform E)")
+    s.add_argument("--n-calibration", type=int, default=256, help="calibration latents (the search also tries 4x)")
+    s.add_argument("--max-trials", type=int, default=45, help="search trials (accuracy control: iterations)")
+    s.add_argument("--max-minutes", type=float, default=10.0, help="search budget in minutes")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.add_argument("--seed", type=int, default=1)
     s.set_defaults(func=_quantize)
 

@@ -63,7 +63,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib import gate, int8_search, openvino_artefacts, plotting, presets, quantization
+from gan3d_lib import gate, int8_search, isa_check, openvino_artefacts, plotting, presets, quantization
 from gan3d_lib.artefacts import HardwareUnsupported
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.evaluation import score_artefacts, shape_mse_metric
@@ -197,6 +197,29 @@ results["gate_skipped"] = gate_skipped
 # %% [markdown]
 # "Small cells" are cells between 0.1 and 3 MeV; the column gives, in the bin where they
 # drop most, the candidate's count per shower over FP32's.
+#
+# ## oneDNN's kernels and INT8
+#
+# Neural Compressor's graphs (through TensorFlow) and OpenVINO both run on oneDNN, which picks
+# kernels for the newest instructions the CPU has (AMX on recent Xeons) unless
+# `ONEDNN_MAX_CPU_ISA` caps it. The same artefacts, run in fresh processes with and without a
+# cap at AVX-512 with VNNI, BF16 and FP16 but no AMX (total energy of 256 showers relative to
+# FP32 under the same setting, and showers/s at batch 128):
+
+# %% tags=["remove-stderr"]
+isa_rows = isa_check.compare_isa([lite[b].path for b in ("inc-int8", "openvino-int8", "openvino-bf16", "keras-bf16")],
+                                 lite["keras-fp32"].path, seconds=params["isa_seconds"])
+display(Markdown(markdown_table([{**r, "artefact": Path(r["artefact"]).name} for r in isa_rows],
+                                {"artefact": "artefact", "isa": "ONEDNN_MAX_CPU_ISA", "energy_ratio": "energy / FP32",
+                                 "showers_per_s": "showers/s", "skipped": "not run"},
+                                {"energy_ratio": ".4f", "showers_per_s": ",.0f"})))
+isa_text = isa_check.describe(isa_rows)
+display(Markdown(isa_text))
+results["isa_check"] = {"rows": isa_rows, "text": isa_text}
+
+# %% [markdown]
+# The book itself runs with oneDNN's default choice, as a user would: the gate above and the
+# searches below judge what this CPU actually computes.
 #
 # ## A search for the fastest INT8 that passes
 #

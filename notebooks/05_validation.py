@@ -65,12 +65,13 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from gan3d_lib import observables as obs
-from gan3d_lib import plotting, presets, validation
+from gan3d_lib import gate, plotting, presets, validation
 from gan3d_lib.artefacts import HardwareUnsupported, load_artefact
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.io import read_showers
-from gan3d_lib.results import write_results
+from gan3d_lib.results import read_results, write_results
 from gan3d_lib.tables import markdown_table
+from gan3d_lib.verdicts import conclusion_text, gate_verdicts
 
 params = presets.resolve("05_validation", preset, n_eval=n_eval, n_bootstrap=n_bootstrap)
 plotting.use_style()
@@ -372,72 +373,36 @@ results["against_fp32"] = {"floor": floor_fp32, **vs_fp32}
 # %% [markdown]
 # ## Conclusion
 #
-# Generated from the numbers above: an artefact *loses physics* against FP32 when a
-# classifier tells its showers from FP32's (AUC more than 3 standard errors above 0.5, low
-# or high level); its size is set against the FP32-versus-Monte Carlo gap in FPD and mean
-# separation power, and against the Monte Carlo floor.
+# The verdicts come from the physics gate of chapter 3 (`gan3d_lib.gate.precision_gate`),
+# with the sample size, seed and thresholds chapter 3 recorded: each artefact against FP32
+# on the same latent vectors, per energy bin, sampling fraction within 1 %, hits within 2 %,
+# the cell-energy spectrum and the hits histogram within twice their floor, and classifier
+# AUCs within the floor plus 2 standard errors. An artefact that fails *loses physics*; the
+# first failed condition is named. Its size is then set against the FP32-versus-Monte Carlo
+# gap in FPD.
 
-# %%
+# %% tags=["remove-stderr"]
 fm = vs_mc["keras-fp32"]["bins"]["all"]
-
-
-def z_above_half(a, kind):
-    err = a[f"auc_{kind}_err"]
-    return (a[f"auc_{kind}"] - 0.5) / err if err else float("inf") if a[f"auc_{kind}"] > 0.5 else 0.0
-
-
-def share_of_gap(key, k):
-    gap = fm[key] - fa[key]
-    return (vs_mc[k]["bins"]["all"][key] - fm[key]) / gap if gap else float("nan")
-
-
-verdicts = {}
-for k in reduced:
-    a = vs_fp32[k]["bins"]["all"]
-    z = max(z_above_half(a, "low"), z_above_half(a, "high"))
-    kind = "low" if z_above_half(a, "low") >= z_above_half(a, "high") else "high"
-    worst = max(vs_fp32[k]["features"] + ["cell_energy"], key=lambda f: a["separation_power"][f])
-    excess = {b: vs_fp32[k]["bins"][b]["separation_power_mean"] - floor_fp32["bins"][b]["separation_power_mean"]
-              for b in bin_labels if vs_fp32[k]["bins"][b]["separation_power_mean"] is not None
-              and floor_fp32["bins"][b]["separation_power_mean"] is not None}
-    worst_bin = max(excess, key=excess.get) if excess else None
-    verdicts[k] = {"loses_physics": bool(z > 3), "z": z, "kind": kind, "auc": a[f"auc_{kind}"],
-                   "auc_err": a[f"auc_{kind}_err"], "worst_feature": worst,
-                   "worst_feature_separation": a["separation_power"][worst], "worst_bin": worst_bin,
-                   "fpd_share_of_gap": share_of_gap("fpd", k), "sep_share_of_gap": share_of_gap("separation_power_mean", k)}
-
-lines = [f"The FP32 generator against the Monte Carlo reads AUC {pm(fm['auc_low'], fm['auc_low_err'])} (low level) and "
-         f"{pm(fm['auc_high'], fm['auc_high_err'])} (high level), FPD {pm(fm['fpd'], fm['fpd_err'], '.3g')} and mean "
-         f"separation power {fm['separation_power_mean']:.3f}; two Monte Carlo samples read "
-         f"{pm(fa['auc_low'], fa['auc_low_err'])}, {pm(fa['auc_high'], fa['auc_high_err'])}, FPD "
-         f"{pm(fa['fpd'], fa['fpd_err'], '.3g')} and {fa['separation_power_mean']:.3f}. "
-         + ("The FP32 generator is therefore clearly distinguishable from the Monte Carlo: that gap is the scale for "
-            "what a precision loses." if max(z_above_half(fm, "low"), z_above_half(fm, "high")) > 3 else
-            "The FP32 generator is not distinguishable from the Monte Carlo at this sample size.")]
-lost = [k for k, v in verdicts.items() if v["loses_physics"]]
-kept = [k for k, v in verdicts.items() if not v["loses_physics"]]
-for k in lost:
-    v = verdicts[k]
-    sigma = ("above 0.5 in every bootstrap resampling" if not np.isfinite(v["z"]) else
-             "more than 100 standard errors above 0.5" if v["z"] > 100 else f"{v['z']:.0f} standard errors above 0.5")
-    lines.append(f"**{k}** is distinguishable from FP32: {v['kind']}-level AUC {pm(v['auc'], v['auc_err'])} ({sigma}), "
-                 f"most visibly in `{v['worst_feature']}` (separation power {v['worst_feature_separation']:.3f})"
-                 + (f"; the {v['worst_bin']} bin has the largest excess of mean separation power over its floor"
-                    if v["worst_bin"] else "")
-                 + f"; against the Monte Carlo it moves FPD by {100 * v['fpd_share_of_gap']:+.2g} % and the mean "
-                 f"separation power by {100 * v['sep_share_of_gap']:+.2g} % of the FP32-to-Monte Carlo gap.")
-if kept:
-    lines.append("Not distinguishable from FP32 (AUC within 3 standard errors of 0.5 at both levels): "
-                 + ", ".join(f"{k} (FPD against the Monte Carlo moves by "
-                             f"{100 * verdicts[k]['fpd_share_of_gap']:+.2g} % of the gap)" for k in kept) + ".")
-for k, j in same_as.items():
-    if j != k:
-        lines.append(f"{k} produces the same showers as {j}, bit for bit, so shares its numbers.")
-if skipped:
-    lines.append("Not run on this CPU, so not validated: " + ", ".join(skipped) + ".")
-conclusion = "\n\n".join(lines)
+ch3 = read_results(Path(results_dir) / "03_quantization.json")["numbers"]
+gs = ch3["gate_settings"]
+gate_ref, gate_z = gate.fp32_gate(load_artefact(root / "keras-fp32").generate_from_latent, gs["n"], seed=gs["seed"],
+                                  n_bootstrap=gs["n_bootstrap"], thresholds=gate.GateThresholds(**gs["thresholds"]))
+reduced = [k for k in vs_fp32]
+gate_results = {k: gate.precision_gate(load_artefact(root / k).generate_from_latent(gate_z), gate_ref)
+                for k in reduced if not backends[k].endswith("fp32")}
+verdicts = gate_verdicts(gate_results, vs_mc, floor_mc, chapter3={**ch3.get("gate_all_ops", {}),
+                                                                              **ch3.get("gate_tuned", {})})
+display(Markdown(markdown_table(gate.gate_table(gate_results),
+                                {"candidate": "artefact", "passed": "passes", "worst_condition": "worst condition",
+                                 "worst_bin": "in bin", "worst_ratio": "worst / limit", "sf_deviation_pct": "SF vs FP32 [%]",
+                                 "hits_deviation_pct": "hits vs FP32 [%]", "small_cells_ratio_min": "small cells / FP32"},
+                                {"worst_ratio": ".3g", "sf_deviation_pct": "+.2f", "hits_deviation_pct": "+.1f",
+                                 "small_cells_ratio_min": ".2f"})))
+conclusion = conclusion_text(verdicts, fm, floor_mc["bins"]["all"], same_as=same_as, skipped=skipped)
 display(Markdown(conclusion))
+lost = [k for k, v in verdicts.items() if v["loses_physics"]]
 results["verdicts"] = verdicts
+results["gate"] = {k: r.to_dict() for k, r in gate_results.items()}
 results["conclusion"] = conclusion
 
 # %%
@@ -452,11 +417,7 @@ glue("kpd_mc_floor_e3", 1e3 * fa["kpd"], display=False)
 glue("sep_mean_fp32", fm["separation_power_mean"], display=False)
 glue("sep_mean_mc_floor", fa["separation_power_mean"], display=False)
 glue("n_lose_physics", len(lost), display=False)
-glue("n_reduced", len(reduced), display=False)
-for k, v in verdicts.items():
-    key = k.replace("-", "_")
-    glue(f"auc_vs_fp32_{key}", v["auc"], display=False)
-    glue(f"fpd_share_{key}", 100 * v["fpd_share_of_gap"], display=False)
+glue("n_reduced", len(verdicts), display=False)
 write_results(Path(results_dir) / "05_validation.json", results,
               settings={"preset": preset, "seed": seed, "artefacts_dir": artefacts_dir, **params})
 
@@ -466,8 +427,8 @@ write_results(Path(results_dir) / "05_validation.json", results,
 # Against the Monte Carlo the FP32 generator reads high-level AUC
 # {glue:text}`auc_high_fp32:.3f` (two Monte Carlo samples: {glue:text}`auc_high_mc_floor:.3f`)
 # and FPD {glue:text}`fpd_fp32:.3g` (floor {glue:text}`fpd_mc_floor:.3g`). Of the
-# {glue:text}`n_reduced` artefacts compared with FP32, {glue:text}`n_lose_physics` can be told
-# apart from FP32 by a classifier at {glue:text}`n_eval` showers.
+# {glue:text}`n_reduced` reduced-precision artefacts, {glue:text}`n_lose_physics` fail the
+# physics gate against FP32 (the same verdicts as chapter 3's).
 #
 # ### What's next?
 #

@@ -40,6 +40,9 @@ KEYS = {
         "mse_table.0.mse": "inference",
         "sizes.0.paper_kb": "deterministic",
         "sizes.6.paper_ratio": "inference",
+        "gate_settings.n": "count",
+        "gate_all_ops.onnx-int8.passed": "count",
+        "gate_all_ops.tflite-int8.passed": "count",
     },
     "04_inference": {
         "macs_per_shower.conv2d_lite": "count",

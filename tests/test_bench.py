@@ -103,6 +103,7 @@ def test_speedup_table_ratios_and_skipped_rows():
              _record("a/lite/inc-int8", "inc-int8", "lite", 128, None),
              _record("a/lite/onnx-fp32", "onnx-fp32", "lite", 128, 50.0),
              _record("a/lite/onnx-int8", "onnx-int8", "lite", 128, 75.0),
+             _record("a/lite/onnx-int8-tuned", "onnx-int8", "lite", 128, 60.0),
              _record("a/paper/tf-graph-fp32", "tf-graph-fp32", "paper", 16, 30.0),
              _record("a/c3/tf-graph-fp32", "tf-graph-fp32", "paper", 16, 10.0, model="conv3d")]
     streams = [_record("a/lite/tf-graph-fp32", "tf-graph-fp32", "lite", b, r, streams=n, threads=m)
@@ -110,7 +111,9 @@ def test_speedup_table_ratios_and_skipped_rows():
     rows = {(r["claim"], r["setting"]): r for r in
             bench.speedup_table(sweep, streams, mc_rate=220.0, geant4_rate=2.0, conv3d="a/c3/tf-graph-fp32", cores=2)}
     assert rows[("Conv2D vs Conv3D generator, FP32", "paper size, batch 16")]["ours"] == pytest.approx(3.0)
-    assert rows[("INC INT8 vs FP32 graph", "lite, batch 128")]["ours"] is None
+    assert rows[("INC INT8, all ops vs FP32 graph", "lite, batch 128")]["ours"] is None
+    assert ("INC INT8 gated by physics vs FP32 graph", "lite, batch 128") not in rows  # no such artefact
+    assert rows[("ONNX Runtime INT8 gated by physics vs FP32", "lite, batch 128")]["ours"] == pytest.approx(1.2)
     assert rows[("ONNX Runtime INT8 vs FP32", "lite, batch 128")]["ours"] == pytest.approx(1.5)
     assert rows[("2 streams vs 1 stream", "lite FP32, batch 1")]["ours"] == pytest.approx(1.9)
     assert rows[("2 streams vs 1 stream", "lite FP32, batch 128")]["ours"] == pytest.approx(1.1)

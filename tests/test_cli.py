@@ -29,7 +29,7 @@ def test_bad_file_gives_one_line_error_and_exit_2(tmp_path, capsys):
     assert err.count("\n") == 0 and "bad.h5" in err and "not a readable HDF5 file" in err
 
 
-def test_quantize_writes_an_artefact_and_refuses_tuning_without_reference(tmp_path, capsys):
+def test_quantize_writes_an_artefact_and_tunes_only_int8(tmp_path, capsys):
     import pytest
 
     pytest.importorskip("onnxruntime")
@@ -37,8 +37,14 @@ def test_quantize_writes_an_artefact_and_refuses_tuning_without_reference(tmp_pa
     assert main(["quantize", "--size", "0.125", "--backend", "onnx-fp32", "--out", str(out)]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["backend"] == "onnx-fp32" and summary["bytes"] > 0 and (out / "manifest.json").exists()
-    assert main(["quantize", "--size", "0.125", "--backend", "onnx-int8", "--tune", "--out", str(tmp_path / "t")]) == 2
-    assert "--reference" in capsys.readouterr().err
+    assert main(["quantize", "--size", "0.125", "--backend", "onnx-fp32", "--tune", "--out", str(tmp_path / "t")]) == 2
+    assert "INT8 backend" in capsys.readouterr().err
+    assert main(["quantize", "--size", "0.125", "--backend", "openvino-int8", "--tune", "--gate-n", "200",
+                 "--n-calibration", "16", "--max-trials", "3", "--quiet", "--out", str(tmp_path / "ov8")]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines() if line.startswith("{")]
+    assert lines[0]["trials"] == 3 and lines[0]["budget_hit"] == "3 trials"
+    assert isinstance(lines[1]["gate_passed"], bool) and lines[2]["runtime_precision"] == "f32"
+    assert json.loads((tmp_path / "ov8" / "manifest.json").read_text())["int8_search"]["search"]["trials"]
     # the artefact just written benchmarks through the command line, records and all
     assert main(["bench", "--artefacts", str(out), "--batch", "1,2", "--seconds", "0.1", "--quiet",
                  "--out", str(tmp_path / "bench.json")]) == 0
