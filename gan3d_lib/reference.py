@@ -15,7 +15,7 @@ import numpy as np
 from . import observables as obs
 from .mc import ShowerSimulator
 
-__all__ = ["Geant4Point", "GEANT4_REFERENCE", "GEANT4_PROFILE_100GEV_MEV", "geant4_cpu_s_per_shower", "geant4_showers_per_s",
+__all__ = ["GEANT4_SHOWER_FACTS", "GEANT4_SHOWER_FACTS_SOURCE", "Geant4Point", "GEANT4_REFERENCE", "GEANT4_PROFILE_100GEV_MEV", "geant4_cpu_s_per_shower", "geant4_showers_per_s",
            "compare_to_geant4"]
 
 
@@ -43,6 +43,27 @@ GEANT4_PROFILE_100GEV_MEV = np.array([
     1.2, 4.7, 13.5, 23.6, 42.5, 68.8, 96.5, 125.2, 152.9, 171.4, 183.4, 178.2, 188.4,
     180.0, 174.8, 163.5, 148.0, 140.3, 123.0, 117.1, 94.9, 87.4, 73.0, 62.2, 34.0,
 ])
+
+
+GEANT4_SHOWER_FACTS_SOURCE = (
+    "Geant4 11.4, EM physics from data-free models (relativistic bremsstrahlung, Bethe-Heitler 5D / relativistic "
+    "pair production, Urban / WentzelVI multiple scattering), 0.7 mm production cut, the default geometry, electrons "
+    "at the centre of the front face, 60 showers per energy; shared/reference/geant4_shower_facts.md (external run, "
+    "not produced by this project). Precision: about 1 % on widths and fractions, 1-2 % on hits, 10-15 % on the SF rms.")
+
+#: Geant4 per-energy shower facts, keys as :data:`gan3d_lib.shower_facts.FACTS` ({energy GeV: {fact: value}}).
+GEANT4_SHOWER_FACTS: dict[float, dict[str, float]] = {
+    e: dict(zip(("sf_mean_pct", "sf_rms_over_mean", "x_width_cells", "y_width_cells", "core_3x3", "core_5x5",
+                 "layer0_pct", "last_layer_pct", "hits", "hottest_cell"), values))
+    for e, values in {
+        10.0: (2.89, 0.047, 1.13, 1.12, 0.859, 0.932, 0.34, 0.43, 192, 0.066),
+        25.0: (2.82, 0.046, 1.13, 1.12, 0.862, 0.933, 0.19, 0.62, 340, 0.058),
+        50.0: (2.76, 0.036, 1.13, 1.12, 0.862, 0.934, 0.10, 0.92, 503, 0.055),
+        100.0: (2.71, 0.051, 1.09, 1.10, 0.868, 0.938, 0.06, 1.09, 723, 0.052),
+        200.0: (2.62, 0.057, 1.08, 1.08, 0.873, 0.940, 0.04, 1.51, 1014, 0.049),
+        400.0: (2.55, 0.066, 1.06, 1.07, 0.876, 0.942, 0.03, 1.81, 1405, 0.048),
+    }.items()
+}
 
 
 def geant4_cpu_s_per_shower(energies_gev: np.ndarray) -> np.ndarray:

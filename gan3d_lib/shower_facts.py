@@ -1,0 +1,80 @@
+"""Per-energy shower facts of any sample against any reference: the Geant4 table of
+``shared/reference/geant4_shower_facts.md`` computed for Monte Carlo or generated showers.
+
+Definitions (per shower, then averaged): SF = E_cal / E_p and its relative spread (rms /
+mean); x (y) width: energy-weighted standard deviation of the cell index, cells; 3x3 (5x5)
+core fraction: energy in cells 11..13 (10..14) of x and y, all layers, over the total;
+layer-0 and last-layer fractions (%); hits: cells above
+:data:`~gan3d_lib.validation.HITS_THRESHOLD_GEV`; hottest cell over the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from . import observables as obs
+
+__all__ = ["FACTS", "shower_facts", "facts_table"]
+
+#: (key, label with unit) of each fact, in table order.
+FACTS = (
+    ("sf_mean_pct", "SF mean [%]"), ("sf_rms_over_mean", "SF rms / mean"), ("x_width_cells", "x width [cells]"),
+    ("y_width_cells", "y width [cells]"), ("core_3x3", "3x3 core fraction"), ("core_5x5", "5x5 fraction"),
+    ("layer0_pct", "layer-0 fraction [%]"), ("last_layer_pct", "last-layer fraction [%]"),
+    ("hits", "hits > 0.097 MeV"), ("hottest_cell", "hottest cell / total"),
+)
+
+
+def shower_facts(showers: np.ndarray, energies_gev: np.ndarray, *, hits_threshold_gev: float | None = None) -> dict:
+    """The facts of :data:`FACTS` for showers (N, 25, 25, 25) GeV at primary energies (N,) GeV,
+    averaged over the showers (empty showers left out of the ratios)."""
+    from .validation import HITS_THRESHOLD_GEV
+
+    s = np.asarray(showers, dtype=np.float64)
+    thr = HITS_THRESHOLD_GEV if hits_threshold_gev is None else hits_threshold_gev
+    total = s.sum(axis=(1, 2, 3))
+    ok = total > 0
+    s, total = s[ok], total[ok]
+    sf = total / np.asarray(energies_gev, dtype=np.float64).reshape(-1)[ok]
+    centre = s.shape[1] // 2
+    widths = {}
+    for axis in ("x", "y"):
+        _, var = obs.moments(obs.profile(s, axis))
+        widths[axis] = float(np.mean(np.sqrt(var)))
+    z = obs.longitudinal_profile(s)
+    return {
+        "n_showers": int(ok.sum()),
+        "sf_mean_pct": 100 * float(sf.mean()),
+        "sf_rms_over_mean": float(sf.std(ddof=1) / sf.mean()) if len(sf) > 1 else float("nan"),
+        "x_width_cells": widths["x"], "y_width_cells": widths["y"],
+        "core_3x3": float(np.mean(s[:, centre - 1:centre + 2, centre - 1:centre + 2].sum(axis=(1, 2, 3)) / total)),
+        "core_5x5": float(np.mean(s[:, centre - 2:centre + 3, centre - 2:centre + 3].sum(axis=(1, 2, 3)) / total)),
+        "layer0_pct": 100 * float(np.mean(z[:, 0] / total)),
+        "last_layer_pct": 100 * float(np.mean(z[:, -1] / total)),
+        "hits": float(np.mean((s > thr).sum(axis=(1, 2, 3)))),
+        "hottest_cell": float(np.mean(s.reshape(len(s), -1).max(axis=1) / total)),
+    }
+
+
+def facts_table(samples: Mapping[str, Mapping[float, dict]], *, reference: str,
+                facts: Sequence[str] | None = None) -> list[dict]:
+    """One row per (energy, fact): each sample's value and its ratio to ``reference``'s.
+
+    ``samples``: {name: {energy_gev: shower_facts(...)}}; energies missing from a sample are
+    left out of its columns. Row keys: 'energy_gev', 'fact', then '<name>' and, for every
+    other sample, '<name>/<reference>'."""
+    keys = [k for k, _ in FACTS] if facts is None else list(facts)
+    ref = samples[reference]
+    rows = []
+    for e in sorted(ref):
+        for k in keys:
+            row: dict = {"energy_gev": e, "fact": k, reference: ref[e][k]}
+            for name, by_e in samples.items():
+                if name == reference or e not in by_e:
+                    continue
+                row[name] = by_e[e][k]
+                row[f"{name}/{reference}"] = by_e[e][k] / ref[e][k] if ref[e][k] else float("nan")
+            rows.append(row)
+    return rows
