@@ -95,7 +95,8 @@ def _train(args: argparse.Namespace) -> int:
                          strategy=args.strategy, weight_ecal=args.weight_ecal, weight_depth=args.weight_depth,
                          weight_profile=args.weight_profile,
                          generator_as_deployed=args.generator_as_deployed, init_discriminator=args.init_discriminator)
-    history = train(config, args.data, args.validation, args.out, progress=not args.quiet)
+    history = train(config, args.data, args.validation, args.out, progress=not args.quiet,
+                    max_in_memory_gb=args.max_in_memory_gb)
     print(json.dumps({"epochs": len(history), "step": history[-1]["step"] if history else 0, "out": str(args.out)}))
     return 0
 
@@ -284,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--data", required=True, help="training showers: file or glob (3DGAN layout)")
     s.add_argument("--validation", required=True, help="held-out showers for the per-epoch physics metric")
     s.add_argument("--n-validation", type=int, default=512)
+    s.add_argument("--max-in-memory-gb", type=float, default=2.0,
+                   help="training cells (float32) above this size are streamed from disk by chunks")
     s.add_argument("--max-steps-per-epoch", type=int, default=None)
     s.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"], default="default",
                    help="tf.distribute: one process, local GPUs (mirrored), or the TF_CONFIG cluster (multi-worker)")

@@ -50,6 +50,7 @@ import numpy as np
 from . import observables as obs
 from .atomic import atomic_dir, atomic_file
 from .io import read_showers
+from .shower_stream import TrainingShowers
 
 __all__ = ["TrainConfig", "train", "build_training", "load_generator", "latest_checkpoint", "generate_showers",
            "training_stages",
@@ -101,6 +102,11 @@ class TrainConfig:
     generator_as_deployed: bool = False
     # tf.distribute strategy (see make_strategy); a run may resume under another one.
     strategy: str = "default"
+    # Training order (gan3d_lib.shower_stream): showers in chunks, shuffled within groups of
+    # chunks; a set of at most chunk_showers * shuffle_buffer_chunks showers is one plain
+    # permutation per epoch. Whether the cells sit in memory or are streamed does not change it.
+    chunk_showers: int = 1024
+    shuffle_buffer_chunks: int = 20
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -423,8 +429,12 @@ def train(
     *,
     progress: bool = True,
     energy_range_gev: tuple[float, float] | None = (2.0, 500.0),
+    max_in_memory_gb: float = 2.0,
 ) -> list[dict]:
     """Train (or resume) a GAN; returns the history (one dict per epoch).
+
+    Training showers larger than ``max_in_memory_gb`` (float32 cells) are streamed from
+    ``train_path`` by chunks (:mod:`gan3d_lib.shower_stream`); the batches are the same.
 
     Resumes from the newest complete checkpoint in ``out_dir`` if there is one and its
     ``config.json`` matches ``config`` (a larger ``epochs`` or another ``strategy`` continues
@@ -451,11 +461,14 @@ def train(
         out.mkdir(parents=True, exist_ok=True)
         _atomic_json(cfg_path, cfg_doc)
 
-    showers, energies = read_showers(train_path, energy_range_gev=energy_range_gev)
+    data = TrainingShowers(train_path, chunk_showers=config.chunk_showers, buffer_chunks=config.shuffle_buffer_chunks,
+                           max_in_memory_gb=max_in_memory_gb, energy_range_gev=energy_range_gev)
+    energies = data.energies
     val_showers, val_energies = read_showers(validation_path, max_showers=config.n_validation,
                                              energy_range_gev=energy_range_gev)
-    sf_coeffs = obs.fit_sampling_fraction(showers, energies, degree=config.sf_fit_degree)
-    depth_coeffs = obs.fit_longitudinal_centre(showers, energies, degree=config.depth_fit_degree)
+    # the fits need each shower's total and longitudinal profile only
+    sf_coeffs = obs.fit_sampling_fraction(data.profile_showers, energies, degree=config.sf_fit_degree)
+    depth_coeffs = obs.fit_longitudinal_centre(data.profile_showers, energies, degree=config.depth_fit_degree)
     n_batches = len(energies) // config.batch_size
     if n_batches == 0:
         raise ValueError(f"{train_path}: {len(energies)} showers is fewer than one batch of {config.batch_size}")
@@ -480,21 +493,20 @@ def train(
     step_fn = _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs, depth_coeffs, strategy)
 
     for epoch in range(start_epoch, config.epochs):
-        order = np.random.default_rng([config.seed, epoch]).permutation(len(energies))
         lr_g, lr_d = config.learning_rates(epoch)
         g_opt.learning_rate.assign(lr_g)
         d_opt.learning_rate.assign(lr_d)
         t0 = time.perf_counter()
         sums: dict[str, float] = {}
-        batches = range(steps_per_epoch)
+        batches = data.batches(config.batch_size, steps_per_epoch, seed=config.seed, epoch=epoch)
         if progress:
             from tqdm.auto import tqdm
 
-            batches = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step", leave=False)
-        for b in batches:
-            idx = np.sort(order[b * config.batch_size:(b + 1) * config.batch_size])
+            batches = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step",
+                           leave=False)
+        for b, (batch_showers, batch_energies) in enumerate(batches):
             step_index = epoch * steps_per_epoch + b
-            losses = step_fn(*_per_replica(strategy, showers[idx], energies[idx]), tf.constant(step_index, tf.int64))
+            losses = step_fn(*_per_replica(strategy, batch_showers, batch_energies), tf.constant(step_index, tf.int64))
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v)
         seconds = time.perf_counter() - t0

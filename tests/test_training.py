@@ -181,3 +181,28 @@ def test_training_stages_follow_init_generator_back_to_the_first_run(tmp_path):
         training_stages(tmp_path / "c")
     with pytest.raises(FileNotFoundError, match="no config.json"):
         training_stages(tmp_path / "missing")
+
+
+def test_streamed_and_in_memory_training_give_the_same_first_epoch(data, tmp_path):
+    cfg = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=4, n_validation=64,
+                      chunk_showers=16, shuffle_buffer_chunks=3)  # 8 chunks > 3: the grouped, streamable order
+    streamed = train(cfg, data[0], data[1], tmp_path / "streamed", progress=False, max_in_memory_gb=0.0)
+    in_memory = train(cfg, data[0], data[1], tmp_path / "memory", progress=False)
+    for key in ("d_loss", "g_loss", "val_score"):
+        assert streamed[0][key] == in_memory[0][key], key
+
+
+def test_the_streamed_order_keeps_at_most_two_groups_and_visits_every_shower(data):
+    from gan3d_lib.shower_stream import TrainingShowers, epoch_order
+
+    order = epoch_order(128, 1, 0, chunk_showers=16, buffer_chunks=3)
+    assert sorted(order) == list(range(128))
+    assert set(order[:48] // 16) == set(order[:48] // 16) and len(set(order[:48] // 16)) == 3  # one group, 3 chunks
+    assert list(epoch_order(128, 1, 0, chunk_showers=16, buffer_chunks=8)) == list(np.random.default_rng([1, 0]).permutation(128))
+    ds = TrainingShowers(data[0], chunk_showers=16, buffer_chunks=3, max_in_memory_gb=0.0)
+    mem = TrainingShowers(data[0], chunk_showers=16, buffer_chunks=3)
+    assert not ds.in_memory and mem.in_memory
+    for (a, ea), (b, eb) in zip(ds.batches(16, 8, seed=1, epoch=0), mem.batches(16, 8, seed=1, epoch=0)):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(ea, eb)
+        assert len(ds._cache) <= 6  # noqa: SLF001 - at most two groups of 3 chunks
