@@ -468,7 +468,9 @@ def arithmetic_precision(backend: str, machine: dict) -> str:
 def roofline(records: Sequence[dict], macs_per_shower: dict[tuple[str, str], int], peaks: dict,
              machine: dict) -> list[dict]:
     """Best-batch throughput of each artefact as multiply-accumulates per second and as a
-    fraction of the CPU's peak for its arithmetic (:func:`peak_macs_per_s`; BF16 peak = 2x FP32).
+    fraction of ``peaks`` for its arithmetic ({'fp32', 'int8', optional 'bf16'} MACs/s, e.g.
+    :func:`gemm_peaks.measured_peaks`; BF16 defaults to 2x FP32). The peaks are inputs: no
+    record moves them.
 
     ``macs_per_shower`` maps (model, size) to MACs per shower (:func:`models.multiply_accumulates`).
     """
@@ -476,7 +478,8 @@ def roofline(records: Sequence[dict], macs_per_shower: dict[tuple[str, str], int
     for path in dict.fromkeys(r["artefact"] for r in records if r["status"] == "ok"):
         best = best_batch(records, path)
         kind = arithmetic_precision(best["backend"], machine)
-        peak = {"int8": peaks["int8"], "fp32": peaks["fp32"], "bf16": None if peaks["fp32"] is None else 2 * peaks["fp32"]}[kind]
+        bf16 = peaks.get("bf16") or (None if peaks["fp32"] is None else 2 * peaks["fp32"])
+        peak = {"int8": peaks["int8"], "fp32": peaks["fp32"], "bf16": bf16}[kind]
         macs = best["showers_per_s"] * macs_per_shower[(best["model"], str(best["size"]))]
         rows.append({"artefact": path, "backend": best["backend"], "model": best["model"], "size": best["size"],
                      "batch_size": best["batch_size"], "showers_per_s": best["showers_per_s"],

@@ -17,7 +17,7 @@ from matplotlib.patches import Patch
 
 __all__ = ["use_style", "plot_shower_projections", "plot_profiles_with_ratio", "plot_sampling_fraction",
            "plot_geant4_comparison", "plot_cell_energy_spectrum", "plot_training_history",
-           "plot_metric_by_artefact", "plot_search_trials", "plot_throughput_vs_batch", "plot_stream_sweep",
+           "plot_metric_by_artefact", "plot_search_trials", "plot_facts_ratios", "plot_throughput_vs_batch", "plot_stream_sweep",
            "plot_roofline_fractions"]
 
 
@@ -300,6 +300,35 @@ def plot_search_trials(search: Mapping, *, title: str = "") -> Figure:
     right.legend(fontsize=8, title="stars: passed (showers/s)" if timings else "no candidate passed", title_fontsize=8)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_facts_ratios(rows: Sequence[Mapping], *, reference: str, samples: Sequence[str],
+                      labels: Mapping[str, str]) -> Figure:
+    """One panel per shower fact (:func:`shower_facts.facts_table` rows): each sample's value
+    over the reference's against the primary energy, a band of +-10 % around 1."""
+    facts = list(dict.fromkeys(r["fact"] for r in rows))
+    ncol = 5
+    fig, axes = plt.subplots(-(-len(facts) // ncol), ncol, figsize=(14, 2.8 * -(-len(facts) // ncol)), sharex=True,
+                             squeeze=False)
+    for ax, fact in zip(axes.flat, facts):
+        sel = [r for r in rows if r["fact"] == fact]
+        for k, name in enumerate(samples):
+            pts = [(r["energy_gev"], r[f"{name}/{reference}"]) for r in sel if f"{name}/{reference}" in r]
+            if pts:
+                ax.plot(*zip(*pts), "o-", color=f"C{k}", label=name)
+        ax.axhline(1.0, color="k", lw=1)
+        ax.axhspan(0.9, 1.1, color="0.9", zorder=0)
+        ax.set_xscale("log")
+        ax.set_title(labels.get(fact, fact), fontsize=9)
+    for ax in axes.flat[len(facts):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("primary energy [GeV]")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"ratio to {reference}")
+    axes.flat[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 

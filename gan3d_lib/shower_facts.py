@@ -16,7 +16,7 @@ import numpy as np
 
 from . import observables as obs
 
-__all__ = ["FACTS", "shower_facts", "facts_table"]
+__all__ = ["FACTS", "shower_facts", "facts_table", "facts_at_energies"]
 
 #: (key, label with unit) of each fact, in table order.
 FACTS = (
@@ -78,3 +78,13 @@ def facts_table(samples: Mapping[str, Mapping[float, dict]], *, reference: str,
                 row[f"{name}/{reference}"] = by_e[e][k] / ref[e][k] if ref[e][k] else float("nan")
             rows.append(row)
     return rows
+
+
+def facts_at_energies(generate, energies_gev: Sequence[float], *, n_per_energy: int, seed: int) -> dict[float, dict]:
+    """{E: :func:`shower_facts`} of ``generate(energies (n,) GeV, seed) -> showers`` at each fixed
+    primary energy; energy point i uses seed ``seed + i``."""
+    out = {}
+    for i, e in enumerate(energies_gev):
+        energies = np.full(n_per_energy, e, np.float32)
+        out[float(e)] = shower_facts(np.asarray(generate(energies, seed + i)), energies)
+    return out

@@ -130,3 +130,16 @@ def test_roofline_fraction_uses_the_arithmetic_of_each_backend():
     assert rows[0]["fraction_of_peak"] == pytest.approx(0.2) and rows[1]["fraction_of_peak"] == pytest.approx(0.2)
     assert bench.arithmetic_precision("keras-bf16", {"avx512_bf16": True}) == "bf16"
     assert bench.arithmetic_precision("tflite-fp16", {}) == "fp32"
+
+
+def test_a_faster_model_does_not_move_the_measured_peak():
+    peaks = {"fp32": 1e9, "int8": 2e9, "bf16": 1.5e9}
+    slow = bench.roofline([_record("x/fp32", "tf-graph-fp32", "lite", 64, 20.0)], {("conv2d", "lite"): 10_000_000},
+                          dict(peaks), {"avx512_bf16": True})
+    fast = bench.roofline([_record("x/fp32", "tf-graph-fp32", "lite", 64, 200.0)], {("conv2d", "lite"): 10_000_000},
+                          dict(peaks), {"avx512_bf16": True})
+    assert slow[0]["peak_gmacs_per_s"] == fast[0]["peak_gmacs_per_s"] == 1.0
+    assert fast[0]["fraction_of_peak"] == pytest.approx(2.0)  # above the GEMM rate: shown as measured
+    bf = bench.roofline([_record("x/bf", "openvino-bf16", "lite", 64, 30.0)], {("conv2d", "lite"): 10_000_000},
+                        dict(peaks), {"avx512_bf16": True})
+    assert bf[0]["arithmetic"] == "bf16" and bf[0]["peak_gmacs_per_s"] == 1.5
