@@ -350,6 +350,22 @@ def op_precision_table(artefact: Artefact) -> dict[str, dict[str, int]]:
                 continue
             outs = [dtype.get(i) for i in op["outputs"] if i >= 0]
             add(name, "int8" if any(d in (np.int8, np.uint8) for d in outs) else "fp32")
+    elif backend.startswith("openvino"):
+        import openvino as ov
+
+        # NNCF stores INT8 weights as an i8 constant converted and scaled (Multiply) before the op
+        def int8_weights(op) -> bool:
+            w = op.input_value(1).get_node() if op.get_input_size() > 1 else None
+            while w is not None and w.get_type_name() in ("Multiply", "Subtract", "Convert", "Reshape", "Transpose"):
+                w = w.input_value(0).get_node()
+            return w is not None and w.get_type_name() == "Constant" and w.get_element_type().get_type_name() in ("i8", "u8")
+
+        for op in ov.Core().read_model(str(artefact.model_file)).get_ops():
+            kind = op.get_type_name()
+            if kind in ("Convolution", "ConvolutionBackpropData", "GroupConvolution", "MatMul"):
+                add(kind, "int8" if int8_weights(op) else "fp32")
+            elif kind in ("PRelu", "Relu", "Add", "Concat"):
+                add(kind, "bf16" if backend == "openvino-bf16" else "fp32")
     else:  # Keras: every layer computes at the policy's precision (BF16 keeps FP32 weights)
         kind = "bf16" if backend == "keras-bf16" else "fp32"
         for layer in artefact.manifest.get("layers", []):

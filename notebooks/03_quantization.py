@@ -327,7 +327,7 @@ results["op_tables"] = op_tables
 # %% tags=["remove-stderr"]
 paper_gen = build_generator("conv2d", size="paper", seed=seed)
 size_backends = ["keras-fp32", "tf-graph-fp32", "inc-int8", "tflite-fp32", "tflite-fp16", "tflite-dynamic",
-                 "tflite-int8", "onnx-fp32", "onnx-int8", "openvino-fp32", "openvino-int8"]
+                 "tflite-int8", "onnx-fp32", "onnx-int8", "openvino-fp32", "openvino-bf16", "openvino-int8"]
 paper = {b: quantization.make_artefact(b, paper_gen, root / "conv2d_paper_untrained" / b, model="conv2d", size="paper",
                                        source="untrained", calibration=calibration[:32]) for b in size_backends}
 # the paper-size generator is untrained: its tuned INT8 keeps in FP32 the layers the lite search chose, layer for layer
@@ -341,7 +341,7 @@ for backend, out in searched.items():
 fp32_of = {"keras-fp32": "keras-fp32", "tf-graph-fp32": "tf-graph-fp32", "inc-int8": "tf-graph-fp32",
            "tflite-fp32": "tflite-fp32", "tflite-fp16": "tflite-fp32", "tflite-dynamic": "tflite-fp32",
            "tflite-int8": "tflite-fp32", "onnx-fp32": "onnx-fp32", "onnx-int8": "onnx-fp32",
-           "openvino-fp32": "openvino-fp32", "openvino-int8": "openvino-fp32"}
+           "openvino-fp32": "openvino-fp32", "openvino-bf16": "openvino-fp32", "openvino-int8": "openvino-fp32"}
 size_rows = [{"backend": b, "lite_kb": lite[b].bytes_on_disk / 1e3, "paper_kb": paper[b].bytes_on_disk / 1e3,
               "paper_ratio": paper[fp32_of[b]].bytes_on_disk / paper[b].bytes_on_disk} for b in size_backends]
 display(Markdown(markdown_table(size_rows, {"backend": "artefact", "lite_kb": "lite [kB]", "paper_kb": "paper [kB]",
