@@ -27,7 +27,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 book: setup
-	$(BIN)/gan3d book --preset $(PRESET)
+	$(BIN)/gan3d book --preset $(PRESET) $(if $(FORCE),--force)
 
 test: setup
 	$(BIN)/python -m pytest

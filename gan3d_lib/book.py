@@ -2,10 +2,17 @@
 
 Notebook sources are ``notebooks/*.py`` (jupytext percent format); executed copies go to
 ``book/generated/<name>.ipynb`` (git-ignored), which ``_toc.yml`` lists.
+
+Execution is incremental: a chapter runs again only when its key changes: the hash of its
+source, the preset and parameters, the library's sources, the shipped weights it reads
+(``data/weights``) and the keys of the chapters whose outputs it reads (:data:`READS`).
+Keys are kept in ``book/generated/.execution.json``; ``force=True`` runs everything.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +20,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["notebook_sources", "hermetic_environment", "execute_notebook", "execute_all", "build_html"]
+__all__ = ["READS", "notebook_sources", "hermetic_environment", "execute_notebook", "chapter_key", "execute_all",
+           "build_html"]
+
+#: chapters whose outputs (artefact folders, results files) a chapter reads
+READS = {"04_inference": ("03_quantization",), "05_validation": ("03_quantization",)}
+_KEYS = Path("book") / "generated" / ".execution.json"
 
 
 def notebook_sources(root: str | os.PathLike) -> list[Path]:
@@ -22,7 +34,7 @@ def notebook_sources(root: str | os.PathLike) -> list[Path]:
 
 
 def execute_notebook(source: str | os.PathLike, output: str | os.PathLike, *, cwd: str | os.PathLike,
-                     parameters: dict[str, Any] | None = None, timeout_s: int = 3600) -> Path:
+                     parameters: dict[str, Any] | None = None, timeout_s: int = 3600, progress: bool = False) -> Path:
     """Convert a jupytext ``.py`` to a notebook and run it with papermill in ``cwd``."""
     import jupytext
     import papermill
@@ -32,9 +44,29 @@ def execute_notebook(source: str | os.PathLike, output: str | os.PathLike, *, cw
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(nb, str(output), parameters=parameters or {}, cwd=str(cwd),
-                               kernel_name="python3", language="python", progress_bar=False,
+                               kernel_name="python3", language="python", progress_bar=progress,
                                execution_timeout=timeout_s)
     return output
+
+
+def _tree_digest(h, folder: Path, pattern: str) -> None:
+    for path in sorted(folder.rglob(pattern)) if folder.exists() else []:
+        if path.is_file():
+            h.update(str(path.relative_to(folder)).encode())
+            h.update(path.read_bytes())
+
+
+def chapter_key(root: str | os.PathLike, source: str | os.PathLike, *, preset: str, parameters: dict[str, Any],
+                upstream: tuple[str, ...] = ()) -> str:
+    """SHA-256 over what a chapter's result depends on (see the module docstring)."""
+    h = hashlib.sha256()
+    h.update(Path(source).read_bytes())
+    h.update(json.dumps({"preset": preset, **parameters}, sort_keys=True).encode())
+    _tree_digest(h, Path(__file__).resolve().parent, "*.py")
+    _tree_digest(h, Path(root) / "data" / "weights", "*")
+    for key in upstream:
+        h.update(key.encode())
+    return h.hexdigest()
 
 
 def hermetic_environment(root: str | os.PathLike) -> None:
@@ -49,18 +81,38 @@ def hermetic_environment(root: str | os.PathLike) -> None:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 
-def execute_all(root: str | os.PathLike, *, preset: str, only: list[str] | None = None) -> list[Path]:
-    """Run every chapter notebook at ``preset``; print the time each takes."""
+def execute_all(root: str | os.PathLike, *, preset: str, only: list[str] | None = None, force: bool = False,
+                progress: bool = False) -> list[Path]:
+    """Run the chapter notebooks at ``preset`` whose key changed (all with ``force``), saying
+    for each, as ``[i/N]``, whether it ran (and how long) or was reused; ``progress`` shows
+    papermill's bar over the cells being run."""
     root = Path(root).resolve()
     hermetic_environment(root)
+    keys_path = root / _KEYS
+    old = json.loads(keys_path.read_text()) if keys_path.exists() else {}
+    sources = [s for s in notebook_sources(root) if not only or s.stem in only]
+    keys: dict[str, str] = {}
     outputs = []
-    for src in notebook_sources(root):
-        if only and src.stem not in only:
+    t_all = time.perf_counter()
+    for i, src in enumerate(sources, 1):
+        upstream = tuple(keys.get(u) or old.get(u, {}).get("key", "") for u in READS.get(src.stem, ()))
+        keys[src.stem] = key = chapter_key(root, src, preset=preset, parameters={}, upstream=upstream)
+        out = root / "book" / "generated" / f"{src.stem}.ipynb"
+        results = root / "results" / f"{src.stem}.json"
+        if not force and old.get(src.stem, {}).get("key") == key and out.exists() and results.exists():
+            print(f"[{i}/{len(sources)}] reused {src.name} (preset '{preset}'): nothing it depends on changed", flush=True)
+            outputs.append(out)
             continue
+        print(f"[{i}/{len(sources)}] executing {src.name} at preset '{preset}' "
+              f"({time.perf_counter() - t_all:.0f} s elapsed)", flush=True)
         t0 = time.perf_counter()
-        out = execute_notebook(src, root / "book" / "generated" / f"{src.stem}.ipynb", cwd=root,
-                               parameters={"preset": preset})
+        old.pop(src.stem, None)  # a failed run must not be reused next time
+        keys_path.parent.mkdir(parents=True, exist_ok=True)
+        keys_path.write_text(json.dumps(old, indent=1))
+        execute_notebook(src, out, cwd=root, parameters={"preset": preset}, progress=progress)
         print(f"executed {src.name} at preset '{preset}' in {time.perf_counter() - t0:.0f} s", flush=True)
+        old[src.stem] = {"key": key, "preset": preset}
+        keys_path.write_text(json.dumps(old, indent=1))
         outputs.append(out)
     return outputs
 

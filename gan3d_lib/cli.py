@@ -200,7 +200,7 @@ def _book(args: argparse.Namespace) -> int:
     from .book import build_html, execute_all
 
     if not args.no_execute:
-        execute_all(args.root, preset=args.preset, only=args.only)
+        execute_all(args.root, preset=args.preset, only=args.only, force=args.force, progress=not args.quiet)
     if not args.no_build:
         print(build_html(args.root))
     return 0
@@ -331,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--only", nargs="*", help="notebook stems to execute (default: all)")
     s.add_argument("--no-execute", action="store_true", help="build from already executed notebooks")
     s.add_argument("--no-build", action="store_true", help="execute only")
+    s.add_argument("--force", action="store_true", help="re-execute every chapter, even those nothing changed for")
+    s.add_argument("--quiet", action="store_true", help="no progress bar over the cells")
     s.set_defaults(func=_book)
 
     args = p.parse_args(argv)
