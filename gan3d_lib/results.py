@@ -19,7 +19,7 @@ __all__ = ["SCHEMA_VERSION", "package_versions", "git_commit", "machine_info", "
 
 SCHEMA_VERSION = 1
 _PACKAGES = ("gan3d", "numpy", "scipy", "h5py", "matplotlib", "mplhep", "tensorflow", "keras",
-             "neural-compressor-tf", "ai-edge-litert", "onnxruntime", "jupyter-book", "papermill")
+             "neural-compressor-tf", "ai-edge-litert", "onnxruntime", "openvino", "nncf", "jupyter-book", "papermill")
 
 
 def package_versions(names: tuple[str, ...] = _PACKAGES) -> dict[str, str]:
