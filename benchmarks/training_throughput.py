@@ -37,7 +37,8 @@ def main() -> None:
             runs.append(r)
             print(f"{args.model} {size:5s} {precision:15s} {r['showers_per_s']:7.1f} showers/s "
                   f"(batch {args.batch}, {args.steps} timed steps)", flush=True)
-        print(f"{args.model} {size}: bf16 / fp32 = {pair['mixed_bfloat16']['showers_per_s'] / pair['float32']['showers_per_s']:.2f}x")
+        speedup = pair["mixed_bfloat16"]["showers_per_s"] / pair["float32"]["showers_per_s"]
+        print(f"{args.model} {size}: bf16 / fp32 = {speedup:.2f}x")
     print(json.dumps({"machine": m, "runs": runs}))
 
 

@@ -29,7 +29,8 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-_SUBMODULES = ("geometry", "mc", "io", "observables", "reference", "datasets", "generation", "models", "training", "evaluation", "validation", "export", "artefacts",
+_SUBMODULES = ("geometry", "mc", "io", "observables", "reference", "datasets", "generation", "models", "training",
+               "evaluation", "validation", "export", "artefacts",
                "quantization", "atomic", "bench", "plotting",
                "tables", "results", "presets", "book", "cli")
 __all__ = ("__version__", *_SUBMODULES)

@@ -41,7 +41,8 @@ import numpy as np
 
 from .atomic import atomic_dir
 
-__all__ = ["BACKENDS", "MODEL_FILES", "COMPANION_FILES", "OPENVINO_PRECISION", "Artefact", "load_artefact", "load_manifest", "write_artefact", "file_sha256", "HardwareUnsupported"]
+__all__ = ["BACKENDS", "MODEL_FILES", "COMPANION_FILES", "OPENVINO_PRECISION", "Artefact", "load_artefact", "load_manifest",
+           "write_artefact", "file_sha256", "HardwareUnsupported"]
 
 MANIFEST = "manifest.json"
 REFERENCE = "reference.npz"

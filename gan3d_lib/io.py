@@ -104,7 +104,8 @@ def _structure(path: str, f: h5py.File, shower_shape: tuple[int, ...]) -> Shower
         raise ShowerFileError(path, "ECAL", "is a group, expected a dataset")
     _check_float(path, "ECAL", ecal)
     if ecal.ndim != 1 + len(shower_shape):
-        raise ShowerFileError(path, "ECAL", f"rank {ecal.ndim} with shape {ecal.shape}, expected rank {1 + len(shower_shape)} (N, {', '.join(map(str, shower_shape))})")
+        raise ShowerFileError(path, "ECAL", f"rank {ecal.ndim} with shape {ecal.shape}, expected rank "
+                                            f"{1 + len(shower_shape)} (N, {', '.join(map(str, shower_shape))})")
     if tuple(ecal.shape[1:]) != tuple(shower_shape):
         raise ShowerFileError(path, "ECAL", f"shape {ecal.shape}, expected (N, {', '.join(map(str, shower_shape))})")
     n = ecal.shape[0]
@@ -123,7 +124,8 @@ def _structure(path: str, f: h5py.File, shower_shape: tuple[int, ...]) -> Shower
         if not (t.ndim == 1 or (t.ndim == 2 and t.shape[1] == 1)):
             raise ShowerFileError(path, key, f"shape {t.shape}, expected (N,) or (N, 1) primary energies in GeV")
     else:
-        raise ShowerFileError(path, "target", "missing, and no 'energy' dataset either (expected target[:, 1] = primary energy in GeV)")
+        raise ShowerFileError(path, "target",
+                              "missing, and no 'energy' dataset either (expected target[:, 1] = primary energy in GeV)")
     if t.shape[0] != n:
         raise ShowerFileError(path, key, f"has {t.shape[0]} entries but 'ECAL' has {n} showers")
     return ShowerFileInfo(path=path, n_showers=n, shower_shape=tuple(ecal.shape[1:]), energy_key=key)
@@ -151,14 +153,16 @@ def _check_values(
         bad = (energies < lo * (1 - _RANGE_TOLERANCE)) | (energies > hi * (1 + _RANGE_TOLERANCE))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ShowerFileError(path, info.energy_key, f"primary energy {energies[i]:.4g} GeV at shower {offset + i} outside the stated range [{lo:g}, {hi:g}] GeV")
+            raise ShowerFileError(path, info.energy_key, f"primary energy {energies[i]:.4g} GeV at shower {offset + i} "
+                                                         f"outside the stated range [{lo:g}, {hi:g}] GeV")
     finite = np.isfinite(showers)
     if not finite.all():
         i = offset + int(np.argwhere(~finite)[0][0])
         raise ShowerFileError(path, "ECAL", f"non-finite cell energy (NaN or inf) in shower {i}")
     if (showers < 0).any():
         idx = np.argwhere(showers < 0)[0]
-        raise ShowerFileError(path, "ECAL", f"negative cell energy {showers[tuple(idx)]:.3g} GeV in shower {offset + int(idx[0])} at cell {tuple(int(v) for v in idx[1:])}")
+        raise ShowerFileError(path, "ECAL", f"negative cell energy {showers[tuple(idx)]:.3g} GeV in shower "
+                                            f"{offset + int(idx[0])} at cell {tuple(int(v) for v in idx[1:])}")
 
 
 def inspect_shower_file(path: str | os.PathLike, *, shower_shape: tuple[int, ...] = SHOWER_SHAPE) -> ShowerFileInfo:

@@ -15,7 +15,8 @@ import numpy as np
 from . import observables as obs
 from .mc import ShowerSimulator
 
-__all__ = ["GEANT4_SHOWER_FACTS", "GEANT4_SHOWER_FACTS_SOURCE", "Geant4Point", "GEANT4_REFERENCE", "GEANT4_PROFILE_100GEV_MEV", "geant4_cpu_s_per_shower", "geant4_showers_per_s",
+__all__ = ["GEANT4_SHOWER_FACTS", "GEANT4_SHOWER_FACTS_SOURCE", "Geant4Point", "GEANT4_REFERENCE", "GEANT4_PROFILE_100GEV_MEV",
+           "geant4_cpu_s_per_shower", "geant4_showers_per_s",
            "compare_to_geant4"]
 
 

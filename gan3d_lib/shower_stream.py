@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from .io import DEFAULT_ENERGY_RANGE_GEV, SHOWER_SHAPE, _open, _read_energies, expand_paths, inspect_shower_file
+from .io import DEFAULT_ENERGY_RANGE_GEV, SHOWER_SHAPE, _open, expand_paths, inspect_shower_file
 
 __all__ = ["epoch_order", "TrainingShowers"]
 
@@ -33,7 +33,8 @@ def epoch_order(n: int, seed: int, epoch: int, *, chunk_showers: int, buffer_chu
     chunks = rng.permutation(n_chunks)
     parts = []
     for g in range(0, n_chunks, buffer_chunks):
-        rows = np.concatenate([np.arange(c * chunk_showers, min(n, (c + 1) * chunk_showers)) for c in chunks[g:g + buffer_chunks]])
+        rows = np.concatenate([np.arange(c * chunk_showers, min(n, (c + 1) * chunk_showers))
+                               for c in chunks[g:g + buffer_chunks]])
         parts.append(rows[rng.permutation(len(rows))])
     return np.concatenate(parts)
 

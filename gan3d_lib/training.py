@@ -527,8 +527,8 @@ def train(
         state = {"epoch": epoch + 1, "step": record["step"], "history": history, "best": best, **fits}
         _save_checkpoint(out, gen, disc, g_opt, d_opt, state, config.keep_checkpoints)
         _atomic_json(out / "history.json", {"history": history, "best": best, **fits})
-        if progress:
-            print(f"epoch {epoch + 1}: d_loss {record['d_loss']:.3f} g_loss {record['g_loss']:.3f} "
+        if progress:  # the per-epoch line the user asked for
+            print(f"epoch {epoch + 1}: d_loss {record['d_loss']:.3f} g_loss {record['g_loss']:.3f} "  # noqa: T201
                   f"val score {record['val_score']:.3g} MSE {record['val_shower_shape_mse']:.3g} "
                   f"SF ratio {record['val_sampling_fraction_ratio']:.3f} "
                   f"({record['showers_per_s']:.0f} showers/s)", flush=True)
