@@ -38,7 +38,7 @@
 # | chapter 2 (the generators, the shipped weights) | necessary |
 # | post-training quantization | helpful |
 #
-# **Time to run:** about 10 minutes at the `default` preset, 5 at `ci`, on 2 CPU cores.
+# **Time to run:** about 19 minutes at the `default` preset (the INT8 searches take 12), 6 at `ci`, on 2 CPU cores.
 # **Hardware:** CPU only; INC INT8 graphs run only on CPUs with AVX-512 (see below).
 
 # %% tags=["parameters"]
@@ -412,7 +412,7 @@ write_results(Path(results_dir) / "03_quantization.json", results,
 #
 # Every reduced-precision version of the generator is written by a public tool, reloads in a
 # fresh process, and is scored on the same showers. INT8 shrinks the paper-size generator
-# about four times on disk; the MSE table shows what each precision costs in physics.
+# about four times on disk; the physics gate says which precisions keep FP32's physics, and the search tables what keeping it costs.
 #
 # ### What's next?
 #
