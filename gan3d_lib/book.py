@@ -81,6 +81,14 @@ def hermetic_environment(root: str | os.PathLike) -> None:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 
+def _write_keys(path: Path, keys: dict) -> None:
+    from .atomic import atomic_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(keys, indent=1))
+
+
 def execute_all(root: str | os.PathLike, *, preset: str, only: list[str] | None = None, force: bool = False,
                 progress: bool = False) -> list[Path]:
     """Run the chapter notebooks at ``preset`` whose key changed (all with ``force``), saying
@@ -107,12 +115,11 @@ def execute_all(root: str | os.PathLike, *, preset: str, only: list[str] | None 
               f"({time.perf_counter() - t_all:.0f} s elapsed)", flush=True)
         t0 = time.perf_counter()
         old.pop(src.stem, None)  # a failed run must not be reused next time
-        keys_path.parent.mkdir(parents=True, exist_ok=True)
-        keys_path.write_text(json.dumps(old, indent=1))
+        _write_keys(keys_path, old)
         execute_notebook(src, out, cwd=root, parameters={"preset": preset}, progress=progress)
         print(f"executed {src.name} at preset '{preset}' in {time.perf_counter() - t0:.0f} s", flush=True)
         old[src.stem] = {"key": key, "preset": preset}
-        keys_path.write_text(json.dumps(old, indent=1))
+        _write_keys(keys_path, old)
         outputs.append(out)
     return outputs
 

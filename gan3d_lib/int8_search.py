@@ -203,27 +203,23 @@ def search_artefact(backend: str, generator, out: str | Path, gate_reference, ga
     layers = quantizable_layers(backend, generator)
     space = default_space(backend, n_calibration)
     with tempfile.TemporaryDirectory(prefix=".search-", dir=out.parent) as scratch:
-        folders: dict[QuantConfig, Path] = {}
-        gates: dict[QuantConfig, Any] = {}
-
-        def build(cfg: QuantConfig):
-            if cfg not in folders:
-                folders[cfg] = Path(scratch) / f"c{len(folders):03d}"
-                make_artefact(backend, generator, folders[cfg], model=model, size=size, source=source,
-                              calibration=calibration, config=cfg)
-            from .artefacts import load_artefact
-
-            return load_artefact(folders[cfg])
+        built: dict[QuantConfig, Any] = {}
+        gates: dict[tuple[QuantConfig, bool], Any] = {}
+        last: dict[QuantConfig, np.ndarray] = {}  # the last config's showers: its quick and full gate follow each other
 
         def judge(cfg: QuantConfig, full: bool):
-            key = (cfg, full)
-            if key not in gates:
-                showers = build(cfg).generate_from_latent(gate_latent)  # HardwareUnsupported propagates
-                gates[key] = precision_gate(showers, gate_reference, classifier=full)
-            return gates[key]
+            if (cfg, full) not in gates:
+                if cfg not in built:
+                    built[cfg] = make_artefact(backend, generator, Path(scratch) / f"c{len(built):03d}", model=model,
+                                               size=size, source=source, calibration=calibration, config=cfg)
+                if cfg not in last:  # HardwareUnsupported propagates
+                    last.clear()
+                    last[cfg] = built[cfg].generate_from_latent(gate_latent)
+                gates[(cfg, full)] = precision_gate(last[cfg], gate_reference, classifier=full)
+            return gates[(cfg, full)]
 
         def time_configs(cfgs: list[QuantConfig]) -> list[float]:
-            paths = [str(folders[c]) for c in cfgs]
+            paths = [str(built[c].path) for c in cfgs]
             recs = run_streams(paths, [timing_batch], seconds=timing_seconds, rounds=timing_rounds)
             by_path = {r["artefact"]: r["showers_per_s"] for r in recs}
             return [by_path[p] for p in paths]
@@ -235,7 +231,7 @@ def search_artefact(backend: str, generator, out: str | Path, gate_reference, ga
         if chosen is None:  # nothing passed: keep the least failing full-gate candidate, marked as failing
             full = [t for t in result.trials if t["full_gate"]]
             chosen = min(full, key=lambda t: t["worst_ratio"])["config_obj"]
-        gate = gates[(chosen, True)] if (chosen, True) in gates else judge(chosen, True)
+        gate = judge(chosen, True)
         record = {"search": result.to_dict(), "layers": layers, "space": space, "timing_batch": timing_batch,
                   "chosen_config": chosen.to_dict(), "passed_gate": bool(gate.passed)}
         art = make_artefact(backend, generator, out, model=model, size=size, source=source, calibration=calibration,

@@ -118,9 +118,10 @@ def accuracy_controlled_int8(generator, out, latent: np.ndarray, judge: Callable
         t = time.perf_counter()
         showers = np.concatenate([np.asarray(compiled([b])[0], np.float32) for b in items])
         result = judge(showers)
-        calls.append({"score": gate_score(result), "passed": result.passed, "worst": list(result.worst),
+        score = gate_score(result)
+        calls.append({"score": score, "passed": result.passed, "worst": list(result.worst),
                       "worst_ratio": result.worst_ratio, "seconds": time.perf_counter() - t})
-        return gate_score(result), None
+        return score, None
 
     fp32_model = convert(generator)  # NNCF compiles what it validates with inference precision f32
     t0 = time.perf_counter()

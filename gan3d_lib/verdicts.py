@@ -62,17 +62,17 @@ def conclusion_text(verdicts: Mapping[str, dict], fp32_vs_mc: dict, mc_floor: di
     lost = {k: v for k, v in verdicts.items() if v["loses_physics"]}
     kept = {k: v for k, v in verdicts.items() if not v["loses_physics"]}
 
-    def share(v: dict) -> str:
+    def share(v: dict) -> str | None:
         s = v["fpd_share_of_gap"]
-        return "" if s is None or not np.isfinite(s) else \
-            f"; against the Monte Carlo it moves FPD by {100 * s:+.2g} % of the FP32-to-Monte Carlo gap"
+        return None if s is None or not np.isfinite(s) else \
+            f"against the Monte Carlo it moves FPD by {100 * s:+.2g} % of the FP32-to-Monte Carlo gap"
 
     for k, v in lost.items():
-        lines.append(f"**{k}** fails the physics gate against FP32: {v['first_failure']}{share(v)}.")
+        lines.append(f"**{k}** fails the physics gate against FP32: {v['first_failure']}"
+                     + (f"; {share(v)}." if share(v) else "."))
     if kept:
         lines.append("Pass the physics gate against FP32 in every energy bin: "
-                     + ", ".join(f"{k}{share(v).replace('; against', ' (against').replace('gap', 'gap)')}"
-                                 for k, v in kept.items()) + ".")
+                     + ", ".join(k + (f" ({share(v)})" if share(v) else "") for k, v in kept.items()) + ".")
     judged = {k: v for k, v in verdicts.items() if v["agrees_with_chapter3"] is not None}
     disagree = [k for k, v in judged.items() if not v["agrees_with_chapter3"]]
     if judged and not disagree:

@@ -38,7 +38,7 @@
 # | chapter 2 (the generators, the shipped weights) | necessary |
 # | post-training quantization | helpful |
 #
-# **Time to run:** about 19 minutes at the `default` preset (the INT8 searches take 12), 6 at `ci`, on 2 CPU cores.
+# **Time to run:** about 20 minutes at the `default` preset, 6 at `ci`, on 2 CPU cores.
 # **Hardware:** CPU only; INC INT8 graphs run only on CPUs with AVX-512 (see below).
 
 # %% tags=["parameters"]
@@ -203,12 +203,15 @@ results["gate_skipped"] = gate_skipped
 # Neural Compressor's graphs (through TensorFlow) and OpenVINO both run on oneDNN, which picks
 # kernels for the newest instructions the CPU has (AMX on recent Xeons) unless
 # `ONEDNN_MAX_CPU_ISA` caps it. The same artefacts, run in fresh processes with and without a
-# cap at AVX-512 with VNNI, BF16 and FP16 but no AMX (total energy of 256 showers relative to
-# FP32 under the same setting, and showers/s at batch 128):
+# cap at AVX-512 with VNNI, BF16 and FP16 but no AMX (total energy of {glue:text}`isa_n` showers relative to
+# FP32 under the same setting, and showers/s at batch {glue:text}`isa_batch`):
 
 # %% tags=["remove-stderr"]
+isa_n, isa_batch = 256, 128
 isa_rows = isa_check.compare_isa([lite[b].path for b in ("inc-int8", "openvino-int8", "openvino-bf16", "keras-bf16")],
-                                 lite["keras-fp32"].path, seconds=params["isa_seconds"])
+                                 lite["keras-fp32"].path, n=isa_n, batch_size=isa_batch, seconds=params["isa_seconds"])
+glue("isa_n", isa_n, display=False)
+glue("isa_batch", isa_batch, display=False)
 display(Markdown(markdown_table([{**r, "artefact": Path(r["artefact"]).name} for r in isa_rows],
                                 {"artefact": "artefact", "isa": "ONEDNN_MAX_CPU_ISA", "energy_ratio": "energy / FP32",
                                  "showers_per_s": "showers/s", "skipped": "not run"},
@@ -234,7 +237,8 @@ results["isa_check"] = {"rows": isa_rows, "text": isa_text}
 # ranks most harmful, one group per iteration) runs with the gate as its metric.
 
 # %% tags=["remove-stderr"]
-glue("timing_batch", 128, display=False)
+timing_batch = 128  # showers per batch when the passing candidates are timed
+glue("timing_batch", timing_batch, display=False)
 glue("search_trials", params["max_trials"], display=False)
 glue("search_minutes", params["search_minutes"], display=False)
 calibration_pool = quantization.calibration_latents(4 * params["n_calibration"], seed=seed)
@@ -244,7 +248,8 @@ for backend in ("onnx-int8", "openvino-int8", "inc-int8"):
         searched[backend] = int8_search.search_artefact(
             backend, generator, root / "conv2d_lite" / f"{backend}-tuned", gate_ref, gate_z, model="conv2d",
             size="lite", source=weights_dir, calibration=calibration_pool, n_calibration=params["n_calibration"],
-            max_trials=params["max_trials"], max_minutes=params["search_minutes"], progress=False)
+            max_trials=params["max_trials"], max_minutes=params["search_minutes"], timing_batch=timing_batch,
+            progress=False)
     except HardwareUnsupported as exc:
         search_skipped[backend] = str(exc)
 for backend, out in searched.items():
