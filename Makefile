@@ -15,7 +15,7 @@ export JUPYTER_RUNTIME_DIR := $(CURDIR)/.cache/jupyter/runtime
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup book test bench-mc weights weights-stage1 weights-stage2 clean
+.PHONY: setup book test bench-mc weights weights-stage1 weights-stage2 weights-stage3 clean
 
 setup: $(VENV)/.installed
 
@@ -35,9 +35,11 @@ test: setup
 bench-mc: setup
 	$(BIN)/gan3d bench-mc --n 4096 --workers 1 2
 
-# The shipped lite Conv2D generator (data/weights/conv2d_lite_stage3) in three stages, about
-# 2.5 hours on 2 cores (see the histories): `make weights` re-creates all three from scratch
+# The shipped lite Conv2D generator (data/weights/conv2d_lite_stage4) in four stages, about
+# 4 hours on 2 cores (see the histories): `make weights` re-creates all four from scratch
 # in data/weights_rebuilt, leaving the committed ones alone (WEIGHTS_ROOT=... for elsewhere).
+# Stages 1-3 trained on the Monte Carlo before its fit to Geant4 (`gan3d simulate --tuning
+# start`), stage 4 on the fitted one (data/mc_tuning.json).
 # Stage 1: 16 epochs on 20 000 showers uniform in 2-500 GeV; batch 32 and learning rates
 #   1e-3 (G) / 2e-3 (D) instead of the study's 128 and 5e-4 / 1e-4 (four times more updates
 #   per CPU hour).
@@ -46,26 +48,37 @@ bench-mc: setup
 # Stage 3 (the shipped generator): the generator as deployed (BatchNorm moving statistics, no
 #   dropout) against stage 2's discriminator, with the E_cal term weighted 0.5 and our depth
 #   and per-energy-bin longitudinal-shape terms; epochs of 5 000 showers.
+# Stage 4 (the shipped generator): stage 3 fine-tuned on the fitted Monte Carlo against a fresh
+#   discriminator that sees E_cell^0.5 (the 0.1-3 MeV cells), with a per-energy-bin hits term.
 WEIGHTS_ROOT ?= data/weights_rebuilt
 STAGE1 := $(WEIGHTS_ROOT)/conv2d_lite
 STAGE2 := $(WEIGHTS_ROOT)/conv2d_lite_finetune
-WEIGHTS := $(WEIGHTS_ROOT)/conv2d_lite_stage3
+STAGE3 := $(WEIGHTS_ROOT)/conv2d_lite_stage3
+WEIGHTS := $(WEIGHTS_ROOT)/conv2d_lite_stage4
 STAGE3_EPOCHS ?= 6
-TRAIN_MC := data/mc/train_20k_seed1001.h5
-VAL_MC := data/mc/val_2k_seed1002.h5
-TRAIN_LOGE_MC := data/mc/train_20k_logE_seed1001.h5
-VAL_LOGE_MC := data/mc/val_2k_logE_seed1002.h5
+TRAIN_MC := data/mc/train_20k_seed1001_start.h5
+VAL_MC := data/mc/val_2k_seed1002_start.h5
+TRAIN_LOGE_MC := data/mc/train_20k_logE_seed1001_start.h5
+VAL_LOGE_MC := data/mc/val_2k_logE_seed1002_start.h5
+TRAIN_FITTED_MC := data/mc/train_20k_logE_seed1001.h5
+VAL_FITTED_MC := data/mc/val_2k_logE_seed1002.h5
 
 $(TRAIN_MC): | setup
-	$(BIN)/gan3d simulate --n 20000 --seed 1001 --out $@
+	$(BIN)/gan3d simulate --n 20000 --seed 1001 --tuning start --out $@
 
 $(VAL_MC): | setup
-	$(BIN)/gan3d simulate --n 2000 --seed 1002 --out $@
+	$(BIN)/gan3d simulate --n 2000 --seed 1002 --tuning start --out $@
 
 $(TRAIN_LOGE_MC): | setup
-	$(BIN)/gan3d simulate --n 20000 --seed 1001 --spectrum log-uniform --out $@
+	$(BIN)/gan3d simulate --n 20000 --seed 1001 --spectrum log-uniform --tuning start --out $@
 
 $(VAL_LOGE_MC): | setup
+	$(BIN)/gan3d simulate --n 2000 --seed 1002 --spectrum log-uniform --tuning start --out $@
+
+$(TRAIN_FITTED_MC): data/mc_tuning.json | setup
+	$(BIN)/gan3d simulate --n 20000 --seed 1001 --spectrum log-uniform --out $@
+
+$(VAL_FITTED_MC): data/mc_tuning.json | setup
 	$(BIN)/gan3d simulate --n 2000 --seed 1002 --spectrum log-uniform --out $@
 
 weights-stage1: setup $(TRAIN_MC) $(VAL_MC)
@@ -79,13 +92,13 @@ weights-stage2: weights-stage1 $(TRAIN_LOGE_MC) $(VAL_LOGE_MC)
 	    --lr-decay 0.15 --lr-decay-start-epoch 4 --n-validation 1000 --init-generator $(STAGE1) \
 	    --data $(TRAIN_LOGE_MC) --validation $(VAL_LOGE_MC) --out $(STAGE2)
 
-weights: weights-stage2
+weights-stage3: weights-stage2
 	$(BIN)/gan3d train --model conv2d --size lite --epochs $(STAGE3_EPOCHS) --batch-size 32 \
 	    --max-steps-per-epoch 156 --seed 3 --lr-generator 1.5e-4 --lr-discriminator 3e-4 \
 	    --lr-decay 0.1 --lr-decay-start-epoch 3 --n-validation 1000 \
 	    --weight-ecal 0.5 --weight-depth 0.25 --weight-profile 2.0 --generator-as-deployed \
 	    --init-generator $(STAGE2) --init-discriminator $(STAGE2)/checkpoints/epoch_0010 \
-	    --data $(TRAIN_LOGE_MC) --validation $(VAL_LOGE_MC) --out $(WEIGHTS)
+	    --data $(TRAIN_LOGE_MC) --validation $(VAL_LOGE_MC) --out $(STAGE3)
 
 clean:
 	rm -rf _build book/generated results .cache

@@ -12,11 +12,36 @@ from .artefacts import HardwareUnsupported
 
 def _simulate(args: argparse.Namespace) -> int:
     from .datasets import simulate_to_files
+    from .mc import ShowerSimulator
+    from .mc_tuning import START
 
+    sim = ShowerSimulator(tuning=START) if args.tuning == "start" else ShowerSimulator()
     paths = simulate_to_files(args.out, args.n, seed=args.seed, energy_range_gev=tuple(args.energy),
-                              spectrum=args.spectrum, shard_size=args.shard_size, progress=not args.quiet)
+                              spectrum=args.spectrum, shard_size=args.shard_size, simulator=sim,
+                              progress=not args.quiet)
     for p in paths:
         print(p)
+    return 0
+
+
+def _tune_mc(args: argparse.Namespace) -> int:
+    import sys
+
+    from .atomic import atomic_file
+    from .mc_tuning import fit_tuning
+
+    def say(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    fit = fit_tuning(rounds=args.rounds, seed=args.seed, progress=say)
+    doc = {"command": "gan3d tune-mc " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in
+                                                   (("rounds", args.rounds), ("seed", args.seed), ("out", args.out))),
+           **fit.to_dict()}
+    with atomic_file(args.out) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1))
+    met = sum(r["met"] for r in fit.table)
+    print(json.dumps({"out": str(args.out), "goals_met": met, "goals": len(fit.table), "tuning": doc["tuning"]}))
     return 0
 
 
@@ -93,7 +118,8 @@ def _train(args: argparse.Namespace) -> int:
                          lr_discriminator=args.lr_discriminator, lr_decay=args.lr_decay,
                          lr_decay_start_epoch=args.lr_decay_start_epoch, init_generator=args.init_generator,
                          strategy=args.strategy, weight_ecal=args.weight_ecal, weight_depth=args.weight_depth,
-                         weight_profile=args.weight_profile,
+                         weight_profile=args.weight_profile, cell_power=args.cell_power,
+                         weight_hits=args.weight_hits,
                          generator_as_deployed=args.generator_as_deployed, init_discriminator=args.init_discriminator)
     history = train(config, args.data, args.validation, args.out, progress=not args.quiet,
                     max_in_memory_gb=args.max_in_memory_gb)
@@ -220,8 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--seed", type=int, required=True)
     s.add_argument("--out", type=Path, required=True, help="output .h5 (shards get _000, _001... suffixes)")
     s.add_argument("--shard-size", type=int, default=None, help="showers per file (default: one file)")
+    s.add_argument("--tuning", choices=["fitted", "start"], default="fitted",
+                   help="Monte Carlo tuning: fitted to Geant4 (default) or the fit's start (what stages 1-3 trained on)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_simulate)
+
+    s = sub.add_parser("tune-mc", help="fit the Monte Carlo's tuning to the Geant4 shower facts (a few minutes)")
+    s.add_argument("--rounds", type=int, default=2, help="alternations of the shape and response fits")
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--out", type=Path, default=Path("data/mc_tuning.json"), help="fit record (JSON)")
+    s.add_argument("--quiet", action="store_true", help="no progress lines")
+    s.set_defaults(func=_tune_mc)
 
     s = sub.add_parser("generate", help="generate showers in seeded shards on Dask (resumable, checksummed)")
     s.add_argument("--source", default="mc", help="'mc' (Monte Carlo) or a GAN artefact folder")
@@ -276,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="weight of |barycentre - fit(E_p)| in layers in G's loss (not in the study: 0)")
     s.add_argument("--weight-profile", type=float, default=0.0,
                    help="weight of the per-energy-bin mean longitudinal shape error (%%^2) in G's loss (not in the study: 0)")
+    s.add_argument("--cell-power", type=float, default=1.0,
+                   help="D sees cell energies to this power, e.g. 0.5 (the study: 1, linear)")
+    s.add_argument("--weight-hits", type=float, default=0.0,
+                   help="weight of the per-energy-bin squared relative error of mean hits in G's loss (not in the study: 0)")
     s.add_argument("--generator-as-deployed", action="store_true",
                    help="G runs as deployed (BatchNorm moving statistics, no dropout) in both updates: fine-tuning")
     s.add_argument("--init-discriminator", default=None,

@@ -49,17 +49,35 @@ class ShowerTuning:
         crossing_gamma_shape: shape k of the Gamma fluctuation per crossing
             (relative spread 1/sqrt(k)), a stand-in for Landau fluctuations.
         spot_n1, spot_n2: N_spot = spot_n1 * (E/GeV)^spot_n2 (Geant4 sampling defaults).
-        radial_scale: multiplies both radial components (1 = GFlash).
+        depth_spread_scale: multiplies GFlash's per-shower spread of ln T_max and ln alpha
+            (sets the leakage fluctuations, hence the SF spread at high energy).
+        core_radius_scale, tail_radius_scale: multiply GFlash's core and tail radii R_C, R_T
+            (1 = GFlash); set the 3x3 core fraction and the shower width.
+        core_probability_scale: multiplies GFlash's core probability p (clipped to [0, 1]).
+        first_layer_gev, first_layer_power: energy absorbed in layer 0 beyond the Gamma
+            profile, ``first_layer_gev * (E/GeV)^first_layer_power`` GeV, spread like layer 0
+            (the primary and its first secondaries cross the first silicon before the shower
+            develops; the Gamma profile starts at zero slope and misses it).
+        last_layer_factor: multiplies the last layer's absorbed energy (its silicon has no
+            absorber behind it, so it misses the energy scattered back into the others).
         threshold_gev: read-out threshold per cell in GeV (3DGAN convention: 1e-6).
+
+    The defaults are fitted against the Geant4 facts (:mod:`gan3d_lib.mc_tuning`).
     """
 
-    e_over_mip: float = 0.85
+    e_over_mip: float = 0.854669
     depth_shift_x0: float = 0.45
-    crossing_energy_mip: float = 1.15
-    crossing_gamma_shape: float = 1.5
+    crossing_energy_mip: float = 1.7057
+    crossing_gamma_shape: float = 1.16031
     spot_n1: float = 93.0 / 0.11
     spot_n2: float = 0.876
-    radial_scale: float = 1.0
+    depth_spread_scale: float = 0.988919
+    core_radius_scale: float = 0.690499
+    tail_radius_scale: float = 1.12559
+    core_probability_scale: float = 0.863211
+    first_layer_gev: float = 0.0099505
+    first_layer_power: float = 0.364529
+    last_layer_factor: float = 0.540008
     threshold_gev: float = 1e-6
 
 
@@ -112,8 +130,8 @@ class ShowerSimulator:
         mean_ln_t = np.log(np.maximum(
             mean_t_hom - 0.55 / g.sampling_frequency - 0.69 * (1 - g.e_hat) + tun.depth_shift_x0, 0.1))
         mean_ln_a = np.log(np.maximum(mean_a_hom - 0.476 / g.sampling_frequency, 0.1))
-        sig_ln_t = np.minimum(1.0 / np.maximum(-2.5 + 1.25 * ln_y, 1e-3), 0.5)
-        sig_ln_a = np.minimum(1.0 / np.maximum(-0.82 + 0.79 * ln_y, 1e-3), 0.5)
+        sig_ln_t = np.minimum(1.0 / np.maximum(-2.5 + 1.25 * ln_y, 1e-3), 0.5) * tun.depth_spread_scale
+        sig_ln_a = np.minimum(1.0 / np.maximum(-0.82 + 0.79 * ln_y, 1e-3), 0.5) * tun.depth_spread_scale
         rho = np.clip(0.784 - 0.023 * ln_y, -1.0, 1.0)
         z1 = rng.standard_normal(energies_gev.shape)
         z2 = rng.standard_normal(energies_gev.shape)
@@ -122,12 +140,19 @@ class ShowerSimulator:
         alpha = np.maximum(np.exp(mean_ln_a + sig_ln_a * (cp * z1 - cm * z2)), 1.1)
         return t_max, alpha
 
-    def layer_fractions(self, t_max: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """(n, n_layers) fraction of the primary energy absorbed in each layer."""
+    def layer_fractions(self, energies_gev: np.ndarray, t_max: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """(n, n_layers) fraction of the primary energy absorbed in each layer: the Gamma
+        profile with the first-layer excess and the last-layer factor of the tuning."""
+        tun = self.tuning
         beta = (alpha - 1.0) / t_max
         edges = self.geometry.layer_edges_x0()
         cdf = gammainc(alpha[:, None], beta[:, None] * edges[None, :])
-        return np.diff(cdf, axis=1)
+        frac = np.diff(cdf, axis=1)
+        first = np.minimum(tun.first_layer_gev * energies_gev ** tun.first_layer_power / energies_gev, 0.5)
+        frac *= (1.0 - first)[:, None]
+        frac[:, 0] += first
+        frac[:, -1] *= tun.last_layer_factor
+        return frac
 
     # --- radial -------------------------------------------------------------------------
     def radial_parameters(
@@ -147,10 +172,10 @@ class ShowerSimulator:
         p1, p2, p3 = 2.632 - 0.00094 * z, 0.401 + 0.00187 * z, 1.313 - 0.0686 * ln_e
         u = (p2 - tau) / p3
         p_core = p1 * np.exp(u - np.exp(u)) + one_m_e * (0.348 - 0.642 / fs * np.exp(-((tau - 1.0) ** 2)))
-        scale = self.tuning.radial_scale * g.moliere_radius_mm
-        r_core = np.maximum(r_core, 0.005) * scale
-        r_tail = np.maximum(r_tail, 0.05) * scale
-        return r_core, r_tail, np.clip(p_core, 0.0, 1.0)
+        tun = self.tuning
+        r_core = np.maximum(r_core, 0.005) * (tun.core_radius_scale * g.moliere_radius_mm)
+        r_tail = np.maximum(r_tail, 0.05) * (tun.tail_radius_scale * g.moliere_radius_mm)
+        return r_core, r_tail, np.clip(p_core * tun.core_probability_scale, 0.0, 1.0)
 
     def expected_cell_fractions(
         self, energies_gev: np.ndarray, t_max: np.ndarray, alpha: np.ndarray
@@ -160,7 +185,7 @@ class ShowerSimulator:
         xe, ye = self.geometry.cell_edges_mm()
         lateral = p_core[..., None, None] * cell_fractions(r_core, xe, ye)
         lateral += (1.0 - p_core)[..., None, None] * cell_fractions(r_tail, xe, ye)
-        frac = self.layer_fractions(t_max, alpha)[..., None, None] * lateral  # (n, L, nx, ny)
+        frac = self.layer_fractions(energies_gev, t_max, alpha)[..., None, None] * lateral  # (n, L, nx, ny)
         return np.moveaxis(frac, 1, -1)
 
     # --- one block ----------------------------------------------------------------------

@@ -21,7 +21,7 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["LATENT_SIZE", "SIZES", "latent_vectors", "build_generator", "build_discriminator",
+__all__ = ["LATENT_SIZE", "NET_UNIT_GEV", "SIZES", "latent_vectors", "build_generator", "build_discriminator",
            "count_parameters", "multiply_accumulates", "TotalEnergy"]
 
 LATENT_SIZE = 200
@@ -30,6 +30,7 @@ _LEAKY_SLOPE = 0.3  # Keras 2 LeakyReLU default, used by the original code
 # Networks work in units of 1 MeV (cells of ~1e-3 GeV are awkward for BatchNorm-ed nets):
 # the generator ends with a fixed Rescaling to GeV, the discriminator starts with its inverse.
 _NET_UNIT_GEV = 0.001
+NET_UNIT_GEV = _NET_UNIT_GEV  #: GeV per unit of the networks' cell values
 
 
 def latent_vectors(energies_gev: np.ndarray, *, seed: int, latent_size: int = LATENT_SIZE) -> np.ndarray:

@@ -333,7 +333,48 @@ def plot_facts_ratios(rows: Sequence[Mapping], *, reference: str, samples: Seque
     return fig
 
 
+
+def plot_facts_against_reference(rows: Sequence[Mapping], *, reference: str, samples: Sequence[str],
+                                 labels: Mapping[str, str], goals: Mapping[str, tuple[str, float]] | None = None) -> Figure:
+    """Per shower fact (:func:`shower_facts.facts_table` rows): the reference as points and each
+    sample as a curve against the primary energy, and beneath it the ratio to the reference with
+    the goal band (``goals``: fact -> ('relative', tol) or ('absolute', tol), as
+    :data:`mc_tuning.TOLERANCES`; absolute goals are drawn as tol / reference value)."""
+    facts = list(dict.fromkeys(r["fact"] for r in rows))
+    ncol = 5
+    nrow = -(-len(facts) // ncol)
+    fig = plt.figure(figsize=(15, 4.2 * nrow))
+    grid = fig.add_gridspec(2 * nrow, ncol, height_ratios=[3, 1.3] * nrow, hspace=0.08, wspace=0.35)
+    for i, fact in enumerate(facts):
+        r0, c = 2 * (i // ncol), i % ncol
+        top = fig.add_subplot(grid[r0, c])
+        bottom = fig.add_subplot(grid[r0 + 1, c], sharex=top)
+        sel = sorted((r for r in rows if r["fact"] == fact), key=lambda r: r["energy_gev"])
+        e = [r["energy_gev"] for r in sel]
+        top.plot(e, [r[reference] for r in sel], "ko", label=reference)
+        if goals and fact in goals:
+            kind, tol = goals[fact]
+            band = [tol / r[reference] if kind == "absolute" else tol for r in sel]
+            bottom.fill_between(e, [1 - b for b in band], [1 + b for b in band], color="0.88", zorder=0, label="goal")
+        for k, name in enumerate(samples):
+            pts = [(r["energy_gev"], r[name], r[f"{name}/{reference}"]) for r in sel if name in r]
+            if pts:
+                xs, vals, ratios = zip(*pts)
+                top.plot(xs, vals, "-", color=f"C{k}", label=name)
+                bottom.plot(xs, ratios, "-", color=f"C{k}")
+        bottom.axhline(1.0, color="k", lw=0.8)
+        top.set_xscale("log")
+        top.set_title(labels.get(fact, fact), fontsize=9)
+        top.tick_params(labelbottom=False)
+        bottom.set_xlabel("primary energy [GeV]")
+        if c == 0:
+            bottom.set_ylabel(f"/ {reference}")
+        if i == 0:
+            top.legend(fontsize=8)
+    return fig
+
 # --- physics validation (chapter 5) ------------------------------------------------------------
+__all__ += ["plot_facts_against_reference"]
 __all__ += ["plot_shower_shapes_by_artefact", "plot_sampling_fraction_by_artefact", "plot_feature_distributions",
             "plot_cell_energy_spectra_by_artefact", "plot_separation_power_heatmap", "plot_scores_by_artefact"]
 

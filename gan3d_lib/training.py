@@ -95,6 +95,13 @@ class TrainConfig:
     # the same model and size, so that a fine-tuning stage does not begin against a blind one.
     init_discriminator: str | None = None
     weight_profile: float = 0.0  # per %^2 of mean longitudinal-shape error; not in the study
+    # The discriminator sees cell energies to this power (1 = the study: linear in E):
+    # E_cell^0.5 lifts the 0.1-3 MeV cells, invisible beside GeV cells in linear units,
+    # into the range the discriminator resolves. The generator still outputs GeV.
+    cell_power: float = 1.0
+    # Per-energy-bin term of our own, fake vs real showers of the same bin: squared relative
+    # error of the mean (soft) number of hits above HITS_THRESHOLD_GEV; 0 = not in the loss.
+    weight_hits: float = 0.0
     # Run the generator as it is deployed (BatchNorm with its moving statistics, no dropout)
     # in both updates, so that the discriminator and the losses judge exactly the showers
     # users get: training-mode dropout and batch statistics shift the inference-mode output.
@@ -114,8 +121,11 @@ class TrainConfig:
             raise ValueError(f"precision must be 'float32' or 'mixed_bfloat16', got {self.precision!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
-        if self.weight_depth < 0 or self.weight_profile < 0:
-            raise ValueError(f"weight_depth and weight_profile must be >= 0, got {self.weight_depth}, {self.weight_profile}")
+        if min(self.weight_depth, self.weight_profile, self.weight_hits) < 0:
+            raise ValueError("weight_depth, weight_profile and weight_hits must be >= 0, got "
+                             f"{self.weight_depth}, {self.weight_profile}, {self.weight_hits}")
+        if not 0 < self.cell_power <= 1:
+            raise ValueError(f"cell_power must be in (0, 1], got {self.cell_power}")
         if self.lr_decay < 0:
             raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
         if self.strategy not in STRATEGIES:
@@ -270,7 +280,8 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
                depth_coeffs: np.ndarray | None = None, strategy=None):
     import tensorflow as tf
 
-    from .models import LATENT_SIZE
+    from .models import LATENT_SIZE, NET_UNIT_GEV
+    from .validation import HITS_THRESHOLD_GEV
 
     if config.weight_depth > 0 and depth_coeffs is None:
         raise ValueError("weight_depth > 0 needs depth_coeffs (observables.fit_longitudinal_centre)")
@@ -323,6 +334,31 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         diff = tf.matmul(which, shapes(fake) - shapes(real), transpose_a=True) / tf.maximum(counts, 1.0)[:, None]
         return tf.reduce_sum(counts * tf.reduce_mean(diff**2, axis=1)) / tf.cast(tf.shape(energies)[0], tf.float32)
 
+    def per_bin_means(energies, *values):
+        """(counts (n_bins,), per-bin means (n_bins,) of each value (n,)) over the energy bins."""
+        index = tf.reduce_sum(tf.cast(energies[:, None] >= bin_edges, tf.int32), axis=1)
+        which = tf.one_hot(index, len(obs.DEFAULT_ENERGY_BINS_GEV) - 1)
+        counts = tf.reduce_sum(which, axis=0)
+        return counts, [tf.linalg.matvec(which, v, transpose_a=True) / tf.maximum(counts, 1.0) for v in values]
+
+    power, eps = float(config.cell_power), 1e-4
+
+    def seen(showers):
+        """What the discriminator sees: GeV cells, or NET_UNIT_GEV * ((E / NET_UNIT_GEV)^p) for p < 1."""
+        if power == 1.0:
+            return showers
+        return NET_UNIT_GEV * (tf.pow(showers / NET_UNIT_GEV + eps, power) - eps**power)
+
+    log_threshold = float(np.log(HITS_THRESHOLD_GEV))
+
+    def hits_error(energies, fake, real):
+        """Squared relative error of the per-bin mean soft hit counts (sigmoid in ln E_cell, width 0.3)."""
+        def soft_hits(x):
+            return tf.reduce_sum(tf.sigmoid((tf.math.log(x + 1e-9) - log_threshold) / 0.3), axis=(1, 2, 3))
+        counts, (h_fake, h_real) = per_bin_means(energies, soft_hits(fake), soft_hits(real))
+        rel = h_fake / tf.maximum(h_real, 1.0) - 1.0
+        return tf.reduce_sum(counts * rel**2) / tf.reduce_sum(counts)
+
     def scaled(loss):  # a replica's share of the global-batch mean
         return loss if replicas == 1 else loss / replicas
 
@@ -339,17 +375,17 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         with tf.GradientTape() as tape:
             # One pass over real and fake together: BatchNorm statistics of a real-only and a
             # fake-only batch would normalise away exactly the differences D must see.
-            g_out, a_out, _ = disc(tf.concat([showers, fake], 0), training=True)
+            g_out, a_out, _ = disc(seen(tf.concat([showers, fake], 0)), training=True)
             d_bce = bce_loss(labels, g_out[:, 0])
             d_aux = mape(tf.concat([e100, e100], 0), tf.cast(a_out[:, 0], tf.float32))
             d_loss = scaled(config.weight_bce * d_bce + config.weight_aux * d_aux)
         d_opt.apply_gradients(zip(tape.gradient(d_loss, disc.trainable_variables), disc.trainable_variables))
         with tf.GradientTape() as tape:
             fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s + 2])), training=g_training), tf.float32)
-            g_fake, a_fake, e_fake = disc(fake, training=False)
+            g_fake, a_fake, _ = disc(seen(fake), training=False)
             g_bce = bce_loss(tf.fill((n,), config.label_real), g_fake[:, 0])
             g_aux = mape(e100, tf.cast(a_fake[:, 0], tf.float32))
-            g_ecal = mape(ecal_target(energies), tf.cast(e_fake[:, 0], tf.float32))
+            g_ecal = mape(ecal_target(energies), tf.reduce_sum(fake, axis=(1, 2, 3)))
             g_loss = config.weight_bce * g_bce + config.weight_aux * g_aux + config.weight_ecal * g_ecal
             losses = {"g_bce": scaled(g_bce), "g_aux_mape": scaled(g_aux), "g_ecal_mape": scaled(g_ecal)}
             if config.weight_depth > 0:
@@ -360,6 +396,10 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
                 g_profile = profile_error(energies, fake, showers)
                 g_loss += config.weight_profile * g_profile
                 losses["g_profile_mse"] = scaled(g_profile)
+            if config.weight_hits > 0:
+                g_hits = hits_error(energies, fake, showers)
+                g_loss += config.weight_hits * g_hits
+                losses["g_hits_rel_sq"] = scaled(g_hits)
             g_loss = scaled(g_loss)
         g_opt.apply_gradients(zip(tape.gradient(g_loss, gen.trainable_variables), gen.trainable_variables))
         return {"d_loss": d_loss, "d_bce": scaled(d_bce), "d_aux_mape": scaled(d_aux), "g_loss": g_loss, **losses}
@@ -388,7 +428,7 @@ def generate_showers(generator, energies_gev: np.ndarray, *, seed: int, batch_si
     return np.concatenate(out) if out else np.empty((0, 25, 25, 25), np.float32)
 
 
-def _validate(gen, val_showers, val_energies, seed: int) -> dict[str, float]:
+def _validate(gen, val_showers, val_energies, seed: int, *, score_hits: bool = False) -> dict[str, float]:
     """The per-epoch physics metrics of ``gen`` against held-out Monte Carlo.
 
     ``val_shower_shape_mse`` (%^2) is dominated by high-energy showers, whose profiles carry
@@ -396,7 +436,11 @@ def _validate(gen, val_showers, val_energies, seed: int) -> dict[str, float]:
     energy bins of the per-bin shape MSE plus (100 * (SF ratio - 1))^2 / 100 plus the square
     of the difference of mean longitudinal barycentres in layers, i.e. a 10 % sampling-
     fraction error or a shower one layer too deep in a bin costs as much as a shape MSE of 1 %^2.
+    With ``score_hits`` (runs that train on hits) the score adds (100 * (hits ratio - 1))^2 / 100
+    per bin: a 10 % error on the mean number of hits costs the same.
     """
+    from .validation import HITS_THRESHOLD_GEV
+
     fake = generate_showers(gen, val_energies, seed=seed)
     bins = obs.DEFAULT_ENERGY_BINS_GEV
     mse = obs.shower_shape_mse(fake, val_showers, energies_a_gev=val_energies, energies_b_gev=val_energies, bins_gev=bins)
@@ -404,6 +448,8 @@ def _validate(gen, val_showers, val_energies, seed: int) -> dict[str, float]:
     z_fake = obs.moments(obs.longitudinal_profile(fake))[0]
     z_real = obs.moments(obs.longitudinal_profile(val_showers))[0]
     which = obs.energy_bin_index(val_energies, bins)
+    hits_fake = (fake > HITS_THRESHOLD_GEV).sum(axis=(1, 2, 3))
+    hits_real = (val_showers > HITS_THRESHOLD_GEV).sum(axis=(1, 2, 3))
     record = {"val_shower_shape_mse": mse["all"],
               "val_sampling_fraction_ratio": float(sf_fake.mean() / sf_real.mean())}
     scores = []
@@ -416,7 +462,10 @@ def _validate(gen, val_showers, val_energies, seed: int) -> dict[str, float]:
         depth = float(np.nanmean(z_fake[sel]) - np.nanmean(z_real[sel])) if np.isfinite(z_fake[sel]).any() else 25.0
         record[f"val_sampling_fraction_ratio {label}"] = ratio
         record[f"val_depth_diff_layers {label}"] = depth
-        scores.append(mse[label] + (100.0 * (ratio - 1.0)) ** 2 / 100.0 + depth**2)
+        hits_ratio = float(hits_fake[sel].mean() / max(hits_real[sel].mean(), 1.0))
+        record[f"val_hits_ratio {label}"] = hits_ratio
+        score = mse[label] + (100.0 * (ratio - 1.0)) ** 2 / 100.0 + depth**2
+        scores.append(score + ((100.0 * (hits_ratio - 1.0)) ** 2 / 100.0 if score_hits else 0.0))
     record["val_score"] = float(np.mean(scores))
     return record
 
@@ -514,7 +563,8 @@ def train(
                   "showers_per_s": steps_per_epoch * config.batch_size / seconds,
                   "lr_generator": lr_g, "lr_discriminator": lr_d,
                   **{k: v / steps_per_epoch for k, v in sums.items()},
-                  **(_validate(gen, val_showers, val_energies, seed=config.seed + 10_000) if chief else {})}
+                  **(_validate(gen, val_showers, val_energies, seed=config.seed + 10_000,
+                               score_hits=config.weight_hits > 0) if chief else {})}
         history.append(record)
         if not chief:
             continue

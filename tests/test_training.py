@@ -15,6 +15,7 @@ import pytest
 from gan3d_lib.datasets import simulate_to_files
 from gan3d_lib import observables as obs
 from gan3d_lib.io import read_showers
+from gan3d_lib.validation import HITS_THRESHOLD_GEV
 from gan3d_lib.training import (TrainConfig, build_training, generate_showers, latest_checkpoint, load_generator, train,
                                 training_stages)
 
@@ -115,22 +116,32 @@ def _profile_error(gen, energies, coeffs, real):
     return float(np.mean((obs.mean_shower_shapes(fake)[2] - obs.mean_shower_shapes(real)[2]) ** 2))
 
 
-@pytest.mark.parametrize("term", ["depth", "profile"])
+def _hits_error(gen, energies, coeffs, real):
+    fake = generate_showers(gen, energies, seed=5)
+    return abs(float((fake > HITS_THRESHOLD_GEV).sum() / (real > HITS_THRESHOLD_GEV).sum()) - 1.0)
+
+
+_TERMS = {"depth": ("weight_depth", "g_depth_layers", _depth_error),
+          "profile": ("weight_profile", "g_profile_mse", _profile_error),
+          "hits": ("weight_hits", "g_hits_rel_sq", _hits_error)}
+
+
+@pytest.mark.parametrize("term", list(_TERMS))
 def test_physics_terms_move_the_deployed_generator_toward_their_targets(data, term):
     showers, energies = read_showers(data[0])
     sf = obs.fit_sampling_fraction(showers, energies)
     target = np.array([4.0])  # depth: every barycentre in layer 4, far from what a fresh G paints
-    weights = {"weight_depth": 1.0} if term == "depth" else {"weight_profile": 1.0}
+    weight_name, loss_name, error = _TERMS[term]
+    weights = {weight_name: 1.0}
     config = TrainConfig(model="conv2d", size=0.125, batch_size=BATCH, lr_generator=3e-3, lr_discriminator=0.0,
                          weight_bce=0.0, weight_aux=0.0, weight_ecal=0.0, generator_as_deployed=True, **weights)
     gen, _, _, _, step = build_training(config, sf, target)
     real, e_real = showers[:BATCH], energies[:BATCH]
-    error = _depth_error if term == "depth" else _profile_error
     before = error(gen, e_real, target, real)
     for i in range(25):
         losses = step(real, e_real, np.int64(i))
     after = error(gen, e_real, target, real)
-    assert np.isfinite(float(losses[{"depth": "g_depth_layers", "profile": "g_profile_mse"}[term]]))
+    assert np.isfinite(float(losses[loss_name]))
     assert after < 0.5 * before, (before, after)  # measured as deployed, like the loss
     if term == "depth":
         with pytest.raises(ValueError, match="depth_coeffs"):
