@@ -25,7 +25,8 @@ __all__ = ["READS", "notebook_sources", "hermetic_environment", "execute_noteboo
            "build_html"]
 
 #: chapters whose outputs (artefact folders, results files) a chapter reads
-READS = {"04_inference": ("03_quantization",), "05_validation": ("03_quantization",)}
+READS = {"04_inference": ("03_quantization",), "05_validation": ("03_quantization",),
+         "06_claims": ("03_quantization", "04_inference", "05_validation")}
 _KEYS = Path("book") / "generated" / ".execution.json"
 
 

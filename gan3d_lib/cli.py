@@ -180,10 +180,10 @@ def _quantize(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .artefacts import load_artefact
+    from .artefact_validation import validate_artefacts
     from .io import read_showers
     from .results import write_results
-    from .validation import compare, monte_carlo_floor, prepare
+    from .validation import monte_carlo_floor, prepare
 
     n = args.n
     showers, energies = read_showers(args.reference, max_showers=n if args.floor_reference else 2 * n)
@@ -203,18 +203,15 @@ def _validate(args: argparse.Namespace) -> int:
 
     floor = monte_carlo_floor(ref, prepare(*twin), seed=args.seed, n_bootstrap=args.n_bootstrap)
     print(json.dumps({"floor": summary(floor)}))
+    v = validate_artefacts({str(p): p for p in args.artefact}, ref, seed=args.seed, n_bootstrap=args.n_bootstrap)
     out = {"reference": str(args.reference), "floor": floor, "artefacts": {}}
-    for path in args.artefact:
-        art = load_artefact(path)
-        try:
-            generated = art.generate(energies, args.seed)
-        except HardwareUnsupported as exc:
-            out["artefacts"][str(path)] = {"backend": art.backend, "skipped": str(exc)}
-            print(json.dumps({"artefact": str(path), "skipped": str(exc)}))
-            continue
-        res = compare(prepare(generated, energies), ref, seed=args.seed, n_bootstrap=args.n_bootstrap)
-        out["artefacts"][str(path)] = {"backend": art.backend, **res}
-        print(json.dumps({"artefact": str(path), **summary(res)}))
+    for path in v.names:
+        if path in v.skipped:
+            out["artefacts"][path] = {"backend": v.backends[path], "skipped": v.skipped[path]}
+            print(json.dumps({"artefact": path, "skipped": v.skipped[path]}))
+        else:
+            out["artefacts"][path] = {"backend": v.backends[path], **v.vs_reference[path]}
+            print(json.dumps({"artefact": path, **summary(v.vs_reference[path])}))
     write_results(args.out, out, settings={"n": n, "seed": args.seed, "n_bootstrap": args.n_bootstrap,
                                            "reference": str(args.reference), "floor_reference": args.floor_reference,
                                            "artefacts": [str(a) for a in args.artefact]})

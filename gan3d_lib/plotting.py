@@ -373,8 +373,29 @@ def plot_facts_against_reference(rows: Sequence[Mapping], *, reference: str, sam
             top.legend(fontsize=8)
     return fig
 
+
+def plot_claims(rows: Sequence[Mapping], *, tolerance: float) -> Figure:
+    """Measured / claimed per study claim (:func:`claims.claim_verdicts` rows with both numbers),
+    log scale, with the reproduction band [tolerance, 1 / tolerance] shaded."""
+    sel = [r for r in rows if r.get("measured") and r.get("unit") in ("x", "ratio")]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(sel) + 1.2))
+    if not sel:
+        ax.text(0.5, 0.5, "no claim measured on this machine", ha="center", va="center", transform=ax.transAxes)
+        return fig
+    y = np.arange(len(sel))
+    ratios = [r["measured"] / r["value"] for r in sel]
+    ax.barh(y, ratios, color=["C2" if r["verdict"].startswith(("reproduced", "same order")) else "C3" for r in sel])
+    ax.axvspan(tolerance, 1 / tolerance, color="0.88", zorder=0)
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(y, [r["quantity"] for r in sel], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("measured here / study's value")
+    fig.tight_layout()
+    return fig
+
 # --- physics validation (chapter 5) ------------------------------------------------------------
-__all__ += ["plot_facts_against_reference"]
+__all__ += ["plot_facts_against_reference", "plot_claims"]
 __all__ += ["plot_shower_shapes_by_artefact", "plot_sampling_fraction_by_artefact", "plot_feature_distributions",
             "plot_cell_energy_spectra_by_artefact", "plot_separation_power_heatmap", "plot_scores_by_artefact"]
 

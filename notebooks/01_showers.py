@@ -58,7 +58,6 @@ from gan3d_lib import observables as obs
 from gan3d_lib import plotting, presets
 from gan3d_lib.bench import mc_throughput
 from gan3d_lib.datasets import ensure_mc_dataset
-from gan3d_lib.geometry import CalorimeterGeometry
 from gan3d_lib.io import read_showers
 from gan3d_lib.mc import ShowerSimulator
 from gan3d_lib.mc_tuning import TOLERANCES, parameter_table, residual_table

@@ -53,7 +53,6 @@ artefacts_dir = "data/artefacts"  # artefact folders written by chapter 3
 results_dir = "results"  # where results/05_validation.json is written
 
 # %%
-import hashlib
 import os
 from pathlib import Path
 
@@ -66,7 +65,9 @@ from myst_nb import glue
 
 from gan3d_lib import observables as obs
 from gan3d_lib import gate, plotting, presets, validation
-from gan3d_lib.artefacts import HardwareUnsupported, load_artefact
+from gan3d_lib.artefact_validation import (artefact_names, per_bin_rows, score_row, fp32_row, status_rows, summarise,
+                                           validate_artefacts)
+from gan3d_lib.artefacts import load_artefact
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.io import read_showers
 from gan3d_lib.results import read_results, write_results
@@ -116,63 +117,22 @@ results["showers_per_energy_bin"] = dict(zip(bin_labels, counts.tolist()))
 # on this CPU is listed as skipped.
 
 # %% tags=["remove-stderr"]
-ORDER = ["keras-fp32", "tf-graph-fp32", "tflite-fp32", "onnx-fp32", "keras-bf16", "tflite-fp16", "tflite-dynamic",
-         "tflite-int8", "onnx-int8", "onnx-int8-tuned", "inc-int8", "inc-int8-tuned"]
-found = sorted(p.name for p in root.iterdir() if (p / "manifest.json").exists()) if root.exists() else []
-if "keras-fp32" not in found:
-    raise FileNotFoundError(f"{root / 'keras-fp32'}: no FP32 artefact; run chapter 3 (03_quantization) first")
-names = [k for k in ORDER if k in found] + [k for k in found if k not in ORDER]
-PLOT_BINS_GEV = np.linspace(2.0, 500.0, 11)  # binning of the sampling-fraction figure only
-
-
-def summarise(sample: validation.PreparedSample) -> dict:
-    """What the figures need, so the showers can be dropped."""
-    return {"shapes": {a: obs.normalised_profile_mean(sample.showers, a) for a in obs.AXES},
-            "binned": obs.binned_response(sample.showers, sample.energies_gev, PLOT_BINS_GEV),
-            "spectrum": obs.cell_energy_spectrum(sample.showers), "features": sample.features}
-
-
-summaries = {"Monte Carlo": summarise(mc)}
-vs_mc, vs_fp32, skipped, identical_to_fp32, backends, digests, max_diff = {}, {}, {}, {}, {}, {}, {}
-fp32 = None
-for name in names:
-    art = load_artefact(root / name)
-    backends[name] = art.backend
-    try:
-        showers = art.generate(energies, seed)
-    except HardwareUnsupported as exc:
-        skipped[name] = str(exc)
-        continue
-    sample = validation.prepare(showers, mc.energies_gev)
-    digests[name] = hashlib.sha256(np.ascontiguousarray(showers).tobytes()).hexdigest()
-    if fp32 is None:
-        fp32 = sample
-    else:
-        identical_to_fp32[name] = bool(np.array_equal(showers, fp32.showers))
-        max_diff[name] = float(np.abs(showers - fp32.showers).max())
-        vs_fp32[name] = validation.compare(sample, fp32, seed=seed, n_bootstrap=nb)
-    vs_mc[name] = validation.compare(sample, mc, seed=seed, n_bootstrap=nb)
-    summaries[name] = summarise(sample)
-    del sample, showers
-run = list(vs_mc)
+names = artefact_names(root)
+v = validate_artefacts({k: root / k for k in names}, mc, seed=seed, n_bootstrap=nb, fp32="keras-fp32", summaries=True)
+summaries = {"Monte Carlo": summarise(mc), **v.summaries}
+run, skipped, same_as = v.run, v.skipped, v.same_as
+vs_mc, vs_fp32, floor_fp32 = v.vs_reference, v.vs_fp32, v.floor_fp32
 floor_mc = validation.monte_carlo_floor(mc, twin, seed=seed, n_bootstrap=nb)
-fp32_other = validation.prepare(load_artefact(root / "keras-fp32").generate(energies, seed + 1), mc.energies_gev)
-floor_fp32 = validation.compare(fp32_other, fp32, seed=seed, n_bootstrap=nb)
-del fp32_other
-same_as = {k: next(j for j in run if digests[j] == digests[k]) for k in run}  # first artefact with the same showers
 display(Markdown(markdown_table(
-    [{"name": k, "backend": backends[k], "diff": max_diff.get(k),
-      "status": "skipped: " + skipped[k].split("; ")[-1] if k in skipped else
-      ("FP32 reference" if k == "keras-fp32" else f"showers identical to {same_as[k]}" if same_as[k] != k else
-       "differs from FP32")} for k in names],
+    status_rows(v),
     {"name": "artefact", "backend": "backend", "diff": "largest cell difference to FP32 [GeV]", "status": "status"},
     {"diff": ".2g"})))
 glue("n_artefacts_run", len(run), display=False)
 glue("n_artefacts_skipped", len(skipped), display=False)
 results["skipped"] = skipped
-results["identical_to_fp32"] = identical_to_fp32
+results["identical_to_fp32"] = v.identical_to_fp32
 results["same_showers_as"] = same_as
-results["max_cell_difference_to_fp32_gev"] = max_diff
+results["max_cell_difference_to_fp32_gev"] = v.max_diff
 
 # %% [markdown]
 # An artefact that produces exactly the showers of another (an FP32 export of the Keras
@@ -187,8 +147,7 @@ results["max_cell_difference_to_fp32_gev"] = max_diff
 # and depth, with the ratio to the Monte Carlo:
 
 # %%
-# the Monte Carlo, FP32 and every reduced precision with showers of its own (FP32 exports: see the table above)
-shown = ["Monte Carlo", "keras-fp32", *(k for k in run if same_as[k] == k and not backends[k].endswith("fp32"))]
+shown = ["Monte Carlo", *v.with_own_showers()]  # FP32 exports: see the table above
 plotting.plot_shower_shapes_by_artefact({k: summaries[k]["shapes"] for k in shown}, reference="Monte Carlo")
 plt.show()
 
@@ -259,26 +218,7 @@ results["separation_power_all"] = {"columns": columns, "rows": sep_rows}
 
 # %%
 glue("n_bootstrap", nb, display=False)
-
-
-def pm(value, err, fmt=".3f"):
-    """'value ± err' for tables; '–' for a value that was not computed."""
-    if value is None:
-        return "–"
-    return f"{value:{fmt}}" + ("" if err is None else f" ± {err:{fmt}}")
-
-
-def row_of(label, res):
-    a = res["bins"]["all"]
-    return {"label": label, **{f"{m}_{k}": pm(a[f"{m}_{k}"], a[f"{m}_{k}_err"]) for m in ("auc", "jsd")
-                               for k in ("low", "high")},
-            "fpd": pm(a["fpd"], a["fpd_err"], ".4g"),
-            "kpd": pm(None if a["kpd"] is None else 1e3 * a["kpd"], None if a["kpd_err"] is None else 1e3 * a["kpd_err"],
-                      ".3g"),
-            "sep": a["separation_power_mean"], "mse": a["shower_shape_mse"], "sf": a["sampling_fraction_ratio"]}
-
-
-cls_rows = [row_of("MC vs MC (floor)", floor_mc)] + [row_of(k, vs_mc[k]) for k in run] + \
+cls_rows = [score_row("MC vs MC (floor)", floor_mc)] + [score_row(k, vs_mc[k]) for k in run] + \
     [{"label": k, "auc_low": "skipped"} for k in skipped]
 display(Markdown(markdown_table(cls_rows, {"label": "against the Monte Carlo", "auc_low": "AUC low-level",
                                            "auc_high": "AUC high-level", "jsd_low": "JSD low-level",
@@ -325,15 +265,13 @@ results["against_mc"] = {"floor": floor_mc, **vs_mc}
 # %%
 per_bin = {"shower_shape_mse": ("shower-shape MSE [%^2] against the Monte Carlo", ".3g"),
            "sampling_fraction_ratio": ("SF / SF(MC)", ".4f")}
+by_bin = [("MC vs MC (floor)", floor_mc), *((k, vs_mc[k]) for k in run)]
 for key, (title, fmt) in per_bin.items():
-    rows = [{"label": lab, **{b: res["bins"][b][key] for b in bin_labels}}
-            for lab, res in [("MC vs MC (floor)", floor_mc), *((k, vs_mc[k]) for k in run)]]
-    display(Markdown(f"**{title}**\n\n" + markdown_table(rows, {"label": "", **{b: b for b in bin_labels}},
+    display(Markdown(f"**{title}**\n\n" + markdown_table(per_bin_rows(by_bin, key, bin_labels),
+                                                          {"label": "", **{b: b for b in bin_labels}},
                                                           {b: fmt for b in bin_labels})))
-rows = [{"label": lab, **{b: pm(res["bins"][b]["auc_high"], res["bins"][b]["auc_high_err"], ".2f") for b in bin_labels}}
-        for lab, res in [("MC vs MC (floor)", floor_mc), *((k, vs_mc[k]) for k in run)]]
-display(Markdown("**high-level AUC against the Monte Carlo**\n\n"
-                 + markdown_table(rows, {"label": "", **{b: b for b in bin_labels}})))
+display(Markdown("**high-level AUC against the Monte Carlo**\n\n" + markdown_table(
+    per_bin_rows(by_bin, "auc_high", bin_labels, err_key="auc_high_err"), {"label": "", **{b: b for b in bin_labels}})))
 
 # %% [markdown]
 # ## Against FP32
@@ -346,13 +284,6 @@ display(Markdown("**high-level AUC against the Monte Carlo**\n\n"
 # and separation power 0, below that floor.
 
 # %%
-def fp32_row(label, res):
-    a = res["bins"]["all"]
-    worst = max(res["features"], key=lambda f: a["separation_power"][f])
-    return {**row_of(label, res), "worst": f"{worst} ({a['separation_power'][worst]:.3f})",
-            "cell": a["separation_power"]["cell_energy"]}
-
-
 reduced = [k for k in vs_fp32]
 fp_rows = [fp32_row("FP32, other latents (floor)", floor_fp32)] + [fp32_row(k, vs_fp32[k]) for k in reduced]
 display(Markdown(markdown_table(fp_rows, {"label": "against FP32", "auc_low": "AUC low-level",
@@ -389,7 +320,7 @@ gate_ref, gate_z = gate.fp32_gate(load_artefact(root / "keras-fp32").generate_fr
                                   n_bootstrap=gs["n_bootstrap"], thresholds=gate.GateThresholds(**gs["thresholds"]))
 reduced = [k for k in vs_fp32]
 gate_results = {k: gate.precision_gate(load_artefact(root / k).generate_from_latent(gate_z), gate_ref)
-                for k in reduced if not backends[k].endswith("fp32")}
+                for k in reduced if not v.backends[k].endswith("fp32")}
 verdicts = gate_verdicts(gate_results, vs_mc, floor_mc, chapter3={**ch3.get("gate_all_ops", {}),
                                                                               **ch3.get("gate_tuned", {})})
 display(Markdown(markdown_table(gate.gate_table(gate_results),

@@ -1,7 +1,9 @@
-"""ruff, with the rule set in pyproject.toml, finds nothing in the library, tests and benchmarks."""
+"""ruff, with the rule set in pyproject.toml, finds nothing in the library, tests, benchmarks and
+notebooks; the notebooks hold no function definitions (their computations live in gan3d_lib)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_ruff_finds_nothing():
-    res = subprocess.run([str(Path(sys.executable).parent / "ruff"), "check", "gan3d_lib", "tests", "benchmarks"],
+    res = subprocess.run([str(Path(sys.executable).parent / "ruff"), "check", "gan3d_lib", "tests", "benchmarks", "notebooks"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-1000:]
+
+
+def test_notebooks_define_no_functions():
+    found = [f"{p.name}:{i}: {line.strip()}" for p in sorted((ROOT / "notebooks").glob("*.py"))
+             for i, line in enumerate(p.read_text().splitlines(), 1)
+             if re.match(r"\s*(async\s+)?def |\s*class ", line)]
+    assert not found, found
