@@ -20,7 +20,8 @@ def _docs(*, conv=2.0, inc=1.9, inc_passed=True, inc_skipped=None, streams=(1.4,
         "gate_tuned": {"inc-int8-tuned": {"passed": inc_passed}},
         "search_skipped": {"inc-int8": inc_skipped} if inc_skipped else {},
         "mse_table": [{"key": "inc-int8-tuned", "ratio": 0.95}],
-        "sizes": [{"backend": "keras-fp32", "paper_kb": 8000.0}, {"backend": "inc-int8", "paper_kb": 2000.0, "paper_ratio": 4.0}]}}
+        "sizes": [{"backend": "keras-fp32", "paper_kb": 8000.0},
+                  {"backend": "inc-int8", "paper_kb": 2000.0, "paper_ratio": 4.0}]}}
     ch4 = {"machine": MACHINE, "numbers": {"speedups": speedups}}
     ch5 = {"machine": MACHINE, "numbers": {"verdicts": {"inc-int8-tuned": {"loses_physics": not inc_passed}}}}
     return ch3, ch4, ch5

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from gan3d_lib import observables as obs
+from gan3d_lib import distances
 from gan3d_lib import validation as v
 
 
@@ -111,20 +112,20 @@ def test_classifier_refuses_mismatched_inputs():
 
 def test_frechet_distance_hand_values():
     eye = np.eye(2)
-    assert v.frechet_distance([0, 0], eye, [3, 4], eye) == pytest.approx(25.0)
+    assert distances.frechet_distance([0, 0], eye, [3, 4], eye) == pytest.approx(25.0)
     # same means, diag(1, 4) vs diag(4, 1): 5 + 5 - 2 * tr(sqrt(diag(4, 4))) = 2
-    assert v.frechet_distance([1, 1], np.diag([1.0, 4.0]), [1, 1], np.diag([4.0, 1.0])) == pytest.approx(2.0)
+    assert distances.frechet_distance([1, 1], np.diag([1.0, 4.0]), [1, 1], np.diag([4.0, 1.0])) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="shapes"):
-        v.frechet_distance([0, 0], eye, [0, 0, 0], np.eye(3))
+        distances.frechet_distance([0, 0], eye, [0, 0, 0], np.eye(3))
 
 
 def test_fpd_identical_and_shifted_gaussians():
     rng = np.random.default_rng(4)
     ref = rng.normal(size=(4000, 1))
-    same, same_err = v.fpd(ref, rng.normal(size=(4000, 1)), seed=5)
+    same, same_err = distances.fpd(ref, rng.normal(size=(4000, 1)), seed=5)
     assert 0.0 <= same < 3 * same_err + 1e-3
     shift = 0.5
-    val, err = v.fpd(ref, rng.normal(shift, 1.0, size=(4000, 1)), seed=5)
+    val, err = distances.fpd(ref, rng.normal(shift, 1.0, size=(4000, 1)), seed=5)
     expected = (shift / np.abs(ref).max()) ** 2  # features divided by the reference's max |x|
     assert val == pytest.approx(expected, rel=0.15) and err < 0.1 * expected
 
@@ -132,12 +133,12 @@ def test_fpd_identical_and_shifted_gaussians():
 def test_mmd_hand_values_and_kpd():
     x, y = np.array([[0.0], [1.0]]), np.array([[2.0], [3.0]])
     # k = (a b + 1)^4: within x 1, within y 7^4 = 2401, across (1 + 1 + 3^4 + 4^4) / 4 = 84.75
-    assert v.mmd2_poly_unbiased(x, y) == pytest.approx(1 + 2401 - 2 * 84.75)
-    assert v.mmd2_poly_unbiased(x, y, degree=3) == pytest.approx(1 + 343 - 2 * 93 / 4)
+    assert distances.mmd2_poly_unbiased(x, y) == pytest.approx(1 + 2401 - 2 * 84.75)
+    assert distances.mmd2_poly_unbiased(x, y, degree=3) == pytest.approx(1 + 343 - 2 * 93 / 4)
     rng = np.random.default_rng(6)
     ref = rng.normal(size=(800, 3))
-    same, same_err = v.kpd(ref, rng.normal(size=(800, 3)), seed=7)
-    apart, apart_err = v.kpd(ref, rng.normal(1.0, 1.0, size=(800, 3)), seed=7)
+    same, same_err = distances.kpd(ref, rng.normal(size=(800, 3)), seed=7)
+    apart, apart_err = distances.kpd(ref, rng.normal(1.0, 1.0, size=(800, 3)), seed=7)
     assert abs(same) < 3 * same_err + 1e-4 and apart > 10 * apart_err > 0
 
 
