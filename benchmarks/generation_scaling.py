@@ -14,7 +14,7 @@ import importlib
 import json
 import os
 
-from gan3d_lib.bench import dask_generation_throughput
+from gan3d_lib.throughput import dask_generation_throughput
 from gan3d_lib.results import machine_info, package_versions
 
 

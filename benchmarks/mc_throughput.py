@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 
-from gan3d_lib.bench import mc_throughput
+from gan3d_lib.throughput import mc_throughput
 from gan3d_lib.results import machine_info, package_versions
 
 

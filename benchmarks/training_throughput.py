@@ -11,7 +11,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from gan3d_lib.bench import training_throughput  # noqa: E402
+from gan3d_lib.throughput import training_throughput  # noqa: E402
 from gan3d_lib.results import machine_info, package_versions  # noqa: E402
 
 

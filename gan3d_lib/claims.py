@@ -21,7 +21,7 @@ CASE_STUDY = "Intel case study (HPC, CERN openlab 3DGAN)"
 ICPRAM = "ICPRAM 2021 abstract"
 
 
-#: speed-up table row (gan3d_lib.bench.PRECISION_COMPARISONS) -> the gated artefact it times
+#: speed-up table row (gan3d_lib.speedups.PRECISION_COMPARISONS) -> the gated artefact it times
 _GATED_ARTEFACT = {"INC INT8 gated by physics vs FP32 graph": "inc-int8-tuned",
                    "ONNX Runtime INT8 gated by physics vs FP32": "onnx-int8-tuned",
                    "OpenVINO INT8 gated by physics vs TF FP32 graph": "openvino-int8-tuned"}

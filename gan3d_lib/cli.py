@@ -73,7 +73,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _bench_mc(args: argparse.Namespace) -> int:
-    from .bench import mc_throughput
+    from .throughput import mc_throughput
     from .results import machine_info
 
     m = machine_info()
@@ -119,7 +119,7 @@ def _train(args: argparse.Namespace) -> int:
                          lr_decay_start_epoch=args.lr_decay_start_epoch, init_generator=args.init_generator,
                          strategy=args.strategy, weight_ecal=args.weight_ecal, weight_depth=args.weight_depth,
                          weight_profile=args.weight_profile, cell_power=args.cell_power,
-                         weight_hits=args.weight_hits,
+                         weight_hits=args.weight_hits, weight_transverse=args.weight_transverse,
                          generator_as_deployed=args.generator_as_deployed, init_discriminator=args.init_discriminator)
     history = train(config, args.data, args.validation, args.out, progress=not args.quiet,
                     max_in_memory_gb=args.max_in_memory_gb)
@@ -128,7 +128,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _quantize(args: argparse.Namespace) -> int:
-    from .quantization import calibration_latents, make_artefact, op_precision_table
+    from .op_precision import op_precision_table
+    from .quantization import calibration_latents, make_artefact
     from .training import load_generator
 
     if args.weights is None:
@@ -312,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="D sees cell energies to this power, e.g. 0.5 (the study: 1, linear)")
     s.add_argument("--weight-hits", type=float, default=0.0,
                    help="weight of the per-energy-bin squared relative error of mean hits in G's loss (not in the study: 0)")
+    s.add_argument("--weight-transverse", type=float, default=0.0,
+                   help="weight of the per-energy-bin mean x and y shape error (%%^2) in G's loss (not in the study: 0)")
     s.add_argument("--generator-as-deployed", action="store_true",
                    help="G runs as deployed (BatchNorm moving statistics, no dropout) in both updates: fine-tuning")
     s.add_argument("--init-discriminator", default=None,

@@ -27,7 +27,7 @@ import numpy as np
 from .artefacts import BACKENDS, Artefact, HardwareUnsupported, write_artefact
 
 __all__ = ["QuantConfig", "CALIBRATION_METHODS", "calibration_latents", "make_artefact", "layer_of",
-           "quantizable_layers", "ops_in_layers", "op_precision_table", "HardwareUnsupported", "QUANTIZABLE_TF_OPS",
+           "quantizable_layers", "ops_in_layers", "HardwareUnsupported", "QUANTIZABLE_TF_OPS",
            "QUANTIZABLE_ONNX_OPS"]
 
 QUANTIZABLE_TF_OPS = ("Conv2D", "MatMul", "Conv2DBackpropInput", "DepthwiseConv2dNative")
@@ -300,77 +300,6 @@ def _write_onnx(generator, int8: bool, latent: np.ndarray, config: QuantConfig, 
             fp32.unlink(missing_ok=True)
 
     return write
-
-
-def op_precision_table(artefact: Artefact) -> dict[str, dict[str, int]]:
-    """{op type: {'int8': n, 'fp32': n}} of the compute ops in an artefact's graph: an op
-    counts as INT8 when it computes on INT8 tensors (TensorFlow: a ``Quantized*`` kernel;
-    ONNX: its input comes from a DequantizeLinear, i.e. a QDQ pair ORT fuses; LiteRT: its
-    output is INT8). FP16 storage (weights dequantized to FP32 at load) counts as FP32."""
-    backend = artefact.backend
-    table: dict[str, dict[str, int]] = {}
-
-    def add(op: str, kind: str) -> None:
-        entry = table.setdefault(op, {"int8": 0, "fp32": 0})
-        entry[kind] = entry.get(kind, 0) + 1
-
-    if backend in ("tf-graph-fp32", "inc-int8"):
-        import tensorflow as tf
-
-        from .export import graph_op_counts
-
-        g = tf.compat.v1.GraphDef()
-        g.ParseFromString(artefact.model_file.read_bytes())
-        for op, n in graph_op_counts(g).items():
-            if op in ("QuantizeV2", "Dequantize", "Requantize", "Pack", "Shape", "StridedSlice", "Reshape"):
-                continue
-            kind = "int8" if op.startswith("Quantized") or op.startswith("_Quantized") else "fp32"
-            base = op.replace("QuantizedConv2D", "Conv2D").replace("QuantizedMatMul", "MatMul") if kind == "int8" else op
-            base = base.split("With")[0] if kind == "int8" else base
-            for _ in range(n):
-                add(base, kind)
-    elif backend.startswith("onnx"):
-        import onnx
-
-        m = onnx.load(str(artefact.model_file))
-        dq_outputs = {o for n in m.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
-        for n in m.graph.node:
-            if n.op_type in ("QuantizeLinear", "DequantizeLinear", "Shape", "Reshape", "Unsqueeze", "Concat", "Squeeze"):
-                continue
-            int8 = n.op_type in QUANTIZABLE_ONNX_OPS and n.input and n.input[0] in dq_outputs
-            add(n.op_type, "int8" if int8 else "fp32")
-    elif backend.startswith("tflite"):
-        from ai_edge_litert.interpreter import Interpreter
-
-        interp = Interpreter(model_path=str(artefact.model_file))
-        dtype = {d["index"]: d["dtype"] for d in interp.get_tensor_details()}
-        for op in interp._get_ops_details():  # noqa: SLF001 (the public API has no op list)
-            name = op["op_name"]
-            if name in ("QUANTIZE", "DEQUANTIZE", "RESHAPE", "SHAPE", "STRIDED_SLICE", "PACK"):
-                continue
-            outs = [dtype.get(i) for i in op["outputs"] if i >= 0]
-            add(name, "int8" if any(d in (np.int8, np.uint8) for d in outs) else "fp32")
-    elif backend.startswith("openvino"):
-        import openvino as ov
-
-        # NNCF stores INT8 weights as an i8 constant converted and scaled (Multiply) before the op
-        def int8_weights(op) -> bool:
-            w = op.input_value(1).get_node() if op.get_input_size() > 1 else None
-            while w is not None and w.get_type_name() in ("Multiply", "Subtract", "Convert", "Reshape", "Transpose"):
-                w = w.input_value(0).get_node()
-            return w is not None and w.get_type_name() == "Constant" and w.get_element_type().get_type_name() in ("i8", "u8")
-
-        for op in ov.Core().read_model(str(artefact.model_file)).get_ops():
-            kind = op.get_type_name()
-            if kind in ("Convolution", "ConvolutionBackpropData", "GroupConvolution", "MatMul"):
-                add(kind, "int8" if int8_weights(op) else "fp32")
-            elif kind in ("PRelu", "Relu", "Add", "Concat"):
-                add(kind, "bf16" if backend == "openvino-bf16" else "fp32")
-    else:  # Keras: every layer computes at the policy's precision (BF16 keeps FP32 weights)
-        kind = "bf16" if backend == "keras-bf16" else "fp32"
-        for layer in artefact.manifest.get("layers", []):
-            add(layer, kind)
-    return dict(sorted(table.items()))
 
 
 @contextlib.contextmanager

@@ -9,9 +9,12 @@ study) adds ``w_depth * |z_c - z_c(E_p)|``: the generated shower's longitudinal 
 against a fit, in ln(E_p), of the training data's (layer-index units), the same kind of
 physics constraint for the depth of the shower as MAPE(E_cal) is for its energy, and
 ``weight_profile`` the squared difference of the mean longitudinal shapes of the fake and
-the real showers of each primary-energy bin of the batch. BCE uses
-smoothed labels (real 0.9, fake 0.1) with 5 % of the discriminator's labels flipped. Adam,
-learning rates 5e-4 (G) and 1e-4 (D).
+the real showers of each primary-energy bin of the batch, ``weight_hits`` the squared relative
+error of the per-bin mean number of hits; with ``cell_power`` < 1 the discriminator sees
+E_cell^p. Each term lives in :mod:`gan3d_lib.losses`. BCE uses smoothed labels (real 0.9,
+fake 0.1) with 5 % of the discriminator's labels flipped. Adam, learning rates 5e-4 (G) and
+1e-4 (D). Settings: :mod:`gan3d_lib.train_config`; checkpoints: :mod:`gan3d_lib.checkpoints`;
+``tf.distribute``: :mod:`gan3d_lib.distribution`.
 
 Every random draw of step ``s`` is a stateless function of ``(seed, s)`` and each epoch's
 shuffle of ``(seed, epoch)``, so a run resumed from a checkpoint repeats exactly what
@@ -39,166 +42,23 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import time
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from . import observables as obs
-from .atomic import atomic_dir, atomic_file
+from .atomic import atomic_file
+from .checkpoints import atomic_json, latest_checkpoint, load_checkpoint, load_discriminator, save_checkpoint
+from .distribution import STRATEGIES, check_same_on_all_workers, make_strategy, per_replica
 from .io import read_showers
 from .shower_stream import TrainingShowers
+from .train_config import TrainConfig, config_defaults
 
 __all__ = ["TrainConfig", "train", "build_training", "load_generator", "latest_checkpoint", "generate_showers",
-           "training_stages",
-           "make_strategy", "STRATEGIES"]
+           "training_stages", "make_strategy", "STRATEGIES"]
 
-_CKPT_PREFIX = "epoch_"
-STRATEGIES = ("default", "mirrored", "multi-worker")
-
-
-@dataclass
-class TrainConfig:
-    """Settings of one training run (all written to ``config.json``)."""
-
-    model: str = "conv2d"
-    size: str = "lite"
-    epochs: int = 30
-    batch_size: int = 128
-    lr_generator: float = 5e-4
-    lr_discriminator: float = 1e-4
-    weight_bce: float = 6.0
-    weight_aux: float = 0.2
-    weight_ecal: float = 0.1
-    weight_depth: float = 0.0  # per layer of barycentre error; not in the study
-    label_real: float = 0.9
-    label_fake: float = 0.1
-    label_flip: float = 0.05
-    seed: int = 1
-    precision: str = "float32"  # or "mixed_bfloat16"
-    n_validation: int = 512
-    sf_fit_degree: int = 3
-    depth_fit_degree: int = 2
-    keep_checkpoints: int = 2
-    max_steps_per_epoch: int | None = None  # for quick runs; None = full epochs
-    # Learning rates times exp(-lr_decay * (epoch - lr_decay_start_epoch)) from that epoch on
-    # (the study: 0.012 per epoch after epoch 80 of a longer run).
-    lr_decay: float = 0.0
-    lr_decay_start_epoch: int = 0
-    # Start the generator from these weights (a training folder or .weights.h5 of the same
-    # model and size) instead of a random initialisation: fine-tuning in a second stage.
-    init_generator: str | None = None
-    # Start the discriminator from a checkpoint folder (checkpoints/epoch_NNNN) of a run of
-    # the same model and size, so that a fine-tuning stage does not begin against a blind one.
-    init_discriminator: str | None = None
-    weight_profile: float = 0.0  # per %^2 of mean longitudinal-shape error; not in the study
-    # The discriminator sees cell energies to this power (1 = the study: linear in E):
-    # E_cell^0.5 lifts the 0.1-3 MeV cells, invisible beside GeV cells in linear units,
-    # into the range the discriminator resolves. The generator still outputs GeV.
-    cell_power: float = 1.0
-    # Per-energy-bin term of our own, fake vs real showers of the same bin: squared relative
-    # error of the mean (soft) number of hits above HITS_THRESHOLD_GEV; 0 = not in the loss.
-    weight_hits: float = 0.0
-    # Run the generator as it is deployed (BatchNorm with its moving statistics, no dropout)
-    # in both updates, so that the discriminator and the losses judge exactly the showers
-    # users get: training-mode dropout and batch statistics shift the inference-mode output.
-    # For a fine-tuning stage (the moving statistics are no longer updated).
-    generator_as_deployed: bool = False
-    # tf.distribute strategy (see make_strategy); a run may resume under another one.
-    strategy: str = "default"
-    # Training order (gan3d_lib.shower_stream): showers in chunks, shuffled within groups of
-    # chunks; a set of at most chunk_showers * shuffle_buffer_chunks showers is one plain
-    # permutation per epoch. Whether the cells sit in memory or are streamed does not change it.
-    chunk_showers: int = 1024
-    shuffle_buffer_chunks: int = 20
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.precision not in ("float32", "mixed_bfloat16"):
-            raise ValueError(f"precision must be 'float32' or 'mixed_bfloat16', got {self.precision!r}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be >= 1")
-        if min(self.weight_depth, self.weight_profile, self.weight_hits) < 0:
-            raise ValueError("weight_depth, weight_profile and weight_hits must be >= 0, got "
-                             f"{self.weight_depth}, {self.weight_profile}, {self.weight_hits}")
-        if not 0 < self.cell_power <= 1:
-            raise ValueError(f"cell_power must be in (0, 1], got {self.cell_power}")
-        if self.lr_decay < 0:
-            raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-
-    def learning_rates(self, epoch: int) -> tuple[float, float]:
-        """(generator, discriminator) Adam learning rates during 0-based ``epoch``."""
-        factor = float(np.exp(-self.lr_decay * max(0, epoch - self.lr_decay_start_epoch)))
-        return self.lr_generator * factor, self.lr_discriminator * factor
-
-
-def _atomic_json(path: Path, doc: Any) -> None:
-    with atomic_file(path) as tmp:
-        tmp.write_text(json.dumps(doc, indent=2))
-
-
-def _defaults() -> dict[str, Any]:
-    return {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
-
-
-def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:
-    """The newest complete checkpoint folder under ``out_dir/checkpoints`` (None if none)."""
-    root = Path(out_dir) / "checkpoints"
-    done = sorted(p for p in root.glob(f"{_CKPT_PREFIX}*") if (p / "state.json").exists()) if root.exists() else []
-    return done[-1] if done else None
-
-
-def make_strategy(name: str):
-    """None for 'default' (no tf.distribute), a ``MirroredStrategy`` over the local GPUs (or,
-    without GPUs, the logical CPU devices: one unless configured) for 'mirrored', a
-    ``MultiWorkerMirroredStrategy`` over the cluster in the ``TF_CONFIG`` environment variable
-    for 'multi-worker' (create it before any other TensorFlow work in the process)."""
-    import tensorflow as tf
-
-    if name == "default":
-        return None
-    if name == "mirrored":
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([d.name for d in devices])
-    if name == "multi-worker":
-        if not os.environ.get("TF_CONFIG"):
-            raise ValueError("strategy 'multi-worker' needs the TF_CONFIG environment variable "
-                             '({"cluster": {"worker": [...]}, "task": {"type": "worker", "index": i}})')
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}")
-
-
-def _per_replica(strategy, showers: np.ndarray, energies: np.ndarray):
-    """The global batch as tensors, or split into equal per-replica slices (by global replica id)."""
-    import tensorflow as tf
-
-    if strategy is None:
-        return tf.constant(showers), tf.constant(energies)
-    n = len(energies) // strategy.num_replicas_in_sync
-
-    def part(array):
-        return strategy.experimental_distribute_values_from_function(
-            lambda ctx: tf.constant(array[ctx.replica_id_in_sync_group * n:(ctx.replica_id_in_sync_group + 1) * n]))
-
-    return part(showers), part(energies)
-
-
-def _check_same_on_all_workers(strategy, value: int, what: str) -> None:
-    """Raise on every worker unless all replicas hold the same ``value``."""
-    import tensorflow as tf
-
-    if strategy is None or strategy.num_replicas_in_sync == 1:
-        return
-    v = strategy.experimental_distribute_values_from_function(lambda ctx: tf.constant([value, value * value], tf.float64))
-    mean, mean_sq = strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None).numpy()
-    if mean != value or mean_sq != value * value:
-        raise ValueError(f"workers disagree on {what} (this worker: {value}, mean {mean:g}); "
-                         "the output folder must be on a file system shared by all workers")
 
 
 def _set_precision(precision: str):
@@ -234,61 +94,18 @@ def build_training(config: TrainConfig, sf_coeffs: np.ndarray, depth_coeffs: np.
     return gen, disc, g_opt, d_opt, _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs, depth_coeffs)
 
 
-def _stateful(gen, disc, g_opt, d_opt):
-    return (("g", gen), ("d", disc), ("g_opt", g_opt), ("d_opt", d_opt))
-
-
-def _save_checkpoint(out_dir: Path, gen, disc, g_opt, d_opt, state: dict, keep: int) -> Path:
-    root = out_dir / "checkpoints"
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / f"{_CKPT_PREFIX}{state['epoch']:04d}"
-    with atomic_dir(final) as tmp:
-        # All variables, not only weights: the Dropout seed-generator states make resuming exact.
-        np.savez(tmp / "variables.npz", **{f"{prefix}_{i}": v.numpy() for prefix, obj in _stateful(gen, disc, g_opt, d_opt)
-                                           for i, v in enumerate(obj.variables)})
-        _atomic_json(tmp / "state.json", state)
-    complete = sorted(p for p in root.glob(f"{_CKPT_PREFIX}*") if (p / "state.json").exists())
-    for old in complete[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
-def _load_checkpoint(path: Path, gen, disc, g_opt, d_opt) -> dict:
-    with np.load(path / "variables.npz") as z:
-        for prefix, obj in _stateful(gen, disc, g_opt, d_opt):
-            for i, v in enumerate(obj.variables):
-                v.assign(z[f"{prefix}_{i}"])
-    return json.loads((path / "state.json").read_text())
-
-
-def _load_discriminator(checkpoint: Path, disc) -> None:
-    """The discriminator's variables from a checkpoint folder (``variables.npz``)."""
-    path = checkpoint / "variables.npz"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no checkpoint to take the discriminator from "
-                                "(expected a folder such as out/checkpoints/epoch_0010)")
-    with np.load(path) as z:
-        for i, v in enumerate(disc.variables):
-            key = f"d_{i}"
-            if key not in z or z[key].shape != tuple(v.shape):
-                raise ValueError(f"{path}: {key} missing or shaped {z[key].shape if key in z else None}, "
-                                 f"the discriminator needs {tuple(v.shape)}: another model or size?")
-            v.assign(z[key])
-
-
 def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarray,
                depth_coeffs: np.ndarray | None = None, strategy=None):
     import tensorflow as tf
 
+    from . import losses as terms
     from .models import LATENT_SIZE, NET_UNIT_GEV
     from .validation import HITS_THRESHOLD_GEV
 
     if config.weight_depth > 0 and depth_coeffs is None:
         raise ValueError("weight_depth > 0 needs depth_coeffs (observables.fit_longitudinal_centre)")
-    coeffs = tf.constant(sf_coeffs, tf.float32)
-    z_coeffs = tf.constant(depth_coeffs if depth_coeffs is not None else [0.0], tf.float32)
-    layer_index = tf.range(25, dtype=tf.float32)
-    bin_edges = tf.constant(obs.DEFAULT_ENERGY_BINS_GEV[1:-1], tf.float32)[None, :]
+    sf_coeffs = [float(c) for c in sf_coeffs]
+    depth_coeffs = [float(c) for c in depth_coeffs] if depth_coeffs is not None else [0.0]
     g_training = not config.generator_as_deployed
     seed = tf.constant(int(config.seed), tf.int64)
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
@@ -300,64 +117,13 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         start = offset + tf.distribute.get_replica_context().replica_id_in_sync_group * n
         return x[start:start + n]
 
-    def mape(y, y_hat):
-        return 100.0 * tf.reduce_mean(tf.abs(y - y_hat) / tf.maximum(tf.abs(y), 1e-7))
-
-    def bce_loss(labels, probs):
-        probs = tf.clip_by_value(tf.cast(probs, tf.float32), 1e-7, 1 - 1e-7)
-        return -tf.reduce_mean(labels * tf.math.log(probs) + (1 - labels) * tf.math.log(1 - probs))
-
     def latent(energies, s):
         n = tf.shape(energies)[0]
         noise = tf.random.stateless_normal((n * replicas, LATENT_SIZE), seed=s)
         return energies[:, None] / 100.0 * local(noise, n)
 
-    def ecal_target(energies):
-        return energies * tf.math.polyval(tf.unstack(coeffs), energies / 100.0)
-
-    def shapes(showers):  # (n, 25) percent of each shower's energy per layer (depth is the last axis)
-        per_layer = tf.reduce_sum(showers, axis=(1, 2))
-        return 100.0 * per_layer / tf.maximum(tf.reduce_sum(per_layer, axis=1, keepdims=True), 1e-6)
-
-    def depth_error(energies, showers):
-        """|barycentre - fit(E_p)| per shower, in layers."""
-        centre = tf.reduce_sum(shapes(showers) * layer_index, axis=1) / 100.0
-        return tf.reduce_mean(tf.abs(centre - tf.math.polyval(tf.unstack(z_coeffs), tf.math.log(energies / 100.0))))
-
-    def profile_error(energies, fake, real):
-        """Squared difference (%^2, mean over layers) of the mean longitudinal shapes of the
-        fake and the real showers of each primary-energy bin, weighted by the bin's share:
-        fakes are made for the real showers' energies, so each bin compares like with like."""
-        index = tf.reduce_sum(tf.cast(energies[:, None] >= bin_edges, tf.int32), axis=1)
-        which = tf.one_hot(index, len(obs.DEFAULT_ENERGY_BINS_GEV) - 1)
-        counts = tf.reduce_sum(which, axis=0)
-        diff = tf.matmul(which, shapes(fake) - shapes(real), transpose_a=True) / tf.maximum(counts, 1.0)[:, None]
-        return tf.reduce_sum(counts * tf.reduce_mean(diff**2, axis=1)) / tf.cast(tf.shape(energies)[0], tf.float32)
-
-    def per_bin_means(energies, *values):
-        """(counts (n_bins,), per-bin means (n_bins,) of each value (n,)) over the energy bins."""
-        index = tf.reduce_sum(tf.cast(energies[:, None] >= bin_edges, tf.int32), axis=1)
-        which = tf.one_hot(index, len(obs.DEFAULT_ENERGY_BINS_GEV) - 1)
-        counts = tf.reduce_sum(which, axis=0)
-        return counts, [tf.linalg.matvec(which, v, transpose_a=True) / tf.maximum(counts, 1.0) for v in values]
-
-    power, eps = float(config.cell_power), 1e-4
-
     def seen(showers):
-        """What the discriminator sees: GeV cells, or NET_UNIT_GEV * ((E / NET_UNIT_GEV)^p) for p < 1."""
-        if power == 1.0:
-            return showers
-        return NET_UNIT_GEV * (tf.pow(showers / NET_UNIT_GEV + eps, power) - eps**power)
-
-    log_threshold = float(np.log(HITS_THRESHOLD_GEV))
-
-    def hits_error(energies, fake, real):
-        """Squared relative error of the per-bin mean soft hit counts (sigmoid in ln E_cell, width 0.3)."""
-        def soft_hits(x):
-            return tf.reduce_sum(tf.sigmoid((tf.math.log(x + 1e-9) - log_threshold) / 0.3), axis=(1, 2, 3))
-        counts, (h_fake, h_real) = per_bin_means(energies, soft_hits(fake), soft_hits(real))
-        rel = h_fake / tf.maximum(h_real, 1.0) - 1.0
-        return tf.reduce_sum(counts * rel**2) / tf.reduce_sum(counts)
+        return terms.discriminator_view(showers, float(config.cell_power), NET_UNIT_GEV)
 
     def scaled(loss):  # a replica's share of the global-batch mean
         return loss if replicas == 1 else loss / replicas
@@ -376,28 +142,32 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
             # One pass over real and fake together: BatchNorm statistics of a real-only and a
             # fake-only batch would normalise away exactly the differences D must see.
             g_out, a_out, _ = disc(seen(tf.concat([showers, fake], 0)), training=True)
-            d_bce = bce_loss(labels, g_out[:, 0])
-            d_aux = mape(tf.concat([e100, e100], 0), tf.cast(a_out[:, 0], tf.float32))
+            d_bce = terms.binary_cross_entropy(labels, g_out[:, 0])
+            d_aux = terms.mape(tf.concat([e100, e100], 0), tf.cast(a_out[:, 0], tf.float32))
             d_loss = scaled(config.weight_bce * d_bce + config.weight_aux * d_aux)
         d_opt.apply_gradients(zip(tape.gradient(d_loss, disc.trainable_variables), disc.trainable_variables))
         with tf.GradientTape() as tape:
             fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s + 2])), training=g_training), tf.float32)
             g_fake, a_fake, _ = disc(seen(fake), training=False)
-            g_bce = bce_loss(tf.fill((n,), config.label_real), g_fake[:, 0])
-            g_aux = mape(e100, tf.cast(a_fake[:, 0], tf.float32))
-            g_ecal = mape(ecal_target(energies), tf.reduce_sum(fake, axis=(1, 2, 3)))
+            g_bce = terms.binary_cross_entropy(tf.fill((n,), config.label_real), g_fake[:, 0])
+            g_aux = terms.mape(e100, tf.cast(a_fake[:, 0], tf.float32))
+            g_ecal = terms.mape(terms.ecal_target(energies, sf_coeffs), tf.reduce_sum(fake, axis=(1, 2, 3)))
             g_loss = config.weight_bce * g_bce + config.weight_aux * g_aux + config.weight_ecal * g_ecal
             losses = {"g_bce": scaled(g_bce), "g_aux_mape": scaled(g_aux), "g_ecal_mape": scaled(g_ecal)}
             if config.weight_depth > 0:
-                g_depth = depth_error(energies, fake)
+                g_depth = terms.depth_error(energies, fake, depth_coeffs)
                 g_loss += config.weight_depth * g_depth
                 losses["g_depth_layers"] = scaled(g_depth)
             if config.weight_profile > 0:
-                g_profile = profile_error(energies, fake, showers)
+                g_profile = terms.profile_error(energies, fake, showers)
                 g_loss += config.weight_profile * g_profile
                 losses["g_profile_mse"] = scaled(g_profile)
+            if config.weight_transverse > 0:
+                g_transverse = terms.transverse_error(energies, fake, showers)
+                g_loss += config.weight_transverse * g_transverse
+                losses["g_transverse_mse"] = scaled(g_transverse)
             if config.weight_hits > 0:
-                g_hits = hits_error(energies, fake, showers)
+                g_hits = terms.hits_error(energies, fake, showers, HITS_THRESHOLD_GEV)
                 g_loss += config.weight_hits * g_hits
                 losses["g_hits_rel_sq"] = scaled(g_hits)
             g_loss = scaled(g_loss)
@@ -429,45 +199,10 @@ def generate_showers(generator, energies_gev: np.ndarray, *, seed: int, batch_si
 
 
 def _validate(gen, val_showers, val_energies, seed: int, *, score_hits: bool = False) -> dict[str, float]:
-    """The per-epoch physics metrics of ``gen`` against held-out Monte Carlo.
+    """:func:`evaluation.epoch_metrics` of ``gen``'s showers (latent ``seed``) for the validation energies."""
+    from .evaluation import epoch_metrics
 
-    ``val_shower_shape_mse`` (%^2) is dominated by high-energy showers, whose profiles carry
-    most of the energy, so the epoch is selected on ``val_score``: the mean over the primary-
-    energy bins of the per-bin shape MSE plus (100 * (SF ratio - 1))^2 / 100 plus the square
-    of the difference of mean longitudinal barycentres in layers, i.e. a 10 % sampling-
-    fraction error or a shower one layer too deep in a bin costs as much as a shape MSE of 1 %^2.
-    With ``score_hits`` (runs that train on hits) the score adds (100 * (hits ratio - 1))^2 / 100
-    per bin: a 10 % error on the mean number of hits costs the same.
-    """
-    from .validation import HITS_THRESHOLD_GEV
-
-    fake = generate_showers(gen, val_energies, seed=seed)
-    bins = obs.DEFAULT_ENERGY_BINS_GEV
-    mse = obs.shower_shape_mse(fake, val_showers, energies_a_gev=val_energies, energies_b_gev=val_energies, bins_gev=bins)
-    sf_fake, sf_real = obs.sampling_fraction(fake, val_energies), obs.sampling_fraction(val_showers, val_energies)
-    z_fake = obs.moments(obs.longitudinal_profile(fake))[0]
-    z_real = obs.moments(obs.longitudinal_profile(val_showers))[0]
-    which = obs.energy_bin_index(val_energies, bins)
-    hits_fake = (fake > HITS_THRESHOLD_GEV).sum(axis=(1, 2, 3))
-    hits_real = (val_showers > HITS_THRESHOLD_GEV).sum(axis=(1, 2, 3))
-    record = {"val_shower_shape_mse": mse["all"],
-              "val_sampling_fraction_ratio": float(sf_fake.mean() / sf_real.mean())}
-    scores = []
-    for b, label in enumerate(obs.energy_bin_labels(bins)):
-        sel = which == b
-        if not sel.any():
-            continue
-        ratio = float(sf_fake[sel].mean() / sf_real[sel].mean())
-        record[f"val_shower_shape_mse {label}"] = mse[label]
-        depth = float(np.nanmean(z_fake[sel]) - np.nanmean(z_real[sel])) if np.isfinite(z_fake[sel]).any() else 25.0
-        record[f"val_sampling_fraction_ratio {label}"] = ratio
-        record[f"val_depth_diff_layers {label}"] = depth
-        hits_ratio = float(hits_fake[sel].mean() / max(hits_real[sel].mean(), 1.0))
-        record[f"val_hits_ratio {label}"] = hits_ratio
-        score = mse[label] + (100.0 * (ratio - 1.0)) ** 2 / 100.0 + depth**2
-        scores.append(score + ((100.0 * (hits_ratio - 1.0)) ** 2 / 100.0 if score_hits else 0.0))
-    record["val_score"] = float(np.mean(scores))
-    return record
+    return epoch_metrics(generate_showers(gen, val_energies, seed=seed), val_showers, val_energies, score_hits=score_hits)
 
 
 def train(
@@ -502,13 +237,13 @@ def train(
     cfg_doc = asdict(config)
     cfg_path = out / "config.json"
     if cfg_path.exists() and latest_checkpoint(out):
-        old = {**_defaults(), **json.loads(cfg_path.read_text())}  # settings added since take their defaults
+        old = {**config_defaults(), **json.loads(cfg_path.read_text())}  # settings added since take their defaults
         same = ("epochs", "strategy")
         if {k: v for k, v in old.items() if k not in same} != {k: v for k, v in cfg_doc.items() if k not in same}:
             raise ValueError(f"{out}: holds checkpoints of a different config; use a new folder or delete it")
     if chief:
         out.mkdir(parents=True, exist_ok=True)
-        _atomic_json(cfg_path, cfg_doc)
+        atomic_json(cfg_path, cfg_doc)
 
     data = TrainingShowers(train_path, chunk_showers=config.chunk_showers, buffer_chunks=config.shuffle_buffer_chunks,
                            max_in_memory_gb=max_in_memory_gb, energy_range_gev=energy_range_gev)
@@ -530,15 +265,15 @@ def train(
     start_epoch, best = 0, None
     ckpt = latest_checkpoint(out)
     if ckpt is not None:
-        state = _load_checkpoint(ckpt, gen, disc, g_opt, d_opt)
+        state = load_checkpoint(ckpt, gen, disc, g_opt, d_opt)
         start_epoch, history, best = state["epoch"], state["history"], state.get("best")
     else:
         if config.init_generator:
             init = Path(config.init_generator)
             gen.load_weights(init / "generator.weights.h5" if init.is_dir() else init)
         if config.init_discriminator:
-            _load_discriminator(Path(config.init_discriminator), disc)
-    _check_same_on_all_workers(strategy, start_epoch, "the checkpoint to resume from (epoch)")
+            load_discriminator(Path(config.init_discriminator), disc)
+    check_same_on_all_workers(strategy, start_epoch, "the checkpoint to resume from (epoch)")
     step_fn = _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs, depth_coeffs, strategy)
 
     for epoch in range(start_epoch, config.epochs):
@@ -555,7 +290,7 @@ def train(
                            leave=False)
         for b, (batch_showers, batch_energies) in enumerate(batches):
             step_index = epoch * steps_per_epoch + b
-            losses = step_fn(*_per_replica(strategy, batch_showers, batch_energies), tf.constant(step_index, tf.int64))
+            losses = step_fn(*per_replica(strategy, batch_showers, batch_energies), tf.constant(step_index, tf.int64))
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v)
         seconds = time.perf_counter() - t0
@@ -575,8 +310,8 @@ def train(
                 gen.save_weights(tmp)
         fits = {"sampling_fraction_fit": sf_coeffs.tolist(), "longitudinal_centre_fit": depth_coeffs.tolist()}
         state = {"epoch": epoch + 1, "step": record["step"], "history": history, "best": best, **fits}
-        _save_checkpoint(out, gen, disc, g_opt, d_opt, state, config.keep_checkpoints)
-        _atomic_json(out / "history.json", {"history": history, "best": best, **fits})
+        save_checkpoint(out, gen, disc, g_opt, d_opt, state, config.keep_checkpoints)
+        atomic_json(out / "history.json", {"history": history, "best": best, **fits})
         if progress:  # the per-epoch line the user asked for
             print(f"epoch {epoch + 1}: d_loss {record['d_loss']:.3f} g_loss {record['g_loss']:.3f} "  # noqa: T201
                   f"val score {record['val_score']:.3g} MSE {record['val_shower_shape_mse']:.3g} "

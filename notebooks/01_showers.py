@@ -56,7 +56,7 @@ from myst_nb import glue
 
 from gan3d_lib import observables as obs
 from gan3d_lib import plotting, presets
-from gan3d_lib.bench import mc_throughput
+from gan3d_lib.throughput import mc_throughput
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.io import read_showers
 from gan3d_lib.mc import ShowerSimulator

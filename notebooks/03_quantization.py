@@ -70,6 +70,7 @@ from gan3d_lib.evaluation import score_artefacts, shape_mse_metric
 from gan3d_lib.io import read_showers
 from gan3d_lib.models import build_generator
 from gan3d_lib.observables import shower_shape_mse
+from gan3d_lib.op_precision import op_precision_table
 from gan3d_lib.results import machine_info, write_results
 from gan3d_lib.tables import markdown_table
 from gan3d_lib.training import load_generator
@@ -309,7 +310,7 @@ glue("n_tuned", len(tuned_gate), display=False)
 
 # %%
 int8_names = ["inc-int8", "tflite-int8", "onnx-int8", "openvino-int8", *tuned_names]
-op_tables = {name: quantization.op_precision_table(lite[name]) for name in int8_names}
+op_tables = {name: op_precision_table(lite[name]) for name in int8_names}
 op_types = sorted({op for t in op_tables.values() for op in t})
 rows = [{"op": op, **{name: (f"{t[op]['int8']} / {t[op]['fp32']}" if op in t else "")
                       for name, t in op_tables.items()}} for op in op_types]

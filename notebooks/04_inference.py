@@ -64,8 +64,10 @@ from myst_nb import glue
 
 from gan3d_lib import plotting, presets
 from gan3d_lib.gemm_peaks import measured_peaks
-from gan3d_lib.bench import (PRECISION_COMPARISONS, dask_generation_throughput, mc_throughput, parse_int_list, peak_macs_per_s, roofline, run_stream_configs,
-                             run_streams, sgemm_macs_per_s, speedup_table, stream_configs)
+from gan3d_lib.bench import parse_int_list, run_stream_configs, run_streams, stream_configs
+from gan3d_lib.roofline import peak_macs_per_s, roofline, sgemm_macs_per_s
+from gan3d_lib.speedups import PRECISION_COMPARISONS, speedup_table
+from gan3d_lib.throughput import dask_generation_throughput, mc_throughput
 from gan3d_lib.models import build_generator, multiply_accumulates
 from gan3d_lib.quantization import make_artefact
 from gan3d_lib.reference import geant4_showers_per_s

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from gan3d_lib import bench
+from gan3d_lib import bench, roofline, speedups
 from gan3d_lib.models import build_generator
 from gan3d_lib.quantization import calibration_latents, make_artefact
 
@@ -83,12 +83,12 @@ def test_parse_int_list():
 
 def test_peaks_from_vector_width_vnni_and_clock():
     avx512 = {"usable_cores": 2, "avx512f": True, "avx512_vnni": True}
-    p = bench.peak_macs_per_s(avx512, clock_ghz=2.0)
+    p = roofline.peak_macs_per_s(avx512, clock_ghz=2.0)
     assert p["fp32"] == 2 * 2e9 * 2 * 16 and p["int8_over_fp32"] == 4
-    avx2 = bench.peak_macs_per_s({"usable_cores": 4, "avx2": True}, clock_ghz=3.0)
+    avx2 = roofline.peak_macs_per_s({"usable_cores": 4, "avx2": True}, clock_ghz=3.0)
     assert avx2["fp32"] == 4 * 3e9 * 2 * 8 and avx2["int8_over_fp32"] == 2
     # a measured rate above the nominal peak raises the clock to the lowest that explains it
-    raised = bench.peak_macs_per_s(avx512, clock_ghz=2.0, at_least_macs_per_s=256e9)
+    raised = roofline.peak_macs_per_s(avx512, clock_ghz=2.0, at_least_macs_per_s=256e9)
     assert raised["clock_ghz"] == pytest.approx(4.0) and raised["nominal_clock_ghz"] == 2.0
 
 
@@ -109,7 +109,7 @@ def test_speedup_table_ratios_and_skipped_rows():
     streams = [_record("a/lite/tf-graph-fp32", "tf-graph-fp32", "lite", b, r, streams=n, threads=m)
                for b, r, n, m in [(1, 100.0, 1, 2), (1, 190.0, 2, 1), (128, 400.0, 1, 2), (128, 440.0, 2, 1)]]
     rows = {(r["claim"], r["setting"]): r for r in
-            bench.speedup_table(sweep, streams, mc_rate=220.0, geant4_rate=2.0, conv3d="a/c3/tf-graph-fp32", cores=2)}
+            speedups.speedup_table(sweep, streams, mc_rate=220.0, geant4_rate=2.0, conv3d="a/c3/tf-graph-fp32", cores=2)}
     assert rows[("Conv2D vs Conv3D generator, FP32", "paper size, batch 16")]["ours"] == pytest.approx(3.0)
     assert rows[("INC INT8, all ops vs FP32 graph", "lite, batch 128")]["ours"] is None
     assert ("INC INT8 gated by physics vs FP32 graph", "lite, batch 128") not in rows  # no such artefact
@@ -125,21 +125,21 @@ def test_roofline_fraction_uses_the_arithmetic_of_each_backend():
     records = [_record("x/fp32", "tf-graph-fp32", "lite", 16, 10.0), _record("x/fp32", "tf-graph-fp32", "lite", 64, 20.0),
                _record("x/int8", "onnx-int8", "lite", 64, 40.0)]
     peaks = {"fp32": 1e9, "int8": 2e9}
-    rows = bench.roofline(records, {("conv2d", "lite"): 10_000_000}, peaks, {"avx512_bf16": False})
+    rows = roofline.roofline(records, {("conv2d", "lite"): 10_000_000}, peaks, {"avx512_bf16": False})
     assert [(r["batch_size"], r["arithmetic"]) for r in rows] == [(64, "fp32"), (64, "int8")]
     assert rows[0]["fraction_of_peak"] == pytest.approx(0.2) and rows[1]["fraction_of_peak"] == pytest.approx(0.2)
-    assert bench.arithmetic_precision("keras-bf16", {"avx512_bf16": True}) == "bf16"
-    assert bench.arithmetic_precision("tflite-fp16", {}) == "fp32"
+    assert roofline.arithmetic_precision("keras-bf16", {"avx512_bf16": True}) == "bf16"
+    assert roofline.arithmetic_precision("tflite-fp16", {}) == "fp32"
 
 
 def test_a_faster_model_does_not_move_the_measured_peak():
     peaks = {"fp32": 1e9, "int8": 2e9, "bf16": 1.5e9}
-    slow = bench.roofline([_record("x/fp32", "tf-graph-fp32", "lite", 64, 20.0)], {("conv2d", "lite"): 10_000_000},
+    slow = roofline.roofline([_record("x/fp32", "tf-graph-fp32", "lite", 64, 20.0)], {("conv2d", "lite"): 10_000_000},
                           dict(peaks), {"avx512_bf16": True})
-    fast = bench.roofline([_record("x/fp32", "tf-graph-fp32", "lite", 64, 200.0)], {("conv2d", "lite"): 10_000_000},
+    fast = roofline.roofline([_record("x/fp32", "tf-graph-fp32", "lite", 64, 200.0)], {("conv2d", "lite"): 10_000_000},
                           dict(peaks), {"avx512_bf16": True})
     assert slow[0]["peak_gmacs_per_s"] == fast[0]["peak_gmacs_per_s"] == 1.0
     assert fast[0]["fraction_of_peak"] == pytest.approx(2.0)  # above the GEMM rate: shown as measured
-    bf = bench.roofline([_record("x/bf", "openvino-bf16", "lite", 64, 30.0)], {("conv2d", "lite"): 10_000_000},
+    bf = roofline.roofline([_record("x/bf", "openvino-bf16", "lite", 64, 30.0)], {("conv2d", "lite"): 10_000_000},
                         dict(peaks), {"avx512_bf16": True})
     assert bf[0]["arithmetic"] == "bf16" and bf[0]["peak_gmacs_per_s"] == 1.5

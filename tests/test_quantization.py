@@ -14,6 +14,7 @@ import pytest
 from gan3d_lib import artefacts, quantization
 from gan3d_lib.artefacts import BACKENDS, HardwareUnsupported, load_artefact
 from gan3d_lib.models import build_generator
+from gan3d_lib.op_precision import op_precision_table
 from gan3d_lib.results import machine_info
 
 pytestmark = pytest.mark.slow
@@ -86,9 +87,9 @@ def test_reduced_precision_stays_close_to_fp32(written, backend):
 
 
 def test_int8_ops_and_fp32_fallback(written):
-    table = quantization.op_precision_table(written["onnx-int8"])
+    table = op_precision_table(written["onnx-int8"])
     assert table["Conv"]["int8"] > 0 and table["ConvTranspose"]["int8"] > 0
-    inc = quantization.op_precision_table(written["inc-int8"])
+    inc = op_precision_table(written["inc-int8"])
     assert "Conv2DBackpropInput" not in inc  # rewritten as Conv2D + DepthToSpace, so quantizable
     assert inc["Conv2D"]["fp32"] == 0 and inc["Conv2D"]["int8"] >= 28 and inc["LeakyRelu"]["fp32"] == 21
 

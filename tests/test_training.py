@@ -116,6 +116,11 @@ def _profile_error(gen, energies, coeffs, real):
     return float(np.mean((obs.mean_shower_shapes(fake)[2] - obs.mean_shower_shapes(real)[2]) ** 2))
 
 
+def _transverse_error(gen, energies, coeffs, real):
+    fake = generate_showers(gen, energies, seed=5)
+    return float(np.mean([(obs.mean_shower_shapes(fake)[i] - obs.mean_shower_shapes(real)[i]) ** 2 for i in (0, 1)]))
+
+
 def _hits_error(gen, energies, coeffs, real):
     fake = generate_showers(gen, energies, seed=5)
     return abs(float((fake > HITS_THRESHOLD_GEV).sum() / (real > HITS_THRESHOLD_GEV).sum()) - 1.0)
@@ -123,7 +128,8 @@ def _hits_error(gen, energies, coeffs, real):
 
 _TERMS = {"depth": ("weight_depth", "g_depth_layers", _depth_error),
           "profile": ("weight_profile", "g_profile_mse", _profile_error),
-          "hits": ("weight_hits", "g_hits_rel_sq", _hits_error)}
+          "hits": ("weight_hits", "g_hits_rel_sq", _hits_error),
+          "transverse": ("weight_transverse", "g_transverse_mse", _transverse_error)}
 
 
 @pytest.mark.parametrize("term", list(_TERMS))

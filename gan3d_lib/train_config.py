@@ -1,0 +1,95 @@
+"""Settings of a training run (:class:`TrainConfig`, written to ``config.json``)."""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from .distribution import STRATEGIES
+
+__all__ = ["TrainConfig", "config_defaults"]
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run (all written to ``config.json``)."""
+
+    model: str = "conv2d"
+    size: str = "lite"
+    epochs: int = 30
+    batch_size: int = 128
+    lr_generator: float = 5e-4
+    lr_discriminator: float = 1e-4
+    weight_bce: float = 6.0
+    weight_aux: float = 0.2
+    weight_ecal: float = 0.1
+    weight_depth: float = 0.0  # per layer of barycentre error; not in the study
+    label_real: float = 0.9
+    label_fake: float = 0.1
+    label_flip: float = 0.05
+    seed: int = 1
+    precision: str = "float32"  # or "mixed_bfloat16"
+    n_validation: int = 512
+    sf_fit_degree: int = 3
+    depth_fit_degree: int = 2
+    keep_checkpoints: int = 2
+    max_steps_per_epoch: int | None = None  # for quick runs; None = full epochs
+    # Learning rates times exp(-lr_decay * (epoch - lr_decay_start_epoch)) from that epoch on
+    # (the study: 0.012 per epoch after epoch 80 of a longer run).
+    lr_decay: float = 0.0
+    lr_decay_start_epoch: int = 0
+    # Start the generator from these weights (a training folder or .weights.h5 of the same
+    # model and size) instead of a random initialisation: fine-tuning in a second stage.
+    init_generator: str | None = None
+    # Start the discriminator from a checkpoint folder (checkpoints/epoch_NNNN) of a run of
+    # the same model and size, so that a fine-tuning stage does not begin against a blind one.
+    init_discriminator: str | None = None
+    weight_profile: float = 0.0  # per %^2 of mean longitudinal-shape error; not in the study
+    # The discriminator sees cell energies to this power (1 = the study: linear in E):
+    # E_cell^0.5 lifts the 0.1-3 MeV cells, invisible beside GeV cells in linear units,
+    # into the range the discriminator resolves. The generator still outputs GeV.
+    cell_power: float = 1.0
+    # Per-energy-bin term of our own, fake vs real showers of the same bin: squared relative
+    # error of the mean (soft) number of hits above HITS_THRESHOLD_GEV; 0 = not in the loss.
+    weight_hits: float = 0.0
+    weight_transverse: float = 0.0  # per %^2 of mean x and y shape error per energy bin; not in the study
+    # Run the generator as it is deployed (BatchNorm with its moving statistics, no dropout)
+    # in both updates, so that the discriminator and the losses judge exactly the showers
+    # users get: training-mode dropout and batch statistics shift the inference-mode output.
+    # For a fine-tuning stage (the moving statistics are no longer updated).
+    generator_as_deployed: bool = False
+    # tf.distribute strategy (see make_strategy); a run may resume under another one.
+    strategy: str = "default"
+    # Training order (gan3d_lib.shower_stream): showers in chunks, shuffled within groups of
+    # chunks; a set of at most chunk_showers * shuffle_buffer_chunks showers is one plain
+    # permutation per epoch. Whether the cells sit in memory or are streamed does not change it.
+    chunk_showers: int = 1024
+    shuffle_buffer_chunks: int = 20
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("float32", "mixed_bfloat16"):
+            raise ValueError(f"precision must be 'float32' or 'mixed_bfloat16', got {self.precision!r}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be >= 1")
+        weights = {k: getattr(self, k) for k in ("weight_depth", "weight_profile", "weight_hits", "weight_transverse")}
+        if min(weights.values()) < 0:
+            raise ValueError(f"loss weights must be >= 0, got {weights}")
+        if not 0 < self.cell_power <= 1:
+            raise ValueError(f"cell_power must be in (0, 1], got {self.cell_power}")
+        if self.lr_decay < 0:
+            raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+
+    def learning_rates(self, epoch: int) -> tuple[float, float]:
+        """(generator, discriminator) Adam learning rates during 0-based ``epoch``."""
+        factor = float(np.exp(-self.lr_decay * max(0, epoch - self.lr_decay_start_epoch)))
+        return self.lr_generator * factor, self.lr_discriminator * factor
+
+
+def config_defaults() -> dict[str, Any]:
+    """{setting: default} of :class:`TrainConfig` (settings without a default left out)."""
+    return {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}

@@ -1,0 +1,80 @@
+"""The loss terms (keras.ops) against the NumPy observables they mirror."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+from gan3d_lib import losses  # noqa: E402
+from gan3d_lib import observables as obs  # noqa: E402
+from gan3d_lib.mc import simulate_showers  # noqa: E402
+from gan3d_lib.validation import HITS_THRESHOLD_GEV  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sample():
+    showers, energies = simulate_showers(48, seed=9, spectrum="log-uniform")
+    return showers.astype(np.float32), energies.astype(np.float32)
+
+
+def _np(x):
+    return np.asarray(losses.ops.convert_to_numpy(x), dtype=np.float64)
+
+
+def test_longitudinal_shares_and_depth_error_match_the_observables(sample):
+    showers, energies = sample
+    z = obs.longitudinal_profile(showers)
+    np.testing.assert_allclose(_np(losses.longitudinal_shares(showers)), 100 * z / z.sum(axis=1, keepdims=True), rtol=1e-4)
+    coeffs = obs.fit_longitudinal_centre(showers, energies)
+    centre = obs.moments(z)[0]
+    expected = np.mean(np.abs(centre - np.polyval(coeffs, np.log(energies / 100.0))))
+    assert float(_np(losses.depth_error(energies, showers, coeffs))) == pytest.approx(expected, rel=1e-4)
+
+
+def test_ecal_target_is_the_sampling_fraction_fit(sample):
+    showers, energies = sample
+    coeffs = obs.fit_sampling_fraction(showers, energies)
+    np.testing.assert_allclose(_np(losses.ecal_target(energies, coeffs)), energies * np.polyval(coeffs, energies / 100.0),
+                               rtol=1e-5)
+    assert float(_np(losses.mape(np.array([2.0, 4.0]), np.array([1.0, 5.0])))) == pytest.approx(37.5)
+
+
+def test_profile_error_is_zero_for_the_same_showers_and_per_bin_otherwise(sample):
+    showers, energies = sample
+    assert float(_np(losses.profile_error(energies, showers, showers))) == pytest.approx(0.0, abs=1e-9)
+    shifted = np.roll(showers, 1, axis=-1)
+    which = obs.energy_bin_index(energies, obs.DEFAULT_ENERGY_BINS_GEV)
+    shares = lambda s: 100 * obs.longitudinal_profile(s) / obs.longitudinal_profile(s).sum(axis=1, keepdims=True)  # noqa: E731
+    expected = sum((which == b).sum() * np.mean((shares(shifted)[which == b].mean(0) - shares(showers)[which == b].mean(0)) ** 2)
+                   for b in np.unique(which)) / len(energies)
+    assert float(_np(losses.profile_error(energies, shifted, showers))) == pytest.approx(expected, rel=1e-4)
+
+
+def test_soft_hits_count_cells_far_from_the_threshold(sample):
+    showers, _ = sample
+    far = np.where(showers > 10 * HITS_THRESHOLD_GEV, showers, 0.0).astype(np.float32)
+    np.testing.assert_allclose(_np(losses.soft_hits(far, HITS_THRESHOLD_GEV)), (far > HITS_THRESHOLD_GEV).sum(axis=(1, 2, 3)),
+                               rtol=1e-3)
+
+
+def test_hits_error_and_the_discriminator_view(sample):
+    showers, energies = sample
+    assert float(_np(losses.hits_error(energies, showers, showers, HITS_THRESHOLD_GEV))) == pytest.approx(0.0, abs=1e-12)
+    empty = np.zeros_like(showers)
+    assert float(_np(losses.hits_error(energies, empty, showers, HITS_THRESHOLD_GEV))) == pytest.approx(1.0, abs=0.01)
+    assert losses.discriminator_view(showers, 1.0, 1e-3) is showers
+    view = _np(losses.discriminator_view(np.array([0.0, 1e-3, 1.0], np.float32), 0.5, 1e-3))
+    np.testing.assert_allclose(view, 1e-3 * (np.sqrt(np.array([0.0, 1.0, 1000.0]) + 1e-4) - 1e-2), rtol=1e-5)
+
+
+def test_transverse_error_matches_the_x_and_y_profiles(sample):
+    showers, energies = sample
+    assert float(_np(losses.transverse_error(energies, showers, showers))) == pytest.approx(0.0, abs=1e-9)
+    for axis, name in ((1, "x"), (2, "y")):
+        p = obs.profile(showers, name)
+        np.testing.assert_allclose(_np(losses.transverse_shares(showers, axis)), 100 * p / p.sum(axis=1, keepdims=True),
+                                   rtol=1e-4, atol=1e-6)
+    wider = 0.5 * (showers + np.roll(showers, 2, axis=1))
+    assert float(_np(losses.transverse_error(energies, wider, showers))) > 1.0
