@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 from collections import Counter
 from pathlib import Path
@@ -22,7 +25,7 @@ import numpy as np
 from .atomic import atomic_file
 
 __all__ = ["phase_kernels", "PhaseConv2DTranspose", "inference_model", "frozen_graph", "graph_op_counts",
-           "write_graph", "load_graph", "INPUT_NAME", "OUTPUT_NAME"]
+           "write_graph", "load_graph", "INPUT_NAME", "OUTPUT_NAME", "onnx_fp32", "quiet_converters"]
 
 INPUT_NAME, OUTPUT_NAME = "latent", "showers"
 
@@ -182,3 +185,52 @@ def load_graph(path: str | os.PathLike, *, input_name: str = INPUT_NAME, output_
     fn = wrapped.prune(wrapped.graph.get_tensor_by_name(f"{input_name}:0"),
                        wrapped.graph.get_tensor_by_name(f"{output_name}:0"))
     return lambda latent: fn(tf.constant(latent, tf.float32)).numpy()
+
+
+def _capped_onnx_optimizer(max_iterations: int = 8):
+    """tf2onnx's optimize_graph, stopped after ``max_iterations`` passes. tf2onnx 1.17 repeats
+    its passes until none changes the graph, which on this generator never happens (the
+    transpose passes undo each other), and deep-copies the graph before each pass."""
+    def optimize_graph(graph, catch_errors=True, optimizers=None):
+        from tf2onnx import optimizer
+
+        passes = optimizer._get_optimizers() if optimizers is None else optimizers  # noqa: SLF001
+        for iteration in range(max_iterations):
+            changed = False
+            for factory in passes.values():
+                opt = factory()
+                graph = opt.optimize(graph, iteration) or graph
+                changed = changed or opt.graph_been_opt
+            if not changed:
+                break
+        graph.topological_sort(graph.get_nodes())
+        return graph
+
+    return optimize_graph
+
+
+def onnx_fp32(generator, path: Path) -> None:
+    """The generator as an FP32 ONNX model (opset 17) at ``path``, via its frozen graph and tf2onnx."""
+    import tf2onnx
+    from tf2onnx import optimizer
+
+    graph = frozen_graph(generator, transposed_as_conv=False)
+    original = optimizer.optimize_graph
+    optimizer.optimize_graph = _capped_onnx_optimizer()
+    try:
+        tf2onnx.convert.from_graph_def(graph, input_names=[f"{INPUT_NAME}:0"], output_names=[f"{OUTPUT_NAME}:0"],
+                                       opset=17, output_path=str(path))
+    finally:
+        optimizer.optimize_graph = original
+
+
+@contextlib.contextmanager
+def quiet_converters():
+    """Silence the converters' progress chatter (Python prints and log records below ERROR);
+    their errors still raise."""
+    logging.disable(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logging.disable(logging.NOTSET)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .quantization import CALIBRATION_METHODS, QuantConfig
+from .quant_config import CALIBRATION_METHODS, QuantConfig
 
 __all__ = ["default_space", "SearchResult", "search", "search_artefact", "map_layers", "transfer_config"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .quantization import QuantConfig
+from .quant_config import QuantConfig
 
 __all__ = ["openvino_writer", "convert", "quantize", "accuracy_controlled_int8"]
 
@@ -31,12 +31,12 @@ def convert(generator):
 
     import openvino as ov
 
-    from .quantization import _onnx_fp32, _quiet
+    from .export import onnx_fp32, quiet_converters
 
     with tempfile.TemporaryDirectory(prefix="gan3d-ov-") as d:
         path = Path(d) / "model.onnx"
-        with _quiet():
-            _onnx_fp32(generator, path)
+        with quiet_converters():
+            onnx_fp32(generator, path)
         return ov.convert_model(str(path))
 
 

@@ -11,20 +11,19 @@ for the fastest configuration that keeps the physics is :mod:`gan3d_lib.int8_sea
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
 import tempfile
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .artefacts import BACKENDS, Artefact, HardwareUnsupported, write_artefact
+from .export import onnx_fp32, quiet_converters
+from .quant_config import CALIBRATION_METHODS, QuantConfig
 
 __all__ = ["QuantConfig", "CALIBRATION_METHODS", "calibration_latents", "make_artefact", "layer_of",
            "quantizable_layers", "ops_in_layers", "HardwareUnsupported", "QUANTIZABLE_TF_OPS",
@@ -32,36 +31,6 @@ __all__ = ["QuantConfig", "CALIBRATION_METHODS", "calibration_latents", "make_ar
 
 QUANTIZABLE_TF_OPS = ("Conv2D", "MatMul", "Conv2DBackpropInput", "DepthwiseConv2dNative")
 QUANTIZABLE_ONNX_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
-# Calibration (activation range) methods each INT8 backend offers, the default first.
-CALIBRATION_METHODS = {"onnx-int8": ("minmax", "entropy", "percentile"), "inc-int8": ("minmax", "kl"),
-                       "openvino-int8": ("minmax", "mean_minmax")}
-
-
-@dataclass(frozen=True)
-class QuantConfig:
-    """Settings of one INT8 artefact.
-
-    ``fp32_ops``: Keras layer names (see :func:`quantizable_layers`) whose ops stay FP32;
-    ``calibration``: activation-range method (:data:`CALIBRATION_METHODS`);
-    ``per_channel``: per-output-channel weight scales; ``n_calibration``: latent vectors used
-    for calibration (None: all given); ``bias_correction``: NNCF's fast bias correction
-    (OpenVINO only; the other backends offer none).
-    """
-
-    fp32_ops: tuple[str, ...] = ()
-    calibration: str = "minmax"
-    per_channel: bool = True
-    n_calibration: int | None = None
-    bias_correction: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"fp32_ops": list(self.fp32_ops), "calibration": self.calibration, "per_channel": self.per_channel,
-                "n_calibration": self.n_calibration, "bias_correction": self.bias_correction}
-
-    def check(self, backend: str) -> None:
-        methods = CALIBRATION_METHODS.get(backend, ("minmax",))
-        if self.calibration not in methods:
-            raise ValueError(f"{backend}: calibration {self.calibration!r} not offered; choose one of {methods}")
 
 
 def calibration_latents(n: int = 256, *, seed: int = 2024, energy_range_gev: tuple[float, float] = (2.0, 500.0),
@@ -98,8 +67,8 @@ def quantizable_layers(backend: str, generator) -> list[str]:
 
         with tempfile.TemporaryDirectory(prefix="gan3d-layers-") as d:
             path = Path(d) / "fp32.onnx"
-            with _quiet():
-                _onnx_fp32(generator, path)
+            with quiet_converters():
+                onnx_fp32(generator, path)
             names = [n.name for n in onnx.load(str(path)).graph.node if n.op_type in QUANTIZABLE_ONNX_OPS]
     return list(dict.fromkeys(layer_of(n) for n in names))
 
@@ -150,7 +119,6 @@ def _inc_config(config: QuantConfig):
 
 
 def _inc_quantize(graph_path: str, latent: np.ndarray, config: QuantConfig, batch_size: int = 32):
-    import logging
 
     from neural_compressor.tensorflow import quantize_model
     from neural_compressor.tensorflow.utils import BaseDataLoader
@@ -215,44 +183,6 @@ def _write_tflite(generator, mode: str, latent: np.ndarray):
     return write
 
 
-def _capped_onnx_optimizer(max_iterations: int = 8):
-    """tf2onnx's optimize_graph, stopped after ``max_iterations`` passes. tf2onnx 1.17 repeats
-    its passes until none changes the graph, which on this generator never happens (the
-    transpose passes undo each other), and deep-copies the graph before each pass."""
-    def optimize_graph(graph, catch_errors=True, optimizers=None):
-        from tf2onnx import optimizer
-
-        passes = optimizer._get_optimizers() if optimizers is None else optimizers  # noqa: SLF001
-        for iteration in range(max_iterations):
-            changed = False
-            for factory in passes.values():
-                opt = factory()
-                graph = opt.optimize(graph, iteration) or graph
-                changed = changed or opt.graph_been_opt
-            if not changed:
-                break
-        graph.topological_sort(graph.get_nodes())
-        return graph
-
-    return optimize_graph
-
-
-def _onnx_fp32(generator, path: Path) -> None:
-    import tf2onnx
-    from tf2onnx import optimizer
-
-    from .export import INPUT_NAME, OUTPUT_NAME, frozen_graph
-
-    graph = frozen_graph(generator, transposed_as_conv=False)
-    original = optimizer.optimize_graph
-    optimizer.optimize_graph = _capped_onnx_optimizer()
-    try:
-        tf2onnx.convert.from_graph_def(graph, input_names=[f"{INPUT_NAME}:0"], output_names=[f"{OUTPUT_NAME}:0"],
-                                       opset=17, output_path=str(path))
-    finally:
-        optimizer.optimize_graph = original
-
-
 class _OnnxReader:
     def __init__(self, input_name: str, latent: np.ndarray, batch_size: int = 32):
         self.batches = iter([{input_name: latent[i:i + batch_size]} for i in range(0, len(latent), batch_size)])
@@ -290,28 +220,16 @@ def _onnx_quantize(fp32_path: Path, out_path: Path, latent: np.ndarray, config: 
 def _write_onnx(generator, int8: bool, latent: np.ndarray, config: QuantConfig, info: dict):
     def write(path: Path):
         if not int8:
-            _onnx_fp32(generator, path)
+            onnx_fp32(generator, path)
             return
         fp32 = path.with_name("fp32.onnx")
         try:
-            _onnx_fp32(generator, fp32)
+            onnx_fp32(generator, fp32)
             info.update(_onnx_quantize(fp32, path, latent, config))
         finally:
             fp32.unlink(missing_ok=True)
 
     return write
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Silence the converters' progress chatter (Python prints and log records below ERROR);
-    their errors still raise."""
-    logging.disable(logging.WARNING)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-    finally:
-        logging.disable(logging.NOTSET)
 
 
 def make_artefact(
@@ -362,7 +280,7 @@ def make_artefact(
     extra = {**(extra or {}), "layers": [type(layer).__name__ for layer in generator.layers]}
 
     def write(path: Path):
-        with _quiet():
+        with quiet_converters():
             writer(path)
 
     return write_artefact(out, backend, write, model=model, size=size, source=source, settings=info, extra=extra)

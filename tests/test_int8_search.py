@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from gan3d_lib.int8_search import map_layers, search
-from gan3d_lib.quantization import QuantConfig
+from gan3d_lib.quant_config import QuantConfig
 
 LAYERS = ["a", "b", "c", "d", "e"]
 DAMAGE = {"a": 0.1, "b": 3.0, "c": 0.2, "d": 5.0, "e": 0.3}  # worst gate ratio with that layer alone in INT8
