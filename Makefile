@@ -15,7 +15,7 @@ export JUPYTER_RUNTIME_DIR := $(CURDIR)/.cache/jupyter/runtime
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup book test bench-mc weights weights-stage1 weights-stage2 weights-stage3 clean
+.PHONY: setup book test lab bench-mc weights weights-stage1 weights-stage2 weights-stage3 clean
 
 setup: $(VENV)/.installed
 
@@ -31,6 +31,11 @@ book: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# JupyterLab in the same venv: notebooks/*.py open as notebooks (jupytext); what you save goes
+# back to the .py file, and executed .ipynb copies are git-ignored.
+lab: setup
+	$(BIN)/jupyter-lab --ServerApp.root_dir=$(CURDIR) --allow-root notebooks
 
 bench-mc: setup
 	$(BIN)/gan3d bench-mc --n 4096 --workers 1 2
