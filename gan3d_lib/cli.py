@@ -85,6 +85,23 @@ def _bench_mc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_profile(args: argparse.Namespace) -> int:
+    from .bench import parse_int_list
+    from .profiles import op_profile, profile_table
+    from .results import write_results
+    from .tables import markdown_table
+
+    profiles = [op_profile(a, b, threads=args.threads, runs=args.profile_runs)
+                for a in args.artefacts for b in parse_int_list(args.batch)]
+    print(markdown_table(profile_table(profiles), {"artefact": "artefact", "op": "op type", "ms": "ms per batch",
+                                                   "share": "share of the time"}, {"ms": ".3g", "share": ".1%"}))
+    if args.out:
+        settings = {"artefacts": [str(a) for a in args.artefacts], "batch": args.batch, "threads": args.threads,
+                    "runs": args.profile_runs}
+        print(write_results(args.out, {"profiles": profiles}, settings=settings))
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from .bench import parse_int_list, run_streams
     from .results import machine_info, write_results
@@ -92,6 +109,8 @@ def _bench(args: argparse.Namespace) -> int:
     m = machine_info()
     print(f"machine: {m['cpu_model']}, {m['usable_cores']} usable cores, AVX-512 VNNI {m['avx512_vnni']}, "
           f"BF16 {m['avx512_bf16']}")
+    if args.profile:
+        return _bench_profile(args)
     records = []
     for n in parse_int_list(args.streams):
         for r in run_streams(args.artefacts, parse_int_list(args.batch), streams=n, threads=args.threads,
@@ -291,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--out", type=Path, help="write the records as a results JSON")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--profile", action="store_true",
+                   help="instead of throughput, time per op type of each artefact and batch (gan3d_lib.profiles)")
+    s.add_argument("--profile-runs", type=int, default=5, help="timed batches per profile")
     s.set_defaults(func=_bench)
 
     s = sub.add_parser("train", help="train a GAN (resumes from the last checkpoint in --out)")
