@@ -144,7 +144,7 @@ def claim_verdicts(ch3: Mapping | None, ch4: Mapping | None, ch5: Mapping | None
                 add(c, measured, f"paper size, Keras FP32 {sizes['keras-fp32']['paper_kb'] / 1e3:.2f} MB / INC INT8 "
                     f"{sizes['inc-int8']['paper_kb'] / 1e3:.2f} MB", _ratio_verdict(measured, c.value))
         elif c.key == "multi_stream":
-            stream_rows = [s for s in speedups if s["claim"].endswith("streams vs 1 stream") and s.get("ours") is not None]
+            stream_rows = [s for s in speedups if s.get("key") == "streams" and s.get("ours") is not None]
             r = stream_rows[-1] if stream_rows else None  # the last row is at the single stream's best batch
             add(c, r and r["ours"], r["setting"] if r else "",
                 _ratio_verdict(r["ours"], c.value) if r else "not measurable on this CPU: needs at least 2 cores")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-__all__ = ["noise_of", "compare_sentence", "conv3d_paragraph", "int8_paragraph"]
+__all__ = ["noise_of", "compare_sentence", "conv3d_paragraph", "int8_paragraph", "profile_paragraph", "spread_sentence"]
 
 
 def noise_of(first: float | None, second: float | None) -> float | None:
@@ -64,3 +64,49 @@ def int8_paragraph(rows: Sequence[Mapping], noise: Mapping[tuple[str, str], floa
     out.append(f"This CPU's arithmetic limit for INT8 over FP32 is {int8_limit:.0f}x ({'with' if vnni else 'without'} "
                "VNNI).")
     return " ".join(out)
+
+
+def _algorithms(profile: Mapping) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for o in profile.get("ops", []):
+        for alg, n in o.get("detail", {}).get("algorithms", {}).items():
+            out[alg] = out.get(alg, 0) + n
+    return out
+
+
+def profile_paragraph(first: Mapping, second: Mapping, label_first: str, label_second: str, *, top: int = 2) -> str:
+    """Sentences from two :func:`profiles.op_profile` results: the time per batch of each, the
+    op types whose times differ most (both values given), and, for oneDNN profiles, which
+    convolution algorithms ran (whether any was Winograd). Nothing beyond what they measured."""
+    if "skipped" in first or "skipped" in second:
+        return f"No per-op profile of {label_first if 'skipped' in first else label_second} is offered by its runtime."
+    a = {o["op"]: o["ms"] for o in first["ops"]}
+    b = {o["op"]: o["ms"] for o in second["ops"]}
+    diffs = sorted(set(a) | set(b), key=lambda op: -abs(a.get(op, 0.0) - b.get(op, 0.0)))[:top]
+    parts = [f"Per batch of {first['batch_size']} with {first['threads']} threads, {label_first} took "
+             f"{first['wall_ms']:.3g} ms and {label_second} {second['wall_ms']:.3g} ms."]
+    parts.append("The op types whose times differ most: " + "; ".join(
+        f"{op}, {a.get(op, 0.0):.3g} ms against {b.get(op, 0.0):.3g} ms" for op in diffs) + ".")
+    algs = {label_first: _algorithms(first), label_second: _algorithms(second)}
+    if any(algs.values()):
+        said = [f"{lab}: " + ", ".join(f"{alg} x{n}" for alg, n in sorted(al.items())) for lab, al in algs.items() if al]
+        wino = [lab for lab, al in algs.items() if any("winograd" in k for k in al)]
+        parts.append("Convolution algorithms in oneDNN's log (executions): " + "; ".join(said) + ". "
+                     + (f"Winograd ran in {', '.join(wino)}." if wino else "None ran as Winograd."))
+    return " ".join(parts)
+
+
+def spread_sentence(rows: Sequence[Mapping], noise: float | None = None) -> str:
+    """One sentence over (``runtime``, ``threads``, ``ratio``) rows of Conv2D over Conv3D speed:
+    the range and how many settings were faster, slower or within ``noise`` of 1."""
+    rows = [r for r in rows if r.get("ratio") is not None]
+    if not rows:
+        return "Conv2D against Conv3D was measured in no other runtime or thread count here."
+    lo, hi = min(rows, key=lambda r: r["ratio"]), max(rows, key=lambda r: r["ratio"])
+    margin = noise or 0.0
+    faster = sum(r["ratio"] > 1 + margin for r in rows)
+    slower = sum(r["ratio"] < 1 - margin for r in rows)
+    return (f"Across {len(rows)} settings (runtime x threads) the Conv2D generator ran {lo['ratio']:.2f}x "
+            f"({lo['runtime']}, {lo['threads']} threads) to {hi['ratio']:.2f}x ({hi['runtime']}, {hi['threads']} threads) "
+            f"as fast as the Conv3D one: faster in {faster}, slower in {slower}, not resolved in "
+            f"{len(rows) - faster - slower}.")

@@ -32,8 +32,10 @@ PRECISION_COMPARISONS = (
 
 def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate: float, geant4_rate: float,
                   conv3d: str | os.PathLike, cores: int) -> list[dict]:
-    """The study's speed claims beside ratios of these measurements (rows: claim, setting,
-    paper, ours; ``ours`` is None where a runtime was skipped).
+    """The study's speed claims beside ratios of these measurements (rows: key, claim, setting,
+    size, batch_size, paper, ours; ``ours`` is None where a runtime was skipped). ``key``:
+    'conv2d_vs_conv3d', 'precision' (with ``numerator``/``denominator`` backends), 'streams',
+    'gan_vs_mc' or 'gan_vs_geant4'.
 
     ``sweep``: single-stream records of Conv2D artefact folders named by backend plus the
     paper-size Conv3D FP32 graph ``conv3d``; each precision ratio uses the largest batch of
@@ -48,25 +50,29 @@ def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate
     batch = {size: max(r["batch_size"] for r in sweep if str(r["size"]) == size) for size in paths}
     rows = []
     if "paper" in paths and "tf-graph-fp32" in paths["paper"]:
-        rows.append({"claim": "Conv2D vs Conv3D generator, FP32", "paper": claim("conv2d_vs_conv3d").value,
+        rows.append({"key": "conv2d_vs_conv3d", "claim": "Conv2D vs Conv3D generator, FP32",
+                     "paper": claim("conv2d_vs_conv3d").value, "size": "paper", "batch_size": batch["paper"],
                      "setting": f"paper size, batch {batch['paper']}",
                      "ours": ratio(sweep, paths["paper"]["tf-graph-fp32"], conv3d, batch["paper"])})
     for label, num, den, claimed in PRECISION_COMPARISONS:
         for size, named in paths.items():
             if num in named and den in named:
-                rows.append({"claim": label, "paper": claimed, "setting": f"{size}, batch {batch[size]}",
+                rows.append({"key": "precision", "numerator": num, "denominator": den, "claim": label,
+                             "paper": claimed, "size": size, "batch_size": batch[size],
+                             "setting": f"{size}, batch {batch[size]}",
                              "ours": ratio(sweep, named[num], named[den], batch[size])})
     single = {r["batch_size"]: r for r in stream_runs if r["streams"] == 1 and r["threads_per_stream"] == cores}
     multi = {r["batch_size"]: r for r in stream_runs if r["streams"] == cores and r["threads_per_stream"] == 1}
     if cores > 1 and single and multi:
         best = max(single, key=lambda b: single[b]["showers_per_s"])
         for b in sorted({min(single), best}):
-            rows.append({"claim": f"{cores} streams vs 1 stream", "paper": claim("multi_stream").value,
-                         "setting": f"{single[b]['size']} FP32, batch {b}",
+            rows.append({"key": "streams", "claim": f"{cores} streams vs 1 stream", "paper": claim("multi_stream").value,
+                         "size": str(single[b]["size"]), "batch_size": b, "setting": f"{single[b]['size']} FP32, batch {b}",
                          "ours": paired_ratio(multi[b], single[b])})
     gan_best = max(r["showers_per_s"] for r in stream_runs if r["status"] == "ok")
-    rows.append({"claim": "GAN vs our Monte Carlo", "paper": None, "setting": f"best GAN run, {cores} cores",
+    rows.append({"key": "gan_vs_mc", "claim": "GAN vs our Monte Carlo", "paper": None, "setting": f"best GAN run, {cores} cores",
                  "ours": gan_best / mc_rate})
-    rows.append({"claim": "GAN vs Geant4 (external reference CPU time)", "paper": claim("gan_vs_geant4_int8").value,
+    rows.append({"key": "gan_vs_geant4", "claim": "GAN vs Geant4 (external reference CPU time)",
+                 "paper": claim("gan_vs_geant4_int8").value,
                  "setting": f"best GAN run, {cores} cores", "ours": gan_best / geant4_rate})
     return rows

@@ -80,3 +80,21 @@ def test_benchmark_figures_draw_every_artefact_and_config():
     ax = plotting.plot_roofline_fractions(roof).axes[0]
     assert len(ax.patches) == 2 and [t.get_text() for t in ax.get_legend().get_texts()] == ["FP32 arithmetic",
                                                                                            "INT8 arithmetic"]
+
+
+def test_facts_claims_and_profile_figures():
+    from gan3d_lib.mc_tuning import TOLERANCES
+
+    rows = [{"energy_gev": e, "fact": "hits", "Geant4": 100.0 * e, "MC": 95.0 * e, "MC/Geant4": 0.95} for e in (10, 100)]
+    fig = plotting.plot_facts_against_reference(rows, reference="Geant4", samples=["MC"], labels={"hits": "hits"},
+                                                goals=TOLERANCES)
+    assert len(fig.axes) == 2 and fig.axes[1].get_xlabel() == "primary energy [GeV]"
+    claims = [{"quantity": "speed-up", "unit": "x", "value": 2.0, "measured": 1.0, "verdict": "not reproduced"},
+              {"quantity": "memory", "unit": "x", "value": 2.0, "measured": None, "verdict": "not measured"}]
+    fig = plotting.plot_claims(claims, tolerance=0.85)
+    assert len(fig.axes[0].containers[0]) == 1  # one bar: the claim with a measured value
+    prof = {"artefact": "a/conv2d/tf-graph-fp32", "batch_size": 4, "ops": [{"op": "convolution", "ms": 3.0},
+                                                                          {"op": "reorder", "ms": 1.0}]}
+    fig = plotting.plot_op_profiles({"FP32": [prof, {**prof, "artefact": "a/conv3d/tf-graph-fp32"}],
+                                     "skipped": [{"skipped": "tflite"}]})
+    assert fig.axes[0].get_xlabel() == "ms per batch of 4"

@@ -34,3 +34,34 @@ def test_int8_paragraph_quotes_the_study_only_where_it_has_a_value():
     assert text.count("The study quoted 1.8x") == 1
     assert "1.90x as fast as FP32 graph" in text and "faster." in text and "not resolved." in text
     assert not any(w in text.lower() for w in CAUSE_WORDS)
+
+
+def _profile(wall, ops, algs=None):
+    return {"batch_size": 16, "threads": 2, "wall_ms": wall,
+            "ops": [{"op": op, "ms": ms, "detail": {"algorithms": algs or {}} if op == "convolution" else {}}
+                    for op, ms in ops.items()]}
+
+
+def test_profile_paragraph_names_the_largest_differences_and_winograd_only_if_logged():
+    from gan3d_lib.speed_text import profile_paragraph
+
+    a = _profile(10.0, {"convolution": 6.0, "outside oneDNN": 3.0, "reorder": 1.0}, {"convolution_direct": 8})
+    b = _profile(20.0, {"convolution": 7.0, "outside oneDNN": 12.0, "reorder": 1.0}, {"convolution_winograd": 2})
+    text = profile_paragraph(a, b, "Conv2D", "Conv3D")
+    assert "Conv2D took 10 ms and Conv3D 20 ms" in text
+    assert text.index("outside oneDNN, 3 ms against 12 ms") < text.index("convolution, 6 ms against 7 ms")
+    assert "Winograd ran in Conv3D." in text
+    plain = profile_paragraph(a, a, "x", "y")
+    assert "None ran as Winograd." in plain and "because" not in plain
+    assert "no per-op profile" in profile_paragraph({"skipped": "tflite"}, a, "lite", "y").lower()
+
+
+def test_spread_sentence_counts_each_outcome():
+    from gan3d_lib.speed_text import spread_sentence
+
+    rows = [{"runtime": "tf", "threads": 1, "ratio": 0.5}, {"runtime": "onnx", "threads": 2, "ratio": 1.02},
+            {"runtime": "openvino", "threads": 2, "ratio": 1.8}]
+    text = spread_sentence(rows, noise=0.05)
+    assert "0.50x (tf, 1 threads) to 1.80x (openvino, 2 threads)" in text
+    assert "faster in 1, slower in 1, not resolved in 1" in text
+    assert "no other runtime" in spread_sentence([])

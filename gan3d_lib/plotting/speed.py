@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 __all__ = ["plot_metric_by_artefact", "plot_throughput_vs_batch", "plot_stream_sweep", "plot_roofline_fractions",
-           "plot_search_trials", "plot_claims"]
+           "plot_search_trials", "plot_claims", "plot_op_profiles"]
 
 
 def plot_metric_by_artefact(rows: Sequence[Mapping[str, float]], *, fp32: float, floor: float | None = None) -> Figure:
@@ -151,5 +151,35 @@ def plot_claims(rows: Sequence[Mapping], *, tolerance: float) -> Figure:
     ax.set_yticks(y, [r["quantity"] for r in sel], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("measured here / study's value")
+    fig.tight_layout()
+    return fig
+
+
+def plot_op_profiles(groups: Mapping[str, Sequence[Mapping]], *, top: int = 6) -> Figure:
+    """One panel per group ({title: [profiles.op_profile results]}): a stacked horizontal bar per
+    profile of the milliseconds per batch in each op type (the ``top`` largest of the group,
+    the rest as 'other'); skipped profiles are left out."""
+    fig, axes = plt.subplots(len(groups), 1, figsize=(10, 1.2 + 1.5 * sum(len(v) for v in groups.values())),
+                             squeeze=False)
+    for ax, (title, profiles) in zip(axes[:, 0], groups.items()):
+        shown = [p for p in profiles if "skipped" not in p]
+        totals: dict[str, float] = {}
+        for p in shown:
+            for o in p["ops"]:
+                totals[o["op"]] = totals.get(o["op"], 0.0) + o["ms"]
+        kinds = sorted(totals, key=lambda k: -totals[k])[:top]
+        labels = [f"{Path(p['artefact']).parent.name}/{Path(p['artefact']).name}" for p in shown]
+        left = np.zeros(len(shown))
+        for i, kind in enumerate([*kinds, "other"]):
+            widths = np.array([sum(o["ms"] for o in p["ops"] if (o["op"] == kind if kind != "other" else o["op"] not in kinds))
+                               for p in shown])
+            ax.barh(range(len(shown)), widths, left=left, color=f"C{i % 10}", label=kind)
+            left += widths
+        ax.set_yticks(range(len(shown)), labels, fontsize=9)
+        ax.invert_yaxis()
+        batch = shown[0]["batch_size"] if shown else "?"
+        ax.set_xlabel(f"ms per batch of {batch}")
+        ax.set_title(title, fontsize=11)
+        ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
