@@ -27,10 +27,10 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "04_inference": {
         "ci": {"seconds_per_point": 0.2, "rounds": 3, "batch_sizes": "1,32", "paper_batch_sizes": "4",
-               "stream_batch_sizes": "1,32", "stream_configs": "full", "n_mc": 256},
+               "stream_batch_sizes": "1,32", "stream_configs": "full", "n_mc": 256, "profile_runs": 2},
         "default": {"seconds_per_point": 0.5, "rounds": 4, "batch_sizes": "1,4,16,64,128",
                     "paper_batch_sizes": "1,16,128", "stream_batch_sizes": "1,16,128", "stream_configs": "all",
-                    "n_mc": 2048},
+                    "n_mc": 2048, "profile_runs": 5},
     },
     "05_validation": {
         "ci": {"n_eval": 400, "n_bootstrap": 50},

@@ -25,7 +25,7 @@ from .artefacts import BACKENDS, Artefact, HardwareUnsupported, write_artefact
 from .export import onnx_fp32, quiet_converters
 from .quant_config import CALIBRATION_METHODS, QuantConfig
 
-__all__ = ["QuantConfig", "CALIBRATION_METHODS", "calibration_latents", "make_artefact", "layer_of",
+__all__ = ["QuantConfig", "CALIBRATION_METHODS", "calibration_latents", "make_artefact", "make_missing_artefacts", "layer_of",
            "quantizable_layers", "ops_in_layers", "HardwareUnsupported", "QUANTIZABLE_TF_OPS",
            "QUANTIZABLE_ONNX_OPS"]
 
@@ -305,3 +305,16 @@ if __name__ == "__main__":
     import sys
 
     raise SystemExit(_main(sys.argv[1:]))
+
+
+def make_missing_artefacts(build_generator_fn, root: str | os.PathLike, backends: Sequence[str], *, model: str,
+                           size: str | float, source: str) -> list[Path]:
+    """``root/<backend>`` for each backend, writing those that are missing from the generator
+    ``build_generator_fn()`` returns (called at most once, only if one is missing)."""
+    root, gen, out = Path(root), None, []
+    for backend in backends:
+        if not (root / backend / "manifest.json").exists():
+            gen = gen if gen is not None else build_generator_fn()
+            make_artefact(backend, gen, root / backend, model=model, size=size, source=source)
+        out.append(root / backend)
+    return out

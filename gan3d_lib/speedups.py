@@ -9,7 +9,7 @@ from pathlib import Path
 from .bench import paired_ratio, ratio
 from .claims import claim
 
-__all__ = ["PRECISION_COMPARISONS", "speedup_table"]
+__all__ = ["PRECISION_COMPARISONS", "speedup_table", "conv2d_over_conv3d"]
 
 
 #: (row label, numerator backend, denominator backend, the study's claim or None)
@@ -75,4 +75,21 @@ def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate
     rows.append({"key": "gan_vs_geant4", "claim": "GAN vs Geant4 (external reference CPU time)",
                  "paper": claim("gan_vs_geant4_int8").value,
                  "setting": f"best GAN run, {cores} cores", "ours": gan_best / geant4_rate})
+    return rows
+
+
+def conv2d_over_conv3d(conv2d_root: str | os.PathLike, conv3d_root: str | os.PathLike, backends: Sequence[str],
+                       batch_size: int, threads: Sequence[int], **timing) -> list[dict]:
+    """Rows (runtime, threads, ratio) of the Conv2D over the Conv3D generator's showers/s, each
+    pair measured in interleaved rounds (:func:`bench.run_streams` with ``timing``) at
+    ``batch_size``; ``ratio`` None where a runtime was skipped on this CPU."""
+    from .bench import run_streams
+
+    rows = []
+    for n in threads:
+        pairs = [Path(conv2d_root) / b for b in backends] + [Path(conv3d_root) / b for b in backends]
+        records = run_streams(pairs, [batch_size], threads=n, **timing)
+        for b in backends:
+            rows.append({"runtime": b, "threads": n, "batch_size": batch_size,
+                         "ratio": ratio(records, Path(conv2d_root) / b, Path(conv3d_root) / b, batch_size)})
     return rows

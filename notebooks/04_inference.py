@@ -28,7 +28,8 @@
 #    generation on one and two Dask workers;
 # 4. the speed-up table: each claim beside our measured ratio;
 # 5. the fraction of the CPU's peak that each artefact reaches;
-# 6. the same ratios measured a second time, to show how much of each is noise.
+# 6. where the time goes (per-op profiles) and the Conv3D question across runtimes and threads;
+# 7. the same ratios measured a second time, to show how much of each is noise.
 #
 # ## Prerequisites
 #
@@ -66,13 +67,14 @@ from gan3d_lib import plotting, presets
 from gan3d_lib.gemm_peaks import measured_peaks
 from gan3d_lib.bench import parse_int_list, run_stream_configs, run_streams, stream_configs
 from gan3d_lib.roofline import peak_macs_per_s, roofline, sgemm_macs_per_s
-from gan3d_lib.speedups import PRECISION_COMPARISONS, speedup_table
+from gan3d_lib.speedups import PRECISION_COMPARISONS, conv2d_over_conv3d, speedup_table
 from gan3d_lib.throughput import dask_generation_throughput, mc_throughput
 from gan3d_lib.models import build_generator, multiply_accumulates
-from gan3d_lib.quantization import make_artefact
+from gan3d_lib.quantization import make_missing_artefacts
 from gan3d_lib.reference import geant4_showers_per_s
 from gan3d_lib.results import machine_info, write_results
-from gan3d_lib.speed_text import compare_sentence, conv3d_paragraph, int8_paragraph
+from gan3d_lib.profiles import op_profile, profile_table
+from gan3d_lib.speed_text import compare_sentence, conv3d_paragraph, int8_paragraph, profile_paragraph, spread_sentence
 from gan3d_lib.tables import markdown_table
 
 params = presets.resolve("04_inference", preset, seconds_per_point=seconds_per_point, batch_sizes=batch_sizes,
@@ -128,10 +130,9 @@ glue("int8_limit", peaks["int8_over_fp32"], display=False)
 # not write them.
 
 # %% tags=["remove-stderr"]
-conv3d = root / "conv3d_paper_untrained" / "tf-graph-fp32"
-if not (conv3d / "manifest.json").exists():
-    make_artefact("tf-graph-fp32", build_generator("conv3d", size="paper", seed=seed), conv3d, model="conv3d",
-                  size="paper", source="untrained")
+conv3d_root = root / "conv3d_paper_untrained"
+conv3d, = make_missing_artefacts(lambda: build_generator("conv3d", size="paper", seed=seed), conv3d_root,
+                                 ["tf-graph-fp32"], model="conv3d", size="paper", source="untrained")
 lite = sorted(p for p in (root / "conv2d_lite").iterdir() if (p / "manifest.json").exists())
 paper = sorted(p for p in (root / "conv2d_paper_untrained").iterdir() if (p / "manifest.json").exists()) + [conv3d]
 sweep = run_streams(lite, lite_batches, **timing) + run_streams(paper, paper_batches, **timing)
@@ -216,9 +217,10 @@ for i, row in enumerate(table):
 # shower, counted by `multiply_accumulates`, padding included) over what a large matrix
 # product reaches on this CPU in the same arithmetic (`gan3d_lib.gemm_peaks`: FP32 through
 # TensorFlow's oneDNN and ONNX Runtime, BF16 through oneDNN, INT8 through ONNX Runtime's
-# `MatMulInteger`), measured independently of the models. A fraction above 100 % means the
-# model does fewer operations than counted (for example a convolution algorithm such as
-# Winograd) or the GEMM is not the fastest kernel here; it is shown as measured.
+# `MatMulInteger`), measured independently of the models. A fraction above 100 % can mean
+# that the model does fewer operations than counted (a convolution algorithm such as
+# Winograd) or that the GEMM is not the fastest kernel here; it is shown as measured, and the
+# profiles below list the convolution algorithms oneDNN actually ran.
 
 # %%
 macs = {(m, s): multiply_accumulates(build_generator(m, size=s))
@@ -248,7 +250,50 @@ glue("best_fp32_name", best_fp32["name"], display=False)
 # %% [markdown]
 # The best FP32 artefact, {glue:text}`best_fp32_name`, reaches {glue:text}`best_fp32_fraction:.0f` %
 # of the measured FP32 matrix-product rate.
+
+# %% [markdown]
+# ## Where the time goes
 #
+# Each runtime's own profiler (`gan3d_lib.profiles`, also `gan3d bench --profile`): for the
+# TensorFlow graphs, oneDNN's log of every primitive it executed, with its kernel and its
+# convolution algorithm, and the rest of the wall time as "outside oneDNN"; for ONNX Runtime
+# its per-node profiler. Paper size at batch {glue:text}`profile_batch`, {glue:text}`cores`
+# threads: the Conv2D against the Conv3D generator (FP32 frozen graphs), and FP32 against
+# all-ops INT8 in ONNX Runtime, the INT8 runtime every x86 CPU runs.
+
+# %% tags=["remove-stderr"]
+profile_batch = max(paper_batches)
+paper_dir = root / "conv2d_paper_untrained"
+profile_paths = {"conv2d": paper_dir / "tf-graph-fp32", "conv3d": conv3d, "onnx-fp32": paper_dir / "onnx-fp32",
+                 "onnx-int8": paper_dir / "onnx-int8"}
+profiles = {k: op_profile(p, profile_batch, threads=cores, runs=int(params["profile_runs"])) for k, p in profile_paths.items()}
+plotting.plot_op_profiles({"Conv2D against Conv3D (TensorFlow graph, FP32)": [profiles["conv2d"], profiles["conv3d"]],
+                           "FP32 against INT8 (ONNX Runtime, Conv2D)": [profiles["onnx-fp32"], profiles["onnx-int8"]]})
+plt.show()
+display(Markdown(markdown_table(profile_table(list(profiles.values())),
+                                {"artefact": "artefact", "op": "op type", "ms": "ms per batch", "share": "share"},
+                                {"ms": ".3g", "share": ".0%"})))
+results["profiles"] = profiles
+glue("profile_batch", profile_batch, display=False)
+
+# %% [markdown]
+# ## The Conv3D question
+#
+# The study measured its Conv2D generator 2.1x faster than the Conv3D one. The same two
+# graphs, paper size, at batch {glue:text}`profile_batch`, in three runtimes (TensorFlow's
+# frozen graph, ONNX Runtime, OpenVINO FP32) with one thread and with all
+# {glue:text}`cores`, in interleaved rounds as above:
+
+# %% tags=["remove-stderr"]
+make_missing_artefacts(lambda: build_generator("conv3d", size="paper", seed=seed), conv3d_root, ["onnx-fp32", "openvino-fp32"],
+                       model="conv3d", size="paper", source="untrained")
+conv3d_rows = conv2d_over_conv3d(paper_dir, conv3d_root, ["tf-graph-fp32", "onnx-fp32", "openvino-fp32"], profile_batch,
+                                 sorted({1, cores}), **timing)
+display(Markdown(markdown_table(conv3d_rows, {"runtime": "runtime", "threads": "threads",
+                                              "ratio": "Conv2D / Conv3D showers per second"}, {"ratio": ".2f"})))
+results["conv3d_question"] = conv3d_rows
+
+# %% [markdown]
 # ## The same ratios, measured again
 #
 # A second run of every point the speed-up table uses, straight after the first: how much
@@ -259,7 +304,7 @@ in_table = {name for _, num, den, _ in PRECISION_COMPARISONS for name in (num, d
 table_lite = [p for p in lite if p.name in in_table]
 table_paper = [p for p in paper if p.name in in_table or p == conv3d]
 sweep2 = run_streams(table_lite, [max(lite_batches)], **timing) + run_streams(table_paper, [max(paper_batches)], **timing)
-stream_points = sorted({int(r["setting"].rsplit(" ", 1)[-1]) for r in table if "streams vs" in r["claim"]})
+stream_points = sorted({r["batch_size"] for r in table if r["key"] == "streams"})
 streams2 = run_stream_configs(fp32_lite, stream_points, stream_configs(cores, single_thread=False), **timing)
 mc2 = mc_throughput(params["n_mc"], seed=seed, workers=cores, repeats=2)
 table2 = speedup_table(sweep2, streams2, mc_rate=mc2["showers_per_s"], geant4_rate=geant4_showers_per_s(cores),
@@ -283,17 +328,20 @@ glue("max_rel_diff", 100 * max_diff, display=False)
 # %%
 fraction = {(r["model"], str(r["size"]), r["backend"]): r["fraction_of_peak"] for r in roof}
 noise = {(r["claim"], r["setting"]): r["rel_diff"] for r in repeat_rows}
-conv_row = next(r for r in table if r["claim"].startswith("Conv2D vs Conv3D"))
-int8_rows = [r for r in table if "INT8" in r["claim"] and r["ours"] is not None]
-streams_rows = [r for r in table if "streams vs" in r["claim"]]
-geant = table[-1]
+conv_row = next(r for r in table if r["key"] == "conv2d_vs_conv3d")
+int8_rows = [r for r in table if r["key"] == "precision" and "int8" in r["numerator"] and r["ours"] is not None]
+streams_rows = [r for r in table if r["key"] == "streams"]
+geant = next(r for r in table if r["key"] == "gan_vs_geant4")
 text = [
     "**Conv2D vs Conv3D.** " + conv3d_paragraph(
         conv_row["ours"], noise.get((conv_row["claim"], conv_row["setting"])),
         macs_ratio=macs[("conv2d", "paper")] / macs[("conv3d", "paper")],
         fraction_conv2d=fraction.get(("conv2d", "paper", "tf-graph-fp32")),
-        fraction_conv3d=fraction.get(("conv3d", "paper", "tf-graph-fp32")), setting=conv_row["setting"]),
+        fraction_conv3d=fraction.get(("conv3d", "paper", "tf-graph-fp32")), setting=conv_row["setting"])
+    + " " + profile_paragraph(profiles["conv2d"], profiles["conv3d"], "the Conv2D graph", "the Conv3D graph")
+    + " " + spread_sentence(conv3d_rows, noise.get((conv_row["claim"], conv_row["setting"]))),
     "**INT8.** " + int8_paragraph(int8_rows, noise, int8_limit=peaks["int8_over_fp32"], vnni=peaks["vnni"])
+    + " " + profile_paragraph(profiles["onnx-fp32"], profiles["onnx-int8"], "ONNX Runtime FP32", "ONNX Runtime INT8")
     + (" INC's INT8 graphs do not run on this CPU (no AVX-512)." if not machine["avx512f"] else ""),
     "**Streams.** " + " ".join(compare_sentence(f"{cores} single-thread streams", "one stream with all threads",
                                                 r["ours"], noise.get((r["claim"], r["setting"])), r["setting"])
@@ -313,4 +361,22 @@ write_results(Path(results_dir) / "04_inference.json", results,
               settings={"preset": preset, "seed": seed, **params, "artefacts_dir": artefacts_dir})
 
 # %% [markdown]
-# Chapter 5 asks whether the faster artefacts still paint the same showers.
+# ## Summary
+#
+# Every speed figure of this chapter was measured here, on {glue:text}`cpu_model` with
+# {glue:text}`cores` cores, side by side in interleaved rounds; the speed-up table sets them
+# beside the study's, the profiles show where each generator spends its time, and the
+# repeat shows how much of each ratio is noise ({glue:text}`max_rel_diff:.1f` % at most).
+#
+# ### What's next?
+#
+# Chapter 5 asks whether the faster artefacts still paint the same showers; the claims page
+# gives each of the study's figures a verdict from these results.
+#
+# ## References
+#
+# * oneDNN verbose mode: https://uxlfoundation.github.io/oneDNN/dev_guide_verbose.html
+# * ONNX Runtime profiling: https://onnxruntime.ai/docs/performance/tune-performance/profiling-tools.html
+# * OpenVINO performance counters: https://docs.openvino.ai/ (``ov::enable_profiling``)
+# * S. Williams, A. Waterman, D. Patterson, *Roofline: an insightful visual performance model
+#   for multicore architectures*, Commun. ACM 52 (2009) 65.
