@@ -24,7 +24,7 @@ from scipy.optimize import least_squares, minimize
 
 from .mc import ShowerSimulator, ShowerTuning
 from .reference import GEANT4_SHOWER_FACTS
-from .shower_facts import shower_facts
+from .shower_facts import goal_rows, shower_facts
 
 __all__ = ["START", "TOLERANCES", "SHAPE_PARAMETERS", "SHAPE_FACTS", "RESPONSE_PARAMETERS", "RESPONSE_FACTS",
            "TuningFit", "mc_facts", "normalised_residuals", "residual_table", "fit_tuning", "parameter_table"]
@@ -106,14 +106,9 @@ def residual_table(facts: Mapping[float, Mapping[str, float]],
                    reference: Mapping[float, Mapping[str, float]] = GEANT4_SHOWER_FACTS) -> list[dict]:
     """One row per (energy, fact of :data:`TOLERANCES`): Monte Carlo, Geant4, the deviation
     (relative or absolute, as the goal is stated), the goal and whether it is met."""
-    rows = []
-    for e in reference:
-        for k, (kind, tol) in TOLERANCES.items():
-            mc, g4 = facts[e][k], reference[e][k]
-            dev = mc / g4 - 1.0 if kind == "relative" else mc - g4
-            rows.append({"energy_gev": e, "fact": k, "monte_carlo": mc, "geant4": g4, "deviation": dev,
-                         "kind": kind, "goal": tol, "met": bool(abs(dev) <= tol)})
-    return rows
+    return [{"energy_gev": r["key"], "fact": r["fact"], "monte_carlo": r["sample"], "geant4": r["reference"],
+             "deviation": r["deviation"], "kind": r["kind"], "goal": r["goal"], "met": r["met"]}
+            for r in goal_rows(facts, reference, TOLERANCES)]
 
 
 def _with(tuning: ShowerTuning, names: Sequence[str], values: Sequence[float]) -> ShowerTuning:

@@ -16,8 +16,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "default": {"n_showers": 10000, "n_per_energy": 1000, "n_bench": 4096},
     },
     "02_training": {
-        "ci": {"n_live_showers": 256, "live_steps": 3, "n_eval": 64},
-        "default": {"n_live_showers": 2048, "live_steps": 32, "n_eval": 500},
+        "ci": {"n_live_showers": 256, "live_steps": 3, "n_eval": 64, "n_goals": 400},
+        "default": {"n_live_showers": 2048, "live_steps": 32, "n_eval": 500, "n_goals": 2000},
     },
     "03_quantization": {
         "ci": {"n_eval": 300, "n_calibration": 64, "max_trials": 6, "search_minutes": 1.5, "gate_n": 400,

@@ -16,7 +16,8 @@ import numpy as np
 
 from . import observables as obs
 
-__all__ = ["FACTS", "shower_facts", "facts_table", "facts_at_energies"]
+__all__ = ["FACTS", "GENERATOR_GOALS", "shower_facts", "facts_table", "facts_at_energies", "facts_by_energy_bin",
+           "goal_rows"]
 
 #: (key, label with unit) of each fact, in table order.
 FACTS = (
@@ -25,6 +26,15 @@ FACTS = (
     ("layer0_pct", "layer-0 fraction [%]"), ("last_layer_pct", "last-layer fraction [%]"),
     ("hits", "hits > 0.097 MeV"), ("hottest_cell", "hottest cell / total"),
 )
+
+
+#: fact -> (kind, tolerance) the shipped generator is held to against the Monte Carlo it
+#: learned from, per energy bin of chapter 5 (issue 14): 'relative' |a / b - 1| <= tol,
+#: 'absolute' |a - b| <= tol, 'factor' max(a / b, b / a) <= tol.
+GENERATOR_GOALS: dict[str, tuple[str, float]] = {
+    "hits": ("relative", 0.15), "sf_rms_over_mean": ("relative", 0.25), "x_width_cells": ("relative", 0.10),
+    "layer0_pct": ("factor", 2.0),
+}
 
 
 def shower_facts(showers: np.ndarray, energies_gev: np.ndarray, *, hits_threshold_gev: float | None = None) -> dict:
@@ -88,3 +98,39 @@ def facts_at_energies(generate, energies_gev: Sequence[float], *, n_per_energy: 
         energies = np.full(n_per_energy, e, np.float32)
         out[float(e)] = shower_facts(np.asarray(generate(energies, seed + i)), energies)
     return out
+
+
+def facts_by_energy_bin(showers: np.ndarray, energies_gev: np.ndarray, bins_gev: Sequence[float] | None = None) -> dict:
+    """{bin label: :func:`shower_facts`} of the showers in each primary-energy bin
+    (default: ``observables.DEFAULT_ENERGY_BINS_GEV``); empty bins left out."""
+    bins = obs.DEFAULT_ENERGY_BINS_GEV if bins_gev is None else bins_gev
+    which = obs.energy_bin_index(np.asarray(energies_gev), bins)
+    return {label: shower_facts(showers[which == b], np.asarray(energies_gev)[which == b])
+            for b, label in enumerate(obs.energy_bin_labels(bins)) if (which == b).sum() > 1}
+
+
+def goal_rows(sample: Mapping[object, Mapping[str, float]], reference: Mapping[object, Mapping[str, float]],
+              goals: Mapping[str, tuple[str, float]]) -> list[dict]:
+    """One row per (key of ``reference`` present in ``sample``, fact of ``goals``): both values,
+    the deviation as the goal states it (relative: a / b - 1; absolute: a - b; factor:
+    max(a / b, b / a)), the goal and whether it is met."""
+    rows = []
+    for key in reference:
+        if key not in sample:
+            continue
+        for fact, (kind, tol) in goals.items():
+            a, b = sample[key][fact], reference[key][fact]
+            if kind == "relative":
+                dev = a / b - 1.0 if b else float("inf")
+                met = abs(dev) <= tol
+            elif kind == "absolute":
+                dev = a - b
+                met = abs(dev) <= tol
+            elif kind == "factor":
+                dev = max(a / b, b / a) if a > 0 and b > 0 else float("inf")
+                met = dev <= tol
+            else:
+                raise ValueError(f"unknown goal kind {kind!r} for {fact}")
+            rows.append({"key": key, "fact": fact, "sample": a, "reference": b, "deviation": dev, "kind": kind,
+                         "goal": tol, "met": bool(met)})
+    return rows

@@ -57,7 +57,7 @@ from .shower_stream import TrainingShowers
 from .train_config import TrainConfig, config_defaults
 
 __all__ = ["TrainConfig", "train", "build_training", "load_generator", "latest_checkpoint", "generate_showers",
-           "training_stages", "make_strategy", "STRATEGIES"]
+           "training_stages", "stage_summaries", "make_strategy", "STRATEGIES"]
 
 
 
@@ -337,6 +337,20 @@ def training_stages(out_dir: str | os.PathLike) -> list[str]:
         if found in stages:
             raise ValueError(f"{cfg_path}: init_generator {init} makes a cycle of training folders")
         stages.insert(0, found)
+
+
+def stage_summaries(out_dir: str | os.PathLike) -> list[dict]:
+    """One record per training stage of ``out_dir`` (:func:`training_stages`, first first):
+    folder, config, history, best epoch, epochs, showers seen and hours of training."""
+    out = []
+    for folder in training_stages(out_dir):
+        doc = json.loads((Path(folder) / "history.json").read_text())
+        config = json.loads((Path(folder) / "config.json").read_text())
+        history = doc["history"]
+        out.append({"folder": folder, "config": config, "history": history, "best": doc["best"], "epochs": len(history),
+                    "showers_trained": history[-1]["step"] * config["batch_size"] if history else 0,
+                    "training_hours": sum(h["seconds"] for h in history) / 3600})
+    return out
 
 
 def load_generator(out_dir_or_weights: str | os.PathLike, *, model: str | None = None, size: str | None = None):

@@ -331,7 +331,9 @@ glue("g4_mean_cpu_s", g4_mean_cpu_s, display=False)
 # this fast because it never tracks a particle: it draws the average shape of each shower
 # and its fluctuations directly. That is also its limit: it knows only the physics written
 # into its formulas, which is why the study trains a GAN on full simulation.
-## ## The shower-shape metric
+
+# %% [markdown]
+# ## The shower-shape metric
 #
 # The study judged its generators by a mean squared error between shower shapes. Its exact
 # definition was not published, so this book fixes one and uses it everywhere

@@ -41,11 +41,11 @@ weights_dir = "data/weights/conv2d_lite_stage3"  # training folder of the genera
 n_live_showers = 0  # showers for the live training run, 0 takes the preset value
 live_steps = 0  # training steps per live run, 0 takes the preset value
 n_eval = 0  # showers per energy for the GAN versus Monte Carlo comparison, 0 takes the preset value
+n_goals = 0  # Monte Carlo showers (E uniform in 2-500 GeV) for the per-bin goals, 0 takes the preset value
 seed = 1  # seed of every random draw in this chapter
 results_dir = "results"  # where results/02_training.json is written
 
 # %%
-import json
 import os
 import shutil
 from pathlib import Path
@@ -62,8 +62,9 @@ from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.evaluation import compare_at_energies
 from gan3d_lib.mc import ShowerSimulator
 from gan3d_lib.reference import GEANT4_SHOWER_FACTS
-from gan3d_lib.shower_facts import FACTS, facts_at_energies, facts_table
-from gan3d_lib.training import TrainConfig, generate_showers, load_generator, train, training_stages
+from gan3d_lib.io import read_showers
+from gan3d_lib.shower_facts import FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table, goal_rows
+from gan3d_lib.training import TrainConfig, generate_showers, load_generator, stage_summaries, train
 from gan3d_lib.results import write_results
 from gan3d_lib.tables import markdown_table
 
@@ -169,22 +170,16 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # committed next to its weights; each stage is shown below.
 
 # %%
-config = json.loads((Path(weights_dir) / "config.json").read_text())
-stages = training_stages(weights_dir)
-stage_records = []
-for folder in stages:
-    shipped = json.loads((Path(folder) / "history.json").read_text())
-    plotting.plot_training_history(shipped["history"], best_epoch=shipped["best"]["epoch"])
-    plt.suptitle(folder, y=1.02)
+stage_records = stage_summaries(weights_dir)
+for stage in stage_records:
+    plotting.plot_training_history(stage["history"], best_epoch=stage["best"]["epoch"])
+    plt.suptitle(stage["folder"], y=1.02)
     plt.show()
-    batch_size = json.loads((Path(folder) / "config.json").read_text())["batch_size"]
-    stage_records.append({"folder": folder, "epochs": len(shipped["history"]), "best": shipped["best"],
-                          "showers_trained": shipped["history"][-1]["step"] * batch_size,
-                          "training_hours": sum(h["seconds"] for h in shipped["history"]) / 3600})
 display(Markdown(markdown_table(stage_records, {"folder": "stage", "epochs": "epochs", "showers_trained": "showers seen",
                                                 "training_hours": "hours"}, {"showers_trained": ",d",
                                                                              "training_hours": ".2f"})))
-results["shipped_history"] = {"stages": stage_records, "best": stage_records[-1]["best"],
+results["shipped_history"] = {"stages": [{k: v for k, v in r.items() if k != "history"} for r in stage_records],
+                              "best": stage_records[-1]["best"],
                               "training_hours": sum(r["training_hours"] for r in stage_records)}
 glue("n_stages", len(stage_records), display=False)
 glue("best_epoch", stage_records[-1]["best"]["epoch"], display=False)
@@ -240,6 +235,37 @@ display(Markdown(markdown_table(
 plotting.plot_facts_ratios(facts_rows, reference="Monte Carlo", samples=["GAN", "Geant4"], labels=fact_labels)
 plt.show()
 results["shower_facts"] = facts
+
+# %% [markdown]
+# ## Against the goals, per energy bin
+#
+# The generator is held to the Monte Carlo it learned from in each primary-energy bin of
+# chapter 5 (`gan3d_lib.shower_facts.GENERATOR_GOALS`): mean hits within 15 %, the relative
+# spread of the sampling fraction within 25 %, the x width within 10 % and the first-layer
+# energy fraction within a factor 2. Held-out Monte Carlo, energies uniform in 2-500 GeV as
+# in chapter 5, and the generator for the same energies:
+
+# %%
+n_goal = params["n_goals"]
+goal_mc, goal_energies = read_showers(ensure_mc_dataset(Path("data/mc") / f"ch2_goals_seed{seed}_n{n_goal}.h5", n_goal,
+                                                        seed=seed + 600, progress=False))
+goal_gan = generate_showers(generator, goal_energies, seed=seed + 700)
+goal_table = goal_rows(facts_by_energy_bin(goal_gan, goal_energies), facts_by_energy_bin(goal_mc, goal_energies),
+                       GENERATOR_GOALS)
+display(Markdown(markdown_table(
+    [{**r, "fact": fact_labels[r["fact"]], "met": "yes" if r["met"] else "**no**",
+      "deviation": f"{r['deviation']:.2f}x" if r["kind"] == "factor" else f"{100 * r['deviation']:+.1f} %",
+      "goal": f"within {r['goal']:g}x" if r["kind"] == "factor" else f"within {100 * r['goal']:.0f} %"} for r in goal_table],
+    {"key": "E_p bin", "fact": "fact", "sample": "GAN", "reference": "Monte Carlo", "deviation": "GAN vs MC",
+     "goal": "goal", "met": "met"}, {"sample": ".4g", "reference": ".4g"})))
+goals_missed = [r for r in goal_table if not r["met"]]
+results["generator_goals"] = goal_table
+glue("goals_met", len(goal_table) - len(goals_missed), display=False)
+glue("goals_total", len(goal_table), display=False)
+display(Markdown(f"{len(goal_table) - len(goals_missed)} of {len(goal_table)} goals are met. " + (
+    "Missed: " + "; ".join(f"{fact_labels[r['fact']]} in {r['key']} ("
+                           + (f"{r['deviation']:.2f}x" if r["kind"] == "factor" else f"{100 * r['deviation']:+.0f} %")
+                           + ")" for r in goals_missed) + "." if goals_missed else "None is missed.")))
 
 # %%
 for r in rows:

@@ -71,6 +71,7 @@ from gan3d_lib.artefacts import load_artefact
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.io import read_showers
 from gan3d_lib.results import read_results, write_results
+from gan3d_lib.shower_facts import FACTS, GENERATOR_GOALS, facts_by_energy_bin, goal_rows
 from gan3d_lib.tables import markdown_table
 from gan3d_lib.verdicts import conclusion_text, gate_verdicts
 
@@ -150,6 +151,27 @@ results["max_cell_difference_to_fp32_gev"] = v.max_diff
 shown = ["Monte Carlo", *v.with_own_showers()]  # FP32 exports: see the table above
 plotting.plot_shower_shapes_by_artefact({k: summaries[k]["shapes"] for k in shown}, reference="Monte Carlo")
 plt.show()
+
+# %% [markdown]
+# ## Shower facts per energy bin
+#
+# The per-shower facts of chapters 1 and 2 (`gan3d_lib.shower_facts`) that chapter 2 holds
+# the generator to, for the FP32 generator and the Monte Carlo in each energy bin:
+
+# %%
+fp32_showers = load_artefact(root / "keras-fp32").generate(energies, seed)
+fact_labels = dict(FACTS)
+facts_rows = goal_rows(facts_by_energy_bin(fp32_showers, mc.energies_gev), facts_by_energy_bin(mc.showers, mc.energies_gev),
+                       GENERATOR_GOALS)
+display(Markdown(markdown_table(
+    [{**r, "fact": fact_labels[r["fact"]], "met": "yes" if r["met"] else "**no**",
+      "goal": f"within {r['goal']:g}x" if r["kind"] == "factor" else f"within {100 * r['goal']:.0f} %",
+      "deviation": f"{r['deviation']:.2f}x" if r["kind"] == "factor" else f"{100 * r['deviation']:+.1f} %"}
+     for r in facts_rows],
+    {"key": "E_p bin", "fact": "fact", "sample": "FP32 GAN", "reference": "Monte Carlo", "deviation": "GAN vs MC",
+     "goal": "goal", "met": "met"}, {"sample": ".4g", "reference": ".4g"})))
+results["shower_facts_fp32_vs_mc"] = facts_rows
+del fp32_showers
 
 # %% [markdown]
 # ## Sampling fraction against the primary energy
@@ -254,6 +276,24 @@ plotting.plot_scores_by_artefact(
     floors={"FPD": (fa["fpd"], fa["fpd_err"] or 0.0)})
 plt.show()
 results["against_mc"] = {"floor": floor_mc, **vs_mc}
+
+# %% [markdown]
+# ## Definitions against CaloChallenge and jetnet
+#
+# To compare these numbers with published ones: the formulas are those of CaloChallenge's
+# `evaluate.py` and of jetnet's `fpd`/`kpd`; the differences are of definition.
+#
+# * **Separation power**: $\sqrt{N}$ equal-width bins over the Monte Carlo's range plus an
+#   underflow and an overflow bin here; `evaluate.py` uses fixed bins per observable and drops
+#   entries outside them.
+# * **Classifier JSD**: here the two classes are weighted equally within an energy bin whose
+#   samples differ in size; `evaluate.py` scores unweighted test sets of equal size.
+# * **Calibration**: Platt scaling (a logistic fit) of the classifier's output; `evaluate.py`
+#   uses isotonic regression.
+# * **FPD and KPD**: the same estimators, at this chapter's sample size ({glue:text}`n_eval`
+#   showers; jetnet's defaults assume 50 000), so the FPD extrapolation to infinite N and the
+#   KPD batch size differ; values are comparable between the columns of this chapter, and
+#   to published ones only at the same sample size.
 
 # %% [markdown]
 # ## Per energy bin
