@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ __all__ = ["latest_checkpoint", "save_checkpoint", "load_checkpoint", "load_disc
 _CKPT_PREFIX = "epoch_"
 
 
-def atomic_json(path: Path, doc) -> None:
+def atomic_json(path: Path, doc: Any) -> None:
     """Write ``doc`` as JSON to ``path`` via a temporary file and a rename."""
     with atomic_file(path) as tmp:
         tmp.write_text(json.dumps(doc, indent=2))
@@ -34,7 +35,7 @@ def _stateful(gen, disc, g_opt, d_opt):
     return (("g", gen), ("d", disc), ("g_opt", g_opt), ("d_opt", d_opt))
 
 
-def save_checkpoint(out_dir: Path, gen, disc, g_opt, d_opt, state: dict, keep: int) -> Path:
+def save_checkpoint(out_dir: Path, gen: Any, disc: Any, g_opt: Any, d_opt: Any, state: dict, keep: int) -> Path:
     root = out_dir / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{_CKPT_PREFIX}{state['epoch']:04d}"
@@ -49,7 +50,7 @@ def save_checkpoint(out_dir: Path, gen, disc, g_opt, d_opt, state: dict, keep: i
     return final
 
 
-def load_checkpoint(path: Path, gen, disc, g_opt, d_opt) -> dict:
+def load_checkpoint(path: Path, gen: Any, disc: Any, g_opt: Any, d_opt: Any) -> dict:
     with np.load(path / "variables.npz") as z:
         for prefix, obj in _stateful(gen, disc, g_opt, d_opt):
             for i, v in enumerate(obj.variables):
@@ -57,7 +58,7 @@ def load_checkpoint(path: Path, gen, disc, g_opt, d_opt) -> dict:
     return json.loads((path / "state.json").read_text())
 
 
-def load_discriminator(checkpoint: Path, disc) -> None:
+def load_discriminator(checkpoint: Path, disc: Any) -> None:
     """The discriminator's variables from a checkpoint folder (``variables.npz``)."""
     path = checkpoint / "variables.npz"
     if not path.exists():

@@ -4,6 +4,7 @@ per-replica slices, and a check that every worker resumes from the same checkpoi
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,7 @@ __all__ = ["STRATEGIES", "make_strategy", "per_replica", "check_same_on_all_work
 STRATEGIES = ("default", "mirrored", "multi-worker")
 
 
-def make_strategy(name: str):
+def make_strategy(name: str) -> Any:
     """None for 'default' (no tf.distribute), a ``MirroredStrategy`` over the local GPUs (or,
     without GPUs, the logical CPU devices: one unless configured) for 'mirrored', a
     ``MultiWorkerMirroredStrategy`` over the cluster in the ``TF_CONFIG`` environment variable
@@ -32,7 +33,7 @@ def make_strategy(name: str):
     raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}")
 
 
-def per_replica(strategy, showers: np.ndarray, energies: np.ndarray):
+def per_replica(strategy: Any, showers: np.ndarray, energies: np.ndarray) -> Any:
     """The global batch as tensors, or split into equal per-replica slices (by global replica id)."""
     import tensorflow as tf
 
@@ -47,7 +48,7 @@ def per_replica(strategy, showers: np.ndarray, energies: np.ndarray):
     return part(showers), part(energies)
 
 
-def check_same_on_all_workers(strategy, value: int, what: str) -> None:
+def check_same_on_all_workers(strategy: Any, value: int, what: str) -> None:
     """Raise on every worker unless all replicas hold the same ``value``."""
     import tensorflow as tf
 

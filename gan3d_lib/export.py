@@ -19,6 +19,7 @@ import logging
 import os
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,7 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-def inference_model(generator, *, transposed_as_conv: bool = True):
+def inference_model(generator: Any, *, transposed_as_conv: bool = True) -> Any:
     """A functional copy of ``generator`` sharing its layers (and weights); with
     ``transposed_as_conv`` each ``Conv2DTranspose`` becomes a :class:`PhaseConv2DTranspose`."""
     import keras
@@ -118,7 +119,7 @@ def inference_model(generator, *, transposed_as_conv: bool = True):
     return keras.models.clone_model(generator, clone_function=clone)
 
 
-def frozen_graph(generator, *, transposed_as_conv: bool = True):
+def frozen_graph(generator: Any, *, transposed_as_conv: bool = True) -> Any:
     """A constant-folded ``tf.compat.v1.GraphDef`` of ``generator`` in inference mode:
     input ``latent`` (N, 200) float32, output ``showers`` (N, 25, 25, 25) float32 GeV."""
     import tensorflow as tf
@@ -151,20 +152,20 @@ def frozen_graph(generator, *, transposed_as_conv: bool = True):
     return folded
 
 
-def graph_op_counts(graph_def) -> dict[str, int]:
+def graph_op_counts(graph_def: Any) -> dict[str, int]:
     """{op type: count} of a GraphDef, constants and plumbing left out."""
     skip = {"Const", "HostConst", "Identity", "Placeholder", "NoOp"}
     return dict(sorted(Counter(n.op for n in graph_def.node if n.op not in skip).items()))
 
 
-def write_graph(graph_def, path: str | os.PathLike) -> Path:
+def write_graph(graph_def: Any, path: str | os.PathLike) -> Path:
     """Write a GraphDef (binary protobuf) atomically."""
     with atomic_file(path) as tmp:
         tmp.write_bytes(graph_def.SerializeToString())
     return Path(path)
 
 
-def load_graph(path: str | os.PathLike, *, input_name: str = INPUT_NAME, output_name: str = OUTPUT_NAME):
+def load_graph(path: str | os.PathLike, *, input_name: str = INPUT_NAME, output_name: str = OUTPUT_NAME) -> Any:
     """A callable ``latent (N, 200) float32 -> showers (N, 25, 25, 25)`` from a GraphDef file."""
     import tensorflow as tf
 
@@ -209,7 +210,7 @@ def _capped_onnx_optimizer(max_iterations: int = 8):
     return optimize_graph
 
 
-def onnx_fp32(generator, path: Path) -> None:
+def onnx_fp32(generator: Any, path: Path) -> None:
     """The generator as an FP32 ONNX model (opset 17) at ``path``, via its frozen graph and tf2onnx."""
     import tf2onnx
     from tf2onnx import optimizer
@@ -225,7 +226,7 @@ def onnx_fp32(generator, path: Path) -> None:
 
 
 @contextlib.contextmanager
-def quiet_converters():
+def quiet_converters() -> Any:
     """Silence the converters' progress chatter (Python prints and log records below ERROR);
     their errors still raise."""
     logging.disable(logging.WARNING)

@@ -32,12 +32,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from . import observables as obs
-from .validation import (HITS_THRESHOLD_GEV, PreparedSample, auc_jsd, classifier_predictions, prepare,
-                         separation_power, triangular_discrimination)
+from .validation import (
+    HITS_THRESHOLD_GEV,
+    PreparedSample,
+    auc_jsd,
+    classifier_predictions,
+    prepare,
+    separation_power,
+    triangular_discrimination,
+)
 
 __all__ = ["CONDITIONS", "SMALL_CELL_RANGE_GEV", "GateThresholds", "GateReference", "GateResult", "gate_reference",
            "precision_gate", "gate_score", "gate_latents", "fp32_gate", "gate_table"]
@@ -289,7 +297,7 @@ def gate_latents(n: int, *, seed: int, energy_range_gev: tuple[float, float] = (
             latent_vectors(energies, seed=seed + 1, latent_size=latent_size))
 
 
-def fp32_gate(run_fp32, n: int, *, seed: int, n_bootstrap: int = 50,
+def fp32_gate(run_fp32: Any, n: int, *, seed: int, n_bootstrap: int = 50,
               thresholds: GateThresholds = GateThresholds()) -> tuple[GateReference, np.ndarray]:
     """The gate reference of an FP32 generator ``run_fp32(latent) -> showers`` on
     :func:`gate_latents` (``n``, ``seed``), and the latents candidates must use. The same

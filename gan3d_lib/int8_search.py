@@ -181,7 +181,7 @@ def transfer_config(settings: dict[str, Any], layers_from: Sequence[str], layers
     return QuantConfig(**fields, fp32_ops=map_layers(layers_from, layers_to, settings.get("fp32_ops", ())))
 
 
-def search_artefact(backend: str, generator, out: str | Path, gate_reference, gate_latent: np.ndarray, *,
+def search_artefact(backend: str, generator: Any, out: str | Path, gate_reference: Any, gate_latent: np.ndarray, *,
                     model: str, size: str | float, source: str, calibration: np.ndarray, n_calibration: int,
                     max_trials: int = 60, max_minutes: float = 20.0, timing_batch: int = 128,
                     timing_seconds: float = 1.0, timing_rounds: int = 3, progress: bool = True) -> dict:

@@ -10,6 +10,7 @@ discriminator sees (:func:`discriminator_view`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -26,18 +27,18 @@ _INNER_EDGES_GEV = np.asarray(obs.DEFAULT_ENERGY_BINS_GEV[1:-1], dtype=np.float3
 _N_BINS = len(obs.DEFAULT_ENERGY_BINS_GEV) - 1
 
 
-def mape(y, y_hat):
+def mape(y: Any, y_hat: Any) -> Any:
     """Mean absolute percentage error, 100 * mean(|y - y_hat| / |y|) (%)."""
     return 100.0 * ops.mean(ops.abs(y - y_hat) / ops.maximum(ops.abs(y), 1e-7))
 
 
-def binary_cross_entropy(labels, probs):
+def binary_cross_entropy(labels: Any, probs: Any) -> Any:
     """Mean binary cross-entropy of probabilities (clipped to [1e-7, 1 - 1e-7]) against labels."""
     probs = ops.clip(ops.cast(probs, "float32"), 1e-7, 1 - 1e-7)
     return -ops.mean(labels * ops.log(probs) + (1 - labels) * ops.log(1 - probs))
 
 
-def polyval(coeffs: Sequence[float], x):
+def polyval(coeffs: Sequence[float], x: Any) -> Any:
     """sum_i coeffs[i] x^(deg - i), highest power first (as ``np.polyval``)."""
     out = ops.zeros_like(x)
     for c in coeffs:
@@ -45,19 +46,19 @@ def polyval(coeffs: Sequence[float], x):
     return out
 
 
-def ecal_target(energies_gev, sf_coeffs: Sequence[float]):
+def ecal_target(energies_gev: Any, sf_coeffs: Sequence[float]) -> Any:
     """E_cal target (GeV) of a shower: E_p * SF(E_p / 100 GeV), SF a polynomial fit
     (``observables.fit_sampling_fraction``)."""
     return energies_gev * polyval(sf_coeffs, energies_gev / 100.0)
 
 
-def longitudinal_shares(showers):
+def longitudinal_shares(showers: Any) -> Any:
     """(n, 25) percent of each shower's energy in each layer."""
     per_layer = ops.sum(showers, axis=(1, 2))
     return 100.0 * per_layer / ops.maximum(ops.sum(per_layer, axis=1, keepdims=True), 1e-6)
 
 
-def depth_error(energies_gev, showers, depth_coeffs: Sequence[float]):
+def depth_error(energies_gev: Any, showers: Any, depth_coeffs: Sequence[float]) -> Any:
     """Mean |longitudinal barycentre - fit(ln(E_p / 100 GeV))| in layers
     (fit: ``observables.fit_longitudinal_centre``)."""
     layer = ops.arange(showers.shape[-1], dtype="float32")
@@ -65,20 +66,20 @@ def depth_error(energies_gev, showers, depth_coeffs: Sequence[float]):
     return ops.mean(ops.abs(centre - polyval(depth_coeffs, ops.log(energies_gev / 100.0))))
 
 
-def energy_bin_onehot(energies_gev):
+def energy_bin_onehot(energies_gev: Any) -> Any:
     """(n, n_bins) one-hot primary-energy bin (``observables.DEFAULT_ENERGY_BINS_GEV``)."""
     index = ops.sum(ops.cast(energies_gev[:, None] >= _INNER_EDGES_GEV[None, :], "int32"), axis=1)
     return ops.one_hot(index, _N_BINS)
 
 
-def per_bin_means(energies_gev, *values):
+def per_bin_means(energies_gev: Any, *values: Any) -> Any:
     """(counts (n_bins,), [per-bin mean (n_bins,) of each value (n,)])."""
     which = energy_bin_onehot(energies_gev)
     counts = ops.sum(which, axis=0)
     return counts, [ops.matmul(ops.transpose(which), v) / ops.maximum(counts, 1.0) for v in values]
 
 
-def transverse_shares(showers, axis: int):
+def transverse_shares(showers: Any, axis: int) -> Any:
     """(n, 25) percent of each shower's energy in each cell row along x (``axis`` 1) or y (2)."""
     other = 2 if axis == 1 else 1
     per_row = ops.sum(showers, axis=(other, 3))
@@ -92,19 +93,19 @@ def _shape_error(energies_gev, fake_shares, real_shares):
     return ops.sum(counts * ops.mean(diff**2, axis=1)) / ops.cast(ops.shape(energies_gev)[0], "float32")
 
 
-def profile_error(energies_gev, fake, real):
+def profile_error(energies_gev: Any, fake: Any, real: Any) -> Any:
     """Squared difference (%^2, mean over layers) of the mean longitudinal shapes of the fake
     and the real showers of each primary-energy bin, weighted by the bin's share of the batch
     (fakes are made for the real showers' energies, so each bin compares like with like)."""
     return _shape_error(energies_gev, longitudinal_shares(fake), longitudinal_shares(real))
 
 
-def transverse_error(energies_gev, fake, real):
+def transverse_error(energies_gev: Any, fake: Any, real: Any) -> Any:
     """:func:`profile_error` for the x and the y shapes (%^2, mean of the two)."""
     return 0.5 * sum(_shape_error(energies_gev, transverse_shares(fake, a), transverse_shares(real, a)) for a in (1, 2))
 
 
-def discriminator_view(showers, power: float, unit_gev: float, eps: float = 1e-4):
+def discriminator_view(showers: Any, power: float, unit_gev: float, eps: float = 1e-4) -> Any:
     """What the discriminator sees: the GeV cells for ``power`` 1, else
     ``unit_gev * ((E / unit_gev + eps)^power - eps^power)``, which lifts the small cells."""
     if power == 1.0:
@@ -112,13 +113,13 @@ def discriminator_view(showers, power: float, unit_gev: float, eps: float = 1e-4
     return unit_gev * (ops.power(showers / unit_gev + eps, power) - eps**power)
 
 
-def soft_hits(showers, threshold_gev: float, width: float = 0.3):
+def soft_hits(showers: Any, threshold_gev: float, width: float = 0.3) -> Any:
     """(n,) differentiable number of cells above ``threshold_gev``: the sum of
     sigmoid(ln(E / threshold) / width) over cells."""
     return ops.sum(ops.sigmoid((ops.log(showers + 1e-9) - float(np.log(threshold_gev))) / width), axis=(1, 2, 3))
 
 
-def hits_error(energies_gev, fake, real, threshold_gev: float):
+def hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float) -> Any:
     """Squared relative error of the per-bin mean :func:`soft_hits`, weighted by the bins' counts."""
     counts, (h_fake, h_real) = per_bin_means(energies_gev, soft_hits(fake, threshold_gev), soft_hits(real, threshold_gev))
     rel = h_fake / ops.maximum(h_real, 1.0) - 1.0

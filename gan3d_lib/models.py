@@ -18,6 +18,7 @@ not learned).
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -111,7 +112,7 @@ def _conv2d_generator(width: float, latent_size: int):
     return keras.Model(inp, out, name="conv2d_generator")
 
 
-def build_generator(kind: str, *, size: str | float = "paper", latent_size: int = LATENT_SIZE, seed: int = 0):
+def build_generator(kind: str, *, size: str | float = "paper", latent_size: int = LATENT_SIZE, seed: int = 0) -> Any:
     """A generator ``kind`` in {'conv3d', 'conv2d'} at ``size`` ('paper', 'lite' or a width)."""
     width = SIZES[size] if isinstance(size, str) else float(size)
     _keras().utils.set_random_seed(seed)
@@ -150,7 +151,7 @@ def _heads(features, showers):
     return [generation, auxiliary, ecal]
 
 
-def build_discriminator(kind: str, *, size: str | float = "paper", seed: int = 0):
+def build_discriminator(kind: str, *, size: str | float = "paper", seed: int = 0) -> Any:
     """A discriminator ``kind`` in {'conv3d', 'conv2d'}: showers -> [generation, auxiliary, ecal]."""
     keras = _keras()
     L = keras.layers
@@ -181,14 +182,14 @@ def build_discriminator(kind: str, *, size: str | float = "paper", seed: int = 0
     return keras.Model(inp, _heads(x, inp), name=f"{kind}_discriminator")
 
 
-def count_parameters(model) -> dict[str, int]:
+def count_parameters(model: Any) -> dict[str, int]:
     """{'total', 'trainable', 'non_trainable'} parameter counts."""
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     non_trainable = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
     return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
 
 
-def multiply_accumulates(model) -> int:
+def multiply_accumulates(model: Any) -> int:
     """Multiply-accumulate operations per sample of Dense and convolution layers.
 
     Conv: output positions x kernel volume x input channels x filters; transposed conv:

@@ -22,7 +22,7 @@ __all__ = ["openvino_writer", "convert", "quantize", "accuracy_controlled_int8"]
 _RANGE_ESTIMATORS = {"minmax": "MINMAX", "mean_minmax": "MEAN_MINMAX"}
 
 
-def convert(generator):
+def convert(generator: Any) -> Any:
     """The generator as an ``openvino.Model`` (input (?, 200) latent, output (?, 25, 25, 25) GeV):
     its frozen TensorFlow graph through tf2onnx (the ``onnx-fp32`` model), because OpenVINO's
     TensorFlow frontend names the convolutions generically (``Convolution_549``) and the
@@ -63,7 +63,7 @@ def _advanced(config: QuantConfig):
         weights_quantization_params=None if config.per_channel else QuantizationParameters(per_channel=False))
 
 
-def quantize(model, latent: np.ndarray, config: QuantConfig):
+def quantize(model: Any, latent: np.ndarray, config: QuantConfig) -> Any:
     """NNCF INT8 of an ``openvino.Model`` calibrated on ``latent`` (n, 200) with ``config``."""
     import nncf
 
@@ -77,7 +77,7 @@ def _save(model, path: Path) -> None:
     ov.save_model(model, str(path), compress_to_fp16=False)
 
 
-def openvino_writer(backend: str, generator, latent: np.ndarray, config: QuantConfig,
+def openvino_writer(backend: str, generator: Any, latent: np.ndarray, config: QuantConfig,
                     info: dict[str, Any]) -> Callable[[Path], None]:
     """``write(path)`` of an ``openvino-fp32|bf16|int8`` artefact (see :func:`make_artefact`)."""
     from .artefacts import OPENVINO_PRECISION
@@ -92,9 +92,9 @@ def openvino_writer(backend: str, generator, latent: np.ndarray, config: QuantCo
     return write
 
 
-def accuracy_controlled_int8(generator, out, latent: np.ndarray, judge: Callable[[np.ndarray], Any],
+def accuracy_controlled_int8(generator: Any, out: Any, latent: np.ndarray, judge: Callable[[np.ndarray], Any],
                              gate_latent: np.ndarray, *, model: str, size: str | float, source: str,
-                             max_iterations: int = 12, batch_size: int = 128):
+                             max_iterations: int = 12, batch_size: int = 128) -> Any:
     """``openvino-int8`` by ``nncf.quantize_with_accuracy_control``: quantize everything, then
     revert the ops NNCF ranks most sensitive to FP32, one group per iteration, until the
     physics gate passes. ``judge(showers) -> GateResult`` is the gate for showers generated

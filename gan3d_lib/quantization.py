@@ -55,7 +55,7 @@ def layer_of(op_name: str) -> str:
     return parts[1] if len(parts) > 2 else parts[0]
 
 
-def quantizable_layers(backend: str, generator) -> list[str]:
+def quantizable_layers(backend: str, generator: Any) -> list[str]:
     """Keras layers with quantizable ops in ``backend``'s graph of ``generator``, in graph
     order (the same order for two generators of one architecture, whatever their width)."""
     if backend in ("inc-int8",):
@@ -196,8 +196,7 @@ class _OnnxReader:
 
 def _onnx_quantize(fp32_path: Path, out_path: Path, latent: np.ndarray, config: QuantConfig) -> dict:
     import onnx
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     from .results import machine_info
 
@@ -234,7 +233,7 @@ def _write_onnx(generator, int8: bool, latent: np.ndarray, config: QuantConfig, 
 
 def make_artefact(
     backend: str,
-    generator,
+    generator: Any,
     out: str | os.PathLike,
     *,
     model: str,
@@ -307,7 +306,7 @@ if __name__ == "__main__":
     raise SystemExit(_main(sys.argv[1:]))
 
 
-def make_missing_artefacts(build_generator_fn, root: str | os.PathLike, backends: Sequence[str], *, model: str,
+def make_missing_artefacts(build_generator_fn: Any, root: str | os.PathLike, backends: Sequence[str], *, model: str,
                            size: str | float, source: str) -> list[Path]:
     """``root/<backend>`` for each backend, writing those that are missing from the generator
     ``build_generator_fn()`` returns (called at most once, only if one is missing)."""

@@ -11,6 +11,7 @@ layer-0 and last-layer fractions (%); hits: cells above
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -90,7 +91,7 @@ def facts_table(samples: Mapping[str, Mapping[float, dict]], *, reference: str,
     return rows
 
 
-def facts_at_energies(generate, energies_gev: Sequence[float], *, n_per_energy: int, seed: int) -> dict[float, dict]:
+def facts_at_energies(generate: Any, energies_gev: Sequence[float], *, n_per_energy: int, seed: int) -> dict[float, dict]:
     """{E: :func:`shower_facts`} of ``generate(energies (n,) GeV, seed) -> showers`` at each fixed
     primary energy; energy point i uses seed ``seed + i``."""
     out = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .bench import paired_ratio, ratio
 from .claims import claim
@@ -79,7 +80,7 @@ def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate
 
 
 def conv2d_over_conv3d(conv2d_root: str | os.PathLike, conv3d_root: str | os.PathLike, backends: Sequence[str],
-                       batch_size: int, threads: Sequence[int], **timing) -> list[dict]:
+                       batch_size: int, threads: Sequence[int], **timing: Any) -> list[dict]:
     """Rows (runtime, threads, ratio) of the Conv2D over the Conv3D generator's showers/s, each
     pair measured in interleaved rounds (:func:`bench.run_streams` with ``timing``) at
     ``batch_size``; ``ratio`` None where a runtime was skipped on this CPU."""

@@ -45,6 +45,7 @@ import os
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def _build(config: TrainConfig):
     return gen, disc, g_opt, d_opt
 
 
-def build_training(config: TrainConfig, sf_coeffs: np.ndarray, depth_coeffs: np.ndarray | None = None):
+def build_training(config: TrainConfig, sf_coeffs: np.ndarray, depth_coeffs: np.ndarray | None = None) -> Any:
     """(generator, discriminator, g_optimizer, d_optimizer, step) for ``config``;
     ``step(showers, energies, step_index)`` runs one D and one G update and returns the losses.
     ``depth_coeffs`` (see ``observables.fit_longitudinal_centre``) is needed when
@@ -186,7 +187,7 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
     return step
 
 
-def generate_showers(generator, energies_gev: np.ndarray, *, seed: int, batch_size: int = 256) -> np.ndarray:
+def generate_showers(generator: Any, energies_gev: np.ndarray, *, seed: int, batch_size: int = 256) -> np.ndarray:
     """(N, 25, 25, 25) float32 GeV showers from a Keras generator for the given energies."""
     import keras
 
@@ -353,7 +354,7 @@ def stage_summaries(out_dir: str | os.PathLike) -> list[dict]:
     return out
 
 
-def load_generator(out_dir_or_weights: str | os.PathLike, *, model: str | None = None, size: str | None = None):
+def load_generator(out_dir_or_weights: str | os.PathLike, *, model: str | None = None, size: str | None = None) -> Any:
     """A Keras generator with trained weights: a training folder (uses its config.json and the
     best-epoch ``generator.weights.h5``) or a ``.weights.h5`` file with ``model`` and ``size``."""
     from .models import build_generator

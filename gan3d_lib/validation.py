@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -361,7 +362,7 @@ def validate(model_showers: np.ndarray, model_energies_gev: np.ndarray, referenc
                    seed=seed, bins_gev=bins_gev, n_bootstrap=n_bootstrap)
 
 
-def monte_carlo_floor(reference: PreparedSample, independent: PreparedSample, *, seed: int, **kwargs) -> dict:
+def monte_carlo_floor(reference: PreparedSample, independent: PreparedSample, *, seed: int, **kwargs: Any) -> dict:
     """:func:`compare` of an independent reference sample (as the model) with the reference:
     what each metric reads for two samples of the same distribution and size."""
     return compare(independent, reference, seed=seed, **kwargs)

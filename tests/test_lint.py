@@ -22,3 +22,21 @@ def test_notebooks_define_no_functions():
              for i, line in enumerate(p.read_text().splitlines(), 1)
              if re.match(r"\s*(async\s+)?def |\s*class ", line)]
     assert not found, found
+
+
+def test_every_public_function_of_the_library_is_typed():
+    import ast
+
+    untyped = []
+    for path in sorted((ROOT / "gan3d_lib").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef) and not n.name.startswith("_")):
+            functions += [n for n in cls.body if isinstance(n, ast.FunctionDef)]
+        for f in functions:
+            if f.name.startswith("_"):
+                continue
+            args = [*f.args.args, *f.args.kwonlyargs, *(a for a in (f.args.vararg, f.args.kwarg) if a)]
+            if f.returns is None or any(a.annotation is None for a in args if a.arg not in ("self", "cls")):
+                untyped.append(f"{path.relative_to(ROOT)}:{f.lineno} {f.name}")
+    assert not untyped, untyped
