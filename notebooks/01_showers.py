@@ -45,7 +45,7 @@ seed = 1  # seed of every random draw in this chapter
 data_path = ""  # CERN EleEscan h5 file or glob pattern, empty to generate with the Monte Carlo
 results_dir = "results"  # where results/01_showers.json is written
 
-# %%
+# %% tags=["hide-input"]
 import json
 from pathlib import Path
 

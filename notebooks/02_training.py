@@ -45,7 +45,7 @@ n_goals = 0  # Monte Carlo showers (E uniform in 2-500 GeV) for the per-bin goal
 seed = 1  # seed of every random draw in this chapter
 results_dir = "results"  # where results/02_training.json is written
 
-# %%
+# %% tags=["hide-input"]
 import os
 import shutil
 from pathlib import Path
@@ -289,7 +289,7 @@ plt.show()
 # of chapter 1: the difference is what the shipped training (three stages, see above) leaves on the table, and the
 # reference against which chapter 3 measures what quantization loses.
 
-# %%
+# %% tags=["hide-input"]
 write_results(Path(results_dir) / "02_training.json", results,
               settings={"preset": preset, "seed": seed, "weights_dir": weights_dir, **params})
 

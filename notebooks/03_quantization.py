@@ -53,7 +53,7 @@ gate_n = 0  # showers the physics gate compares (log-uniform in 2-500 GeV), 0 ta
 seed = 1  # seed of every random draw in this chapter
 results_dir = "results"  # where results/03_quantization.json is written
 
-# %%
+# %% tags=["hide-input"]
 import os
 from pathlib import Path
 
@@ -409,7 +409,7 @@ glue("fp32_mse", fp32_mse, display=False)
 # finding that tuned INT8 had a *lower* MSE than FP32 (0.053 against 0.061) is a statement
 # about this metric only.
 
-# %%
+# %% tags=["hide-input"]
 write_results(Path(results_dir) / "03_quantization.json", results,
               settings={"preset": preset, "seed": seed, "weights_dir": weights_dir, **params})
 

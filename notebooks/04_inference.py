@@ -53,7 +53,7 @@ n_mc = 0  # Monte Carlo showers per throughput measurement, 0 takes the preset v
 seed = 1  # seed of the latent vectors and primary energies
 results_dir = "results"  # where results/04_inference.json is written
 
-# %%
+# %% tags=["hide-input"]
 import os
 from pathlib import Path
 
@@ -356,7 +356,7 @@ text = [
 display(Markdown("\n\n".join(text)))
 results["explanations"] = text
 
-# %%
+# %% tags=["hide-input"]
 write_results(Path(results_dir) / "04_inference.json", results,
               settings={"preset": preset, "seed": seed, **params, "artefacts_dir": artefacts_dir})
 

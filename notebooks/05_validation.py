@@ -52,7 +52,7 @@ seed = 1  # seed of every random draw in this chapter
 artefacts_dir = "data/artefacts"  # artefact folders written by chapter 3
 results_dir = "results"  # where results/05_validation.json is written
 
-# %%
+# %% tags=["hide-input"]
 import os
 from pathlib import Path
 
@@ -376,7 +376,7 @@ results["verdicts"] = verdicts
 results["gate"] = {k: r.to_dict() for k, r in gate_results.items()}
 results["conclusion"] = conclusion
 
-# %%
+# %% tags=["hide-input"]
 glue("auc_low_fp32", fm["auc_low"], display=False)
 glue("auc_high_fp32", fm["auc_high"], display=False)
 glue("auc_low_mc_floor", fa["auc_low"], display=False)
