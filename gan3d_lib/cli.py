@@ -57,13 +57,14 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    from .geometry import ENERGY_RANGE_GEV
     from .io import expand_paths, inspect_shower_file, iter_shower_batches
     from .observables import sampling_fraction
 
     for path in expand_paths(args.paths):
         info = inspect_shower_file(path)
         e_min, e_max, sf_sum = float("inf"), float("-inf"), 0.0
-        for showers, energies in iter_shower_batches(path, energy_range_gev=None if args.any_energy else (2.0, 500.0)):
+        for showers, energies in iter_shower_batches(path, energy_range_gev=None if args.any_energy else ENERGY_RANGE_GEV):
             e_min, e_max = min(e_min, float(energies.min())), max(e_max, float(energies.max()))
             sf_sum += float(sampling_fraction(showers, energies).sum())
         print(json.dumps({"path": path, "n_showers": info.n_showers, "energy_key": info.energy_key,

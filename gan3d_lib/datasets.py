@@ -8,6 +8,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .geometry import ENERGY_RANGE_GEV
 from .io import ShowerFileError, inspect_shower_file, write_showers
 from .mc import BLOCK_SIZE, ShowerSimulator
 
@@ -34,7 +35,7 @@ def simulate_to_files(
     n_showers: int,
     *,
     seed: int,
-    energy_range_gev: tuple[float, float] = (2.0, 500.0),
+    energy_range_gev: tuple[float, float] = ENERGY_RANGE_GEV,
     spectrum: str = "uniform",
     shard_size: int | None = None,
     simulator: ShowerSimulator | None = None,
@@ -66,7 +67,7 @@ def ensure_mc_dataset(
     n_showers: int,
     *,
     seed: int,
-    energy_range_gev: tuple[float, float] = (2.0, 500.0),
+    energy_range_gev: tuple[float, float] = ENERGY_RANGE_GEV,
     simulator: ShowerSimulator | None = None,
     progress: bool = True,
 ) -> Path:

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from . import observables as obs
+from .geometry import ENERGY_RANGE_GEV
 from .validation import (
     HITS_THRESHOLD_GEV,
     PreparedSample,
@@ -284,7 +285,7 @@ def gate_table(results: dict[str, GateResult]) -> list[dict]:
     return rows
 
 
-def gate_latents(n: int, *, seed: int, energy_range_gev: tuple[float, float] = (2.0, 500.0),
+def gate_latents(n: int, *, seed: int, energy_range_gev: tuple[float, float] = ENERGY_RANGE_GEV,
                  latent_size: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The gate's sample: primary energies (n,) GeV log-uniform in ``energy_range_gev`` (every
     bin of chapter 5 well filled), the latent vectors every candidate uses (seed ``seed``)

@@ -33,15 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from .artefacts import file_sha256, load_artefact, load_manifest
+from .artefacts import MANIFEST, file_sha256, load_artefact, load_manifest
 from .atomic import atomic_file
 from .datasets import shard_plan
+from .geometry import ENERGY_RANGE_GEV
 from .io import write_showers
 from .mc import BLOCK_SIZE, SPECTRA, ShowerSimulator
 
 __all__ = ["generate_shards", "GenerationRun", "read_manifest", "verify_shards", "MANIFEST"]
 
-MANIFEST = "manifest.json"
 FORMAT = "gan3d-shards"
 
 
@@ -187,7 +187,7 @@ def generate_shards(
     source: str | os.PathLike = "mc",
     shard_size: int = 10_000,
     seed: int,
-    energy_range_gev: tuple[float, float] = (2.0, 500.0),
+    energy_range_gev: tuple[float, float] = ENERGY_RANGE_GEV,
     spectrum: str = "uniform",
     energies_gev: np.ndarray | None = None,
     workers: int = 2,

@@ -16,7 +16,10 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["Material", "TUNGSTEN", "SILICON", "CalorimeterGeometry"]
+__all__ = ["ENERGY_RANGE_GEV", "Material", "TUNGSTEN", "SILICON", "CalorimeterGeometry"]
+
+#: Primary-energy range of the CERN electron files and of every default here, GeV.
+ENERGY_RANGE_GEV: tuple[float, float] = (2.0, 500.0)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import h5py
 import numpy as np
 
 from .atomic import atomic_file
+from .geometry import ENERGY_RANGE_GEV
 
 __all__ = [
     "SHOWER_SHAPE",
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 SHOWER_SHAPE = (25, 25, 25)
-DEFAULT_ENERGY_RANGE_GEV = (2.0, 500.0)
+DEFAULT_ENERGY_RANGE_GEV = ENERGY_RANGE_GEV
 _RANGE_TOLERANCE = 1e-3  # relative slack on the energy range (float32 round-off)
 _PDG_ELECTRON = 11
 

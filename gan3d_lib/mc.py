@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.special import gammainc
 
-from .geometry import CalorimeterGeometry
+from .geometry import ENERGY_RANGE_GEV, CalorimeterGeometry
 
 __all__ = ["ShowerTuning", "ShowerSimulator", "simulate_showers", "cell_fractions", "BLOCK_SIZE"]
 
@@ -220,7 +220,7 @@ class ShowerSimulator:
         n: int,
         *,
         seed: int,
-        energy_range_gev: tuple[float, float] = (2.0, 500.0),
+        energy_range_gev: tuple[float, float] = ENERGY_RANGE_GEV,
         spectrum: str = "uniform",
         first_block: int = 0,
         progress: bool = False,
@@ -274,7 +274,7 @@ def simulate_showers(
     n: int,
     *,
     seed: int,
-    energy_range_gev: tuple[float, float] = (2.0, 500.0),
+    energy_range_gev: tuple[float, float] = ENERGY_RANGE_GEV,
     spectrum: str = "uniform",
     geometry: CalorimeterGeometry | None = None,
     tuning: ShowerTuning | None = None,

@@ -23,6 +23,7 @@ import numpy as np
 
 from .artefacts import BACKENDS, Artefact, HardwareUnsupported, write_artefact
 from .export import onnx_fp32, quiet_converters
+from .geometry import ENERGY_RANGE_GEV
 from .quant_config import CALIBRATION_METHODS, QuantConfig
 
 __all__ = ["QuantConfig", "CALIBRATION_METHODS", "calibration_latents", "make_artefact", "make_missing_artefacts", "layer_of",
@@ -33,7 +34,7 @@ QUANTIZABLE_TF_OPS = ("Conv2D", "MatMul", "Conv2DBackpropInput", "DepthwiseConv2
 QUANTIZABLE_ONNX_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
 
 
-def calibration_latents(n: int = 256, *, seed: int = 2024, energy_range_gev: tuple[float, float] = (2.0, 500.0),
+def calibration_latents(n: int = 256, *, seed: int = 2024, energy_range_gev: tuple[float, float] = ENERGY_RANGE_GEV,
                         latent_size: int = 200) -> np.ndarray:
     """(n, latent_size) float32 latent vectors, E log-uniform in ``energy_range_gev`` (GeV)."""
     from .models import latent_vectors

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import observables as obs
+from .geometry import ENERGY_RANGE_GEV
 from .mc import ShowerSimulator
 
 __all__ = ["GEANT4_SHOWER_FACTS", "GEANT4_SHOWER_FACTS_SOURCE", "Geant4Point", "GEANT4_REFERENCE", "GEANT4_PROFILE_100GEV_MEV",
@@ -77,7 +78,7 @@ def geant4_cpu_s_per_shower(energies_gev: np.ndarray) -> np.ndarray:
                      [p.cpu_s_per_shower for p in GEANT4_REFERENCE])
 
 
-def geant4_showers_per_s(cores: int, energy_range_gev: tuple[float, float] = (2.0, 500.0)) -> float:
+def geant4_showers_per_s(cores: int, energy_range_gev: tuple[float, float] = ENERGY_RANGE_GEV) -> float:
     """Geant4 showers per second on ``cores`` cores (one shower per core at a time), primary
     energies uniform in ``energy_range_gev``: cores / mean CPU seconds per shower."""
     if cores < 1:

@@ -8,6 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from .geometry import ENERGY_RANGE_GEV
 from .mc import BLOCK_SIZE, ShowerSimulator
 
 __all__ = ["mc_throughput", "training_throughput", "dask_generation_throughput"]
@@ -24,7 +25,7 @@ def mc_throughput(
     *,
     seed: int = 1,
     workers: int = 1,
-    energy_range_gev: tuple[float, float] = (2.0, 500.0),
+    energy_range_gev: tuple[float, float] = ENERGY_RANGE_GEV,
     simulator: ShowerSimulator | None = None,
     repeats: int = 3,
 ) -> dict:

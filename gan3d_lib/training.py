@@ -53,6 +53,7 @@ from . import observables as obs
 from .atomic import atomic_file
 from .checkpoints import atomic_json, latest_checkpoint, load_checkpoint, load_discriminator, save_checkpoint
 from .distribution import STRATEGIES, check_same_on_all_workers, make_strategy, per_replica
+from .geometry import ENERGY_RANGE_GEV
 from .io import read_showers
 from .shower_stream import TrainingShowers
 from .train_config import TrainConfig, config_defaults
@@ -213,7 +214,7 @@ def train(
     out_dir: str | os.PathLike,
     *,
     progress: bool = True,
-    energy_range_gev: tuple[float, float] | None = (2.0, 500.0),
+    energy_range_gev: tuple[float, float] | None = ENERGY_RANGE_GEV,
     max_in_memory_gb: float = 2.0,
 ) -> list[dict]:
     """Train (or resume) a GAN; returns the history (one dict per epoch).
