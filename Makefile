@@ -27,7 +27,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 book: setup
-	$(BIN)/gan3d book --preset $(PRESET) $(if $(FORCE),--force)
+	$(BIN)/gan3d book --preset $(PRESET) $(if $(FORCE),--force) $(if $(ONEDNN_ISA),--onednn-max-cpu-isa $(ONEDNN_ISA))
 
 test: setup
 	$(BIN)/python -m pytest

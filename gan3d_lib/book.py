@@ -64,6 +64,7 @@ def chapter_key(root: str | os.PathLike, source: str | os.PathLike, *, preset: s
     h = hashlib.sha256()
     h.update(Path(source).read_bytes())
     h.update(json.dumps({"preset": preset, **parameters}, sort_keys=True).encode())
+    h.update(os.environ.get("ONEDNN_MAX_CPU_ISA", "").encode())  # a book run with another kernel ceiling
     _tree_digest(h, Path(__file__).resolve().parent, "*.py")
     _tree_digest(h, Path(root) / "data" / "weights", "*")
     _tree_digest(h, Path(root) / "data", "mc_tuning.json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -74,8 +75,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _bench_mc(args: argparse.Namespace) -> int:
-    from .throughput import mc_throughput
     from .results import machine_info
+    from .throughput import mc_throughput
 
     m = machine_info()
     print(f"machine: {m['cpu_model']}, {m['usable_cores']} usable cores")
@@ -243,6 +244,10 @@ def _validate(args: argparse.Namespace) -> int:
 def _book(args: argparse.Namespace) -> int:
     from .book import build_html, execute_all
 
+    if args.onednn_max_cpu_isa:
+        # every notebook kernel inherits it: oneDNN (TensorFlow, Neural Compressor, OpenVINO's
+        # CPU plug-in) then dispatches no kernel above this ISA (e.g. no AMX)
+        os.environ["ONEDNN_MAX_CPU_ISA"] = args.onednn_max_cpu_isa
     if not args.no_execute:
         execute_all(args.root, preset=args.preset, only=args.only, force=args.force, progress=not args.quiet)
     if not args.no_build:
@@ -395,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--no-build", action="store_true", help="execute only")
     s.add_argument("--force", action="store_true", help="re-execute every chapter, even those nothing changed for")
     s.add_argument("--quiet", action="store_true", help="no progress bar over the cells")
+    s.add_argument("--onednn-max-cpu-isa", default=None,
+                   help="run every chapter with ONEDNN_MAX_CPU_ISA set, e.g. AVX512_CORE_FP16 (no AMX; see chapter 3)")
     s.set_defaults(func=_book)
 
     args = p.parse_args(argv)
