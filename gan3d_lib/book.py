@@ -83,6 +83,12 @@ def hermetic_environment(root: str | os.PathLike) -> None:
         Path(os.environ[var]).mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # The kernels run on loopback; ipykernel's warning about unencrypted TCP says nothing a
+    # reader of `make book` can act on, so the kernel app logs errors only.
+    config = Path(os.environ["IPYTHONDIR"]) / "profile_default" / "ipython_kernel_config.py"
+    if not config.exists():
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text('c.IPKernelApp.log_level = "ERROR"\n')
 
 
 def _write_keys(path: Path, keys: dict) -> None:
