@@ -20,7 +20,7 @@ and minutes bounds phases 1-2. :func:`search_artefact` wires it to a backend.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,8 @@ import numpy as np
 
 from .quant_config import CALIBRATION_METHODS, QuantConfig
 
-__all__ = ["default_space", "SearchResult", "search", "search_artefact", "map_layers", "transfer_config"]
+__all__ = ["default_space", "SearchResult", "search", "search_artefact", "search_backends", "transfer_searches",
+           "map_layers", "transfer_config"]
 
 Judge = Callable[[QuantConfig, bool], Any]  # (config, full gate?) -> an object with .passed, .worst_ratio
 
@@ -237,3 +238,34 @@ def search_artefact(backend: str, generator: Any, out: str | Path, gate_referenc
         art = make_artefact(backend, generator, out, model=model, size=size, source=source, calibration=calibration,
                             config=chosen, extra={"int8_search": record, "gate": gate.to_dict()})
     return {"artefact": art, "search": result, "gate": gate, "layers": layers, "space": space}
+
+
+def search_backends(backends: Sequence[str], generator: Any, root: str | Path, gate_reference: Any,
+                    gate_latent: np.ndarray, **kwargs: Any) -> tuple[dict[str, dict], dict[str, str]]:
+    """:func:`search_artefact` for each backend into ``root/<backend>-tuned``:
+    ({backend: result}, {backend: why not run on this CPU})."""
+    from .artefacts import HardwareUnsupported
+
+    searched, skipped = {}, {}
+    for backend in backends:
+        try:
+            searched[backend] = search_artefact(backend, generator, Path(root) / f"{backend}-tuned", gate_reference,
+                                                gate_latent, **kwargs)
+        except HardwareUnsupported as exc:
+            skipped[backend] = str(exc)
+    return searched, skipped
+
+
+def transfer_searches(searched: Mapping[str, Mapping], generator: Any, root: str | Path, *, model: str, size: str | float,
+                      source: str, calibration: np.ndarray) -> dict[str, Any]:
+    """{'<backend>-tuned': artefact} for another ``generator`` (the paper-size one) keeping in
+    FP32 the layers each search chose, mapped layer for layer (:func:`transfer_config`)."""
+    from .quantization import make_artefact, quantizable_layers
+
+    out = {}
+    for backend, found in searched.items():
+        cfg = transfer_config(found["artefact"].manifest["settings"], found["layers"], quantizable_layers(backend, generator))
+        out[f"{backend}-tuned"] = make_artefact(backend, generator, Path(root) / f"{backend}-tuned", model=model, size=size,
+                                                source=source, calibration=calibration, config=cfg,
+                                                extra={"layout_from": str(found["artefact"].path)})
+    return out

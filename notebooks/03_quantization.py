@@ -64,13 +64,15 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from gan3d_lib import gate, int8_search, isa_check, openvino_artefacts, plotting, presets, quantization
-from gan3d_lib.artefacts import HardwareUnsupported
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.evaluation import score_artefacts, shape_mse_metric
 from gan3d_lib.io import read_showers
 from gan3d_lib.models import build_generator
 from gan3d_lib.observables import shower_shape_mse
 from gan3d_lib.op_precision import op_precision_table
+from gan3d_lib.precisions import (GATE_CANDIDATES, INT8_SEARCH_BACKENDS, ISA_CHECK_BACKENDS, LABELS, SIZE_BACKENDS,
+                                  WRITTEN_BACKENDS,
+                                  fp32_layer_rows, gate_artefacts, mse_rows, op_table_rows, search_rows, size_rows)
 from gan3d_lib.results import machine_info, write_results
 from gan3d_lib.tables import markdown_table
 from gan3d_lib.training import load_generator
@@ -117,10 +119,8 @@ glue("has_vnni", "has" if machine["avx512_vnni"] else "does not have", display=F
 # %% tags=["remove-stderr"]
 generator = load_generator(weights_dir)
 calibration = quantization.calibration_latents(params["n_calibration"], seed=seed)
-backends = ["keras-fp32", "keras-bf16", "tf-graph-fp32", "inc-int8", "tflite-fp32", "tflite-fp16", "tflite-dynamic",
-            "tflite-int8", "onnx-fp32", "onnx-int8", "openvino-fp32", "openvino-bf16", "openvino-int8"]
 lite = {b: quantization.make_artefact(b, generator, root / "conv2d_lite" / b, model="conv2d", size="lite",
-                                      source=weights_dir, calibration=calibration) for b in backends}
+                                      source=weights_dir, calibration=calibration) for b in WRITTEN_BACKENDS}
 
 # %% [markdown]
 # ## Held-out Monte Carlo and the physics metric
@@ -176,14 +176,7 @@ results["gate_settings"] = {"n": params["gate_n"], "seed": seed, "n_bootstrap": 
 # previous section, judged by the gate:
 
 # %% tags=["remove-stderr"]
-candidates = ["keras-bf16", "openvino-bf16", "tflite-fp16", "tflite-dynamic", "tflite-int8", "onnx-int8",
-              "openvino-int8", "inc-int8"]
-gate_results, gate_skipped = {}, {}
-for name in candidates:
-    try:
-        gate_results[name] = gate.precision_gate(lite[name].generate_from_latent(gate_z), gate_ref)
-    except HardwareUnsupported as exc:
-        gate_skipped[name] = str(exc)
+gate_results, gate_skipped = gate_artefacts({b: lite[b] for b in GATE_CANDIDATES}, gate_z, gate_ref)
 gate_columns = {"candidate": "candidate", "passed": "passes", "worst_condition": "worst condition",
                 "worst_bin": "in bin", "worst_ratio": "worst / limit", "sf_deviation_pct": "SF vs FP32 [%]",
                 "hits_deviation_pct": "hits vs FP32 [%]", "small_cells_ratio_min": "small cells / FP32 (min)"}
@@ -209,7 +202,7 @@ results["gate_skipped"] = gate_skipped
 
 # %% tags=["remove-stderr"]
 isa_n, isa_batch = 256, 128
-isa_rows = isa_check.compare_isa([lite[b].path for b in ("inc-int8", "openvino-int8", "openvino-bf16", "keras-bf16")],
+isa_rows = isa_check.compare_isa([lite[b].path for b in ISA_CHECK_BACKENDS],
                                  lite["keras-fp32"].path, n=isa_n, batch_size=isa_batch, seconds=params["isa_seconds"])
 glue("isa_n", isa_n, display=False)
 glue("isa_batch", isa_batch, display=False)
@@ -243,25 +236,14 @@ glue("timing_batch", timing_batch, display=False)
 glue("search_trials", params["max_trials"], display=False)
 glue("search_minutes", params["search_minutes"], display=False)
 calibration_pool = quantization.calibration_latents(4 * params["n_calibration"], seed=seed)
-searched, search_skipped = {}, {}
-for backend in ("onnx-int8", "openvino-int8", "inc-int8"):
-    try:
-        searched[backend] = int8_search.search_artefact(
-            backend, generator, root / "conv2d_lite" / f"{backend}-tuned", gate_ref, gate_z, model="conv2d",
-            size="lite", source=weights_dir, calibration=calibration_pool, n_calibration=params["n_calibration"],
-            max_trials=params["max_trials"], max_minutes=params["search_minutes"], timing_batch=timing_batch,
-            progress=False)
-    except HardwareUnsupported as exc:
-        search_skipped[backend] = str(exc)
+searched, search_skipped = int8_search.search_backends(
+    INT8_SEARCH_BACKENDS, generator, root / "conv2d_lite", gate_ref, gate_z, model="conv2d", size="lite",
+    source=weights_dir, calibration=calibration_pool, n_calibration=params["n_calibration"],
+    max_trials=params["max_trials"], max_minutes=params["search_minutes"], timing_batch=timing_batch, progress=False)
 for backend, out in searched.items():
     plotting.plot_search_trials(out["search"].to_dict(), title=f"{backend}: INT8 search on the lite generator")
     plt.show()
-search_rows = [{"backend": b, "trials": len(o["search"].trials), "budget": o["search"].budget_hit or "not reached",
-                "passing": len(o["search"].timings), "passed": o["gate"].passed,
-                "fp32_layers": len(o["artefact"].manifest["settings"]["fp32_ops"]),
-                "calibration": o["artefact"].manifest["settings"]["calibration"],
-                "minutes": o["search"].seconds / 60} for b, o in searched.items()]
-display(Markdown(markdown_table(search_rows, {"backend": "backend", "trials": "trials", "budget": "budget hit",
+display(Markdown(markdown_table(search_rows(searched), {"backend": "backend", "trials": "trials", "budget": "budget hit",
                                               "passing": "passing candidates", "passed": "chosen passes",
                                               "fp32_layers": "layers in FP32", "calibration": "calibration",
                                               "minutes": "minutes"}, {"minutes": ".1f"})))
@@ -290,13 +272,10 @@ lite.update(tuned_names)
 tuned_gate = {k: gate.precision_gate(a.generate_from_latent(gate_z), gate_ref) for k, a in tuned_names.items()}
 display(Markdown(markdown_table(gate.gate_table(tuned_gate), gate_columns, gate_formats)))
 results["gate_tuned"] = {k: r.to_dict() for k, r in tuned_gate.items()}
-sens_rows = [{"backend": b, "layer": layer, "sensitivity": o["search"].sensitivity.get(layer)}
-             for b, o in searched.items() for layer in o["artefact"].manifest["settings"]["fp32_ops"]]
-if sens_rows:
-    display(Markdown("Layers the chosen artefacts keep in FP32, with their sensitivity (worst gate ratio with "
-                     "the layer alone in INT8):\n\n" + markdown_table(
-                         sens_rows, {"backend": "backend", "layer": "layer", "sensitivity": "sensitivity"},
-                         {"sensitivity": ".3g"})))
+display(Markdown("Layers the chosen artefacts keep in FP32, with their sensitivity (worst gate ratio with "
+                 "the layer alone in INT8):\n\n" + markdown_table(
+                     fp32_layer_rows(searched), {"backend": "backend", "layer": "layer", "sensitivity": "sensitivity"},
+                     {"sensitivity": ".3g"})))
 n_pass = sum(r.passed for r in tuned_gate.values())
 glue("n_tuned_pass", n_pass, display=False)
 glue("n_tuned", len(tuned_gate), display=False)
@@ -311,10 +290,7 @@ glue("n_tuned", len(tuned_gate), display=False)
 # %%
 int8_names = ["inc-int8", "tflite-int8", "onnx-int8", "openvino-int8", *tuned_names]
 op_tables = {name: op_precision_table(lite[name]) for name in int8_names}
-op_types = sorted({op for t in op_tables.values() for op in t})
-rows = [{"op": op, **{name: (f"{t[op]['int8']} / {t[op]['fp32']}" if op in t else "")
-                      for name, t in op_tables.items()}} for op in op_types]
-display(Markdown(markdown_table(rows, {"op": "op type", **{n: n for n in op_tables}})))
+display(Markdown(markdown_table(op_table_rows(op_tables), {"op": "op type", **{n: n for n in op_tables}})))
 results["op_tables"] = op_tables
 
 # %% [markdown]
@@ -332,29 +308,17 @@ results["op_tables"] = op_tables
 
 # %% tags=["remove-stderr"]
 paper_gen = build_generator("conv2d", size="paper", seed=seed)
-size_backends = ["keras-fp32", "tf-graph-fp32", "inc-int8", "tflite-fp32", "tflite-fp16", "tflite-dynamic",
-                 "tflite-int8", "onnx-fp32", "onnx-int8", "openvino-fp32", "openvino-bf16", "openvino-int8"]
 paper = {b: quantization.make_artefact(b, paper_gen, root / "conv2d_paper_untrained" / b, model="conv2d", size="paper",
-                                       source="untrained", calibration=calibration[:32]) for b in size_backends}
+                                       source="untrained", calibration=calibration[:32]) for b in SIZE_BACKENDS}
 # the paper-size generator is untrained: its tuned INT8 keeps in FP32 the layers the lite search chose, layer for layer
-for backend, out in searched.items():
-    cfg = int8_search.transfer_config(out["artefact"].manifest["settings"], out["layers"],
-                                      quantization.quantizable_layers(backend, paper_gen))
-    paper[f"{backend}-tuned"] = quantization.make_artefact(
-        backend, paper_gen, root / "conv2d_paper_untrained" / f"{backend}-tuned", model="conv2d", size="paper",
-        source="untrained", calibration=calibration_pool, config=cfg,
-        extra={"layout_from": str(out["artefact"].path)})
-fp32_of = {"keras-fp32": "keras-fp32", "tf-graph-fp32": "tf-graph-fp32", "inc-int8": "tf-graph-fp32",
-           "tflite-fp32": "tflite-fp32", "tflite-fp16": "tflite-fp32", "tflite-dynamic": "tflite-fp32",
-           "tflite-int8": "tflite-fp32", "onnx-fp32": "onnx-fp32", "onnx-int8": "onnx-fp32",
-           "openvino-fp32": "openvino-fp32", "openvino-bf16": "openvino-fp32", "openvino-int8": "openvino-fp32"}
-size_rows = [{"backend": b, "lite_kb": lite[b].bytes_on_disk / 1e3, "paper_kb": paper[b].bytes_on_disk / 1e3,
-              "paper_ratio": paper[fp32_of[b]].bytes_on_disk / paper[b].bytes_on_disk} for b in size_backends]
-display(Markdown(markdown_table(size_rows, {"backend": "artefact", "lite_kb": "lite [kB]", "paper_kb": "paper [kB]",
+paper.update(int8_search.transfer_searches(searched, paper_gen, root / "conv2d_paper_untrained", model="conv2d",
+                                           size="paper", source="untrained", calibration=calibration_pool))
+sizes = size_rows(lite, paper, SIZE_BACKENDS)
+display(Markdown(markdown_table(sizes, {"backend": "artefact", "lite_kb": "lite [kB]", "paper_kb": "paper [kB]",
                                             "paper_ratio": "paper: FP32 / this"},
                                 {"lite_kb": ",.0f", "paper_kb": ",.0f", "paper_ratio": ".2f"})))
-results["sizes"] = size_rows
-for r in size_rows:
+results["sizes"] = sizes
+for r in sizes:
     glue(f"size_ratio_{r['backend'].replace('-', '_')}", r["paper_ratio"], display=False)
 
 # %% [markdown]
@@ -371,29 +335,16 @@ for r in size_rows:
 # on the {glue:text}`n_eval` held-out showers, with the same latent vectors.
 
 # %%
-labels = {"keras-fp32": "FP32 (Keras)", "inc-int8-tuned": "INC INT8, searched", "inc-int8": "INC INT8, all ops",
-          "tflite-fp16": "TFLite FP16", "tflite-int8": "TFLite INT8", "keras-bf16": "BF16 (Keras)",
-          "onnx-int8-tuned": "ONNX Runtime INT8, searched", "onnx-int8": "ONNX Runtime INT8, all ops",
-          "openvino-int8-tuned": "OpenVINO INT8, searched", "openvino-int8": "OpenVINO INT8, all ops",
-          "openvino-int8-accuracy-control": "OpenVINO INT8, NNCF accuracy control", "openvino-bf16": "OpenVINO BF16",
-          "tflite-dynamic": "TFLite dynamic range"}
-scores = score_artefacts({k: lite[k] for k in labels if k in lite}, ref_showers, ref_energies, seed=seed)
+scores = score_artefacts({k: lite[k] for k in LABELS if k in lite}, ref_showers, ref_energies, seed=seed)
 fp32_mse = scores["keras-fp32"]["mse"]
-mse_rows = [{"label": label, "key": key, "mse": scores[key]["mse"],
-             "ratio": scores[key]["mse"] / fp32_mse if scores[key]["mse"] is not None else None,
-             "sf_ratio": scores[key]["sampling_fraction_ratio"],
-             "note": "not run: " + scores[key]["error"].split("; ")[-1] if scores[key]["error"] else ""}
-            for key, label in labels.items() if key in scores]
-mse_rows += [{"label": label, "key": key, "mse": None, "ratio": None, "sf_ratio": None,
-              "note": "not run: " + search_skipped.get(key.removesuffix("-tuned"), "").split("; ")[-1]}
-             for key, label in labels.items() if key not in scores]
-display(Markdown(markdown_table(mse_rows, {"label": "model", "mse": "MSE [%^2]", "ratio": "MSE / FP32",
+mse_table = mse_rows(scores, search_skipped)
+display(Markdown(markdown_table(mse_table, {"label": "model", "mse": "MSE [%^2]", "ratio": "MSE / FP32",
                                            "sf_ratio": "SF / SF(MC)", "note": ""},
                                 {"mse": ".4g", "ratio": ".3f", "sf_ratio": ".3f"})))
-plotting.plot_metric_by_artefact([r for r in mse_rows if r["mse"] is not None], fp32=fp32_mse, floor=floor)
+plotting.plot_metric_by_artefact([r for r in mse_table if r["mse"] is not None], fp32=fp32_mse, floor=floor)
 plt.show()
-results["mse_table"] = mse_rows
-for r in mse_rows:
+results["mse_table"] = mse_table
+for r in mse_table:
     if r["mse"] is not None:
         glue(f"mse_ratio_{r['key'].replace('-', '_')}", r["ratio"], display=False)
 glue("fp32_mse", fp32_mse, display=False)
