@@ -54,7 +54,8 @@ bench-mc: setup
 #   dropout) against stage 2's discriminator, with the E_cal term weighted 0.5 and our depth
 #   and per-energy-bin longitudinal-shape terms; epochs of 5 000 showers.
 # Stage 4 (the shipped generator): stage 3 fine-tuned on the fitted Monte Carlo against a fresh
-#   discriminator that sees E_cell^0.5 (the 0.1-3 MeV cells), with a per-energy-bin hits term.
+#   discriminator that sees E_cell^0.5 (the 0.1-3 MeV cells), with per-energy-bin hits, x/y shape,
+#   and width and first-layer terms.
 WEIGHTS_ROOT ?= data/weights_rebuilt
 STAGE1 := $(WEIGHTS_ROOT)/conv2d_lite
 STAGE2 := $(WEIGHTS_ROOT)/conv2d_lite_finetune
@@ -105,13 +106,13 @@ weights-stage3: weights-stage2
 	    --init-generator $(STAGE2) --init-discriminator $(STAGE2)/checkpoints/epoch_0010 \
 	    --data $(TRAIN_LOGE_MC) --validation $(VAL_LOGE_MC) --out $(STAGE3)
 
-STAGE4_EPOCHS ?= 18
+STAGE4_EPOCHS ?= 12
 
 weights: weights-stage3 $(TRAIN_FITTED_MC) $(VAL_FITTED_MC)
 	$(BIN)/gan3d train --model conv2d --size lite --epochs $(STAGE4_EPOCHS) --batch-size 32 \
-	    --max-steps-per-epoch 500 --seed 4 --lr-generator 1.5e-4 --lr-discriminator 5e-4 \
-	    --lr-decay 0.1 --lr-decay-start-epoch 9 --n-validation 1000 \
-	    --weight-ecal 0.5 --weight-depth 0.25 --weight-profile 2.0 --weight-transverse 2.0 \
+	    --max-steps-per-epoch 500 --seed 4 --lr-generator 2e-4 --lr-discriminator 5e-4 \
+	    --lr-decay 0.15 --lr-decay-start-epoch 6 --n-validation 1000 \
+	    --weight-ecal 0.5 --weight-depth 0.25 --weight-profile 2.0 --weight-transverse 2.0 --weight-moments 3 \
 	    --cell-power 0.5 --weight-hits 10 --generator-as-deployed --init-generator $(STAGE3) \
 	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(WEIGHTS)
 

@@ -141,6 +141,7 @@ def _train(args: argparse.Namespace) -> int:
                          strategy=args.strategy, weight_ecal=args.weight_ecal, weight_depth=args.weight_depth,
                          weight_profile=args.weight_profile, cell_power=args.cell_power,
                          weight_hits=args.weight_hits, weight_transverse=args.weight_transverse,
+                         weight_moments=args.weight_moments,
                          generator_as_deployed=args.generator_as_deployed, init_discriminator=args.init_discriminator)
     history = train(config, args.data, args.validation, args.out, progress=not args.quiet,
                     max_in_memory_gb=args.max_in_memory_gb)
@@ -343,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="weight of the per-energy-bin squared relative error of mean hits in G's loss (not in the study: 0)")
     s.add_argument("--weight-transverse", type=float, default=0.0,
                    help="weight of the per-energy-bin mean x and y shape error (%%^2) in G's loss (not in the study: 0)")
+    s.add_argument("--weight-moments", type=float, default=0.0,
+                   help="weight of the per-energy-bin squared log ratio of mean x/y widths and first-layer share "
+                   "(not in the study: 0)")
     s.add_argument("--generator-as-deployed", action="store_true",
                    help="G runs as deployed (BatchNorm moving statistics, no dropout) in both updates: fine-tuning")
     s.add_argument("--init-discriminator", default=None,

@@ -19,7 +19,7 @@ from . import observables as obs
 
 __all__ = ["mape", "binary_cross_entropy", "polyval", "ecal_target", "longitudinal_shares", "depth_error",
            "energy_bin_onehot", "per_bin_means", "profile_error", "transverse_shares", "transverse_error",
-           "discriminator_view", "soft_hits", "hits_error"]
+           "discriminator_view", "soft_hits", "hits_error", "shower_moments", "moments_error"]
 
 ops = keras.ops
 #: inner edges (GeV) of the primary-energy bins the per-bin terms use
@@ -124,3 +124,25 @@ def hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float) ->
     counts, (h_fake, h_real) = per_bin_means(energies_gev, soft_hits(fake, threshold_gev), soft_hits(real, threshold_gev))
     rel = h_fake / ops.maximum(h_real, 1.0) - 1.0
     return ops.sum(counts * rel**2) / ops.sum(counts)
+
+
+def shower_moments(showers: Any) -> Any:
+    """(n, 3) per-shower energy-weighted x width and y width (cells) and first-layer share (%)."""
+    widths = []
+    for axis in (1, 2):
+        shares = transverse_shares(showers, axis) / 100.0
+        index = ops.arange(shares.shape[-1], dtype="float32")
+        centre = ops.sum(shares * index, axis=1, keepdims=True)
+        widths.append(ops.sqrt(ops.sum(shares * (index - centre) ** 2, axis=1) + 1e-6))
+    return ops.stack([*widths, longitudinal_shares(showers)[:, 0]], axis=1)
+
+
+def moments_error(energies_gev: Any, fake: Any, real: Any) -> Any:
+    """Mean over x width, y width and first-layer share of the squared log ratio of their per-bin
+    means, fake over real, weighted by the bins' counts (a factor e off costs 1)."""
+    m_fake, m_real = shower_moments(fake), shower_moments(real)
+    counts, means = per_bin_means(energies_gev, *(m_fake[:, k] for k in range(3)), *(m_real[:, k] for k in range(3)))
+    total = 0.0
+    for k in range(3):
+        total = total + ops.sum(counts * ops.log((means[k] + 1e-3) / (means[3 + k] + 1e-3)) ** 2)
+    return total / (3.0 * ops.sum(counts))

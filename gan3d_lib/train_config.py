@@ -55,6 +55,8 @@ class TrainConfig:
     # error of the mean (soft) number of hits above HITS_THRESHOLD_GEV; 0 = not in the loss.
     weight_hits: float = 0.0
     weight_transverse: float = 0.0  # per %^2 of mean x and y shape error per energy bin; not in the study
+    # per squared log ratio of the per-bin mean x and y widths and first-layer share; not in the study
+    weight_moments: float = 0.0
     # Run the generator as it is deployed (BatchNorm with its moving statistics, no dropout)
     # in both updates, so that the discriminator and the losses judge exactly the showers
     # users get: training-mode dropout and batch statistics shift the inference-mode output.
@@ -74,7 +76,8 @@ class TrainConfig:
             raise ValueError(f"precision must be 'float32' or 'mixed_bfloat16', got {self.precision!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
-        weights = {k: getattr(self, k) for k in ("weight_depth", "weight_profile", "weight_hits", "weight_transverse")}
+        weights = {k: getattr(self, k) for k in ("weight_depth", "weight_profile", "weight_hits", "weight_transverse",
+                                                    "weight_moments")}
         if min(weights.values()) < 0:
             raise ValueError(f"loss weights must be >= 0, got {weights}")
         if not 0 < self.cell_power <= 1:

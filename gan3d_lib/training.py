@@ -168,6 +168,10 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
                 g_transverse = terms.transverse_error(energies, fake, showers)
                 g_loss += config.weight_transverse * g_transverse
                 losses["g_transverse_mse"] = scaled(g_transverse)
+            if config.weight_moments > 0:
+                g_moments = terms.moments_error(energies, fake, showers)
+                g_loss += config.weight_moments * g_moments
+                losses["g_moments_logsq"] = scaled(g_moments)
             if config.weight_hits > 0:
                 g_hits = terms.hits_error(energies, fake, showers, HITS_THRESHOLD_GEV)
                 g_loss += config.weight_hits * g_hits

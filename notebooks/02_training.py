@@ -173,15 +173,16 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # $E_{cell}^{0.85}$) and the CaloChallenge entries (log or power transforms of the cell
 # energies), the discriminator of stage 4 sees $E_{cell}^{0.5}$ (`--cell-power 0.5`; the
 # generator still outputs GeV, so nothing changes at inference and no inverse is needed), and
-# starts fresh, since the stage-3 one learned linear energies. Two per-energy-bin terms of ours
+# starts fresh, since the stage-3 one learned linear energies. Three per-energy-bin terms of ours
 # join the losses (`gan3d_lib.losses`): the squared relative error of the mean number of hits,
 # counted softly (a sigmoid in $\ln E_{cell}$ around the 0.1 MeV threshold, so that it has a
-# gradient), and the squared error of the mean x and y shapes. The shape term is there
-# because a first stage-4 run (not shipped) with the hits term alone raised the hits by
-# spreading energy away from the shower axis at high energy, which its validation
-# shower-shape MSE showed; it was stopped after five epochs. The architecture and the output
-# layer (ReLU) stay the study's. Every stage's history, configuration and command are committed next to its
-# weights; each stage is shown below.
+# gradient), the squared error of the mean x and y shapes, and the squared log ratio of the
+# mean per-shower x and y widths and first-layer share. The shape and width terms are there
+# because first stage-4 runs (not shipped) with the hits term alone, then with the shape
+# term but no width term, raised the hits by spreading energy away from the shower axis and
+# into the first layer; their validation showed it and they were stopped. The architecture
+# and the output layer (ReLU) stay the study's. Every stage's history, configuration and
+# command are committed next to its weights; each stage is shown below.
 
 # %%
 stage_records = stage_summaries(weights_dir)

@@ -78,3 +78,16 @@ def test_transverse_error_matches_the_x_and_y_profiles(sample):
                                    rtol=1e-4, atol=1e-6)
     wider = 0.5 * (showers + np.roll(showers, 2, axis=1))
     assert float(_np(losses.transverse_error(energies, wider, showers))) > 1.0
+
+
+def test_shower_moments_match_the_shower_facts(sample):
+    from gan3d_lib.shower_facts import shower_facts
+
+    showers, energies = sample
+    m = _np(losses.shower_moments(showers)).mean(axis=0)
+    f = shower_facts(showers, energies)
+    assert m[0] == pytest.approx(f["x_width_cells"], rel=1e-3) and m[1] == pytest.approx(f["y_width_cells"], rel=1e-3)
+    assert m[2] == pytest.approx(f["layer0_pct"], rel=1e-3)
+    assert float(_np(losses.moments_error(energies, showers, showers))) == pytest.approx(0.0, abs=1e-9)
+    wider = 0.5 * (showers + np.roll(showers, 3, axis=1))
+    assert float(_np(losses.moments_error(energies, wider, showers))) > 0.01

@@ -43,3 +43,39 @@ def test_sampling_fraction_within_10_percent(comparison):
 def test_peak_layer_within_one(comparison):
     for row in comparison:
         assert abs(row["peak_layer_diff"]) <= 1, (row["energy_gev"], row["peak_layer_gan"], row["peak_layer_mc"])
+
+
+@pytest.fixture(scope="module")
+def goals():
+    """GENERATOR_GOALS rows, per energy bin of chapter 5, of the shipped generator against held-out
+    Monte Carlo: 200 showers uniform within each bin."""
+    import numpy as np
+
+    from gan3d_lib import observables as obs
+    from gan3d_lib.mc import ShowerSimulator
+    from gan3d_lib.shower_facts import GENERATOR_GOALS, facts_by_energy_bin, goal_rows
+
+    edges = obs.DEFAULT_ENERGY_BINS_GEV
+    rng = np.random.default_rng(91)
+    energies = np.concatenate([rng.uniform(lo, hi, 200) for lo, hi in zip(edges[:-1], edges[1:])]).astype(np.float32)
+    sim = ShowerSimulator()
+    mc = np.concatenate([sim.simulate_block(energies[i:i + 128].astype(float), np.random.default_rng(500 + i))
+                         for i in range(0, len(energies), 128)])
+    gan = generate_showers(load_generator(WEIGHTS), energies, seed=92)
+    return {(r["key"], r["fact"]): r for r in goal_rows(facts_by_energy_bin(gan, energies), facts_by_energy_bin(mc, energies),
+                                                          GENERATOR_GOALS)}
+
+
+GOAL_BINS = ("2-20 GeV", "20-100 GeV", "100-250 GeV", "250-500 GeV")
+GOAL_FACTS = ("hits", "sf_rms_over_mean", "x_width_cells", "layer0_pct")
+#: goals the shipped generator misses (chapter 2 says by how much): strict xfails, so that a
+#: generator that meets one fails the test until it is taken off this list
+MISSED: set[tuple[str, str]] = set()
+
+
+@pytest.mark.parametrize("energy_bin,fact", [
+    pytest.param(b, f, marks=pytest.mark.xfail(strict=True, reason="missed goal, see chapter 2")) if (b, f) in MISSED
+    else (b, f) for b in GOAL_BINS for f in GOAL_FACTS])
+def test_shipped_generator_meets_its_goal_against_the_monte_carlo(goals, energy_bin, fact):
+    row = goals[(energy_bin, fact)]
+    assert row["met"], row

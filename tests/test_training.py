@@ -121,6 +121,13 @@ def _transverse_error(gen, energies, coeffs, real):
     return float(np.mean([(obs.mean_shower_shapes(fake)[i] - obs.mean_shower_shapes(real)[i]) ** 2 for i in (0, 1)]))
 
 
+def _moments_error(gen, energies, coeffs, real):
+    from gan3d_lib.shower_facts import shower_facts
+
+    fake, real_facts = shower_facts(generate_showers(gen, energies, seed=5), energies), shower_facts(real, energies)
+    return float(sum(np.log((fake[k] + 1e-3) / (real_facts[k] + 1e-3)) ** 2 for k in ("x_width_cells", "y_width_cells")))
+
+
 def _hits_error(gen, energies, coeffs, real):
     fake = generate_showers(gen, energies, seed=5)
     return abs(float((fake > HITS_THRESHOLD_GEV).sum() / (real > HITS_THRESHOLD_GEV).sum()) - 1.0)
@@ -129,7 +136,8 @@ def _hits_error(gen, energies, coeffs, real):
 _TERMS = {"depth": ("weight_depth", "g_depth_layers", _depth_error),
           "profile": ("weight_profile", "g_profile_mse", _profile_error),
           "hits": ("weight_hits", "g_hits_rel_sq", _hits_error),
-          "transverse": ("weight_transverse", "g_transverse_mse", _transverse_error)}
+          "transverse": ("weight_transverse", "g_transverse_mse", _transverse_error),
+          "moments": ("weight_moments", "g_moments_logsq", _moments_error)}
 
 
 @pytest.mark.parametrize("term", list(_TERMS))
