@@ -8,7 +8,7 @@ for what legitimately differs between machines, and is derived as follows:
 * "deterministic" (NumPy/SciPy on seeded Monte Carlo): 1e-3 relative, the size of libm/BLAS
   rounding differences accumulated over a chapter;
 * "inference" (the shipped weights through TensorFlow/oneDNN, LiteRT, ONNX Runtime): 1 %,
-  the largest difference seen between the AVX2 and the AVX-512/AMX machines this project ran on;
+  room for kernels that round differently on other instruction sets (AVX2, AVX-512, AMX);
 * "count", "layer": exact, and within one layer;
 * "spread" values carry their own absolute tolerance, three times the statistical spread the
   chapter itself measured for them (the bootstrap standard deviation stored beside the value
