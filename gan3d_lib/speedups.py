@@ -10,7 +10,7 @@ from typing import Any
 from .bench import paired_ratio, ratio
 from .claims import claim
 
-__all__ = ["PRECISION_COMPARISONS", "speedup_table", "conv2d_over_conv3d"]
+__all__ = ["PRECISION_COMPARISONS", "speedup_table", "export_difference", "conv2d_over_conv3d"]
 
 
 #: (row label, numerator backend, denominator backend, the study's claim or None)
@@ -79,18 +79,45 @@ def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate
     return rows
 
 
+def export_difference(artefact: str | os.PathLike, reference: str | os.PathLike) -> float | None:
+    """Relative L1 difference of two artefacts' recorded reference showers (same latents, written
+    with each artefact): sum |a - b| / sum |b|; None where either could not run when written."""
+    import numpy as np
+
+    from .artefacts import load_manifest
+
+    outs = []
+    for path in (artefact, reference):
+        if not load_manifest(path).get("reference_outputs_recorded", True):
+            return None
+        with np.load(Path(path) / "reference.npz", allow_pickle=False) as z:
+            outs.append(z["showers"].astype(np.float64))
+    return float(np.abs(outs[0] - outs[1]).sum() / max(np.abs(outs[1]).sum(), 1e-30))
+
+
 def conv2d_over_conv3d(conv2d_root: str | os.PathLike, conv3d_root: str | os.PathLike, backends: Sequence[str],
-                       batch_size: int, threads: Sequence[int], **timing: Any) -> list[dict]:
-    """Rows (runtime, threads, ratio) of the Conv2D over the Conv3D generator's showers/s, each
-    pair measured in interleaved rounds (:func:`bench.run_streams` with ``timing``) at
-    ``batch_size``; ``ratio`` None where a runtime was skipped on this CPU."""
+                       batch_size: int, threads: Sequence[int], *, max_export_difference: float = 1e-3,
+                       **timing: Any) -> list[dict]:
+    """Rows (runtime, threads, ratio, note) of the Conv2D over the Conv3D generator's showers/s,
+    each pair measured in interleaved rounds (:func:`bench.run_streams` with ``timing``) at
+    ``batch_size``. A runtime whose export of either generator computes other showers than its
+    TensorFlow graph (:func:`export_difference` above ``max_export_difference``) is not timed:
+    ``ratio`` None and the difference in ``note``; None also where a runtime was skipped."""
     from .bench import run_streams
 
+    notes = {}
+    for b in backends:
+        for root, name in ((conv2d_root, "Conv2D"), (conv3d_root, "Conv3D")):
+            diff = export_difference(Path(root) / b, Path(root) / "tf-graph-fp32")
+            if diff is not None and diff > max_export_difference:
+                notes[b] = (f"its {name} export differs from the TensorFlow graph (relative L1 difference {diff:.2g}): "
+                            "not timed")
+    timed = [b for b in backends if b not in notes]
     rows = []
     for n in threads:
-        pairs = [Path(conv2d_root) / b for b in backends] + [Path(conv3d_root) / b for b in backends]
-        records = run_streams(pairs, [batch_size], threads=n, **timing)
+        pairs = [Path(conv2d_root) / b for b in timed] + [Path(conv3d_root) / b for b in timed]
+        records = run_streams(pairs, [batch_size], threads=n, **timing) if timed else []
         for b in backends:
-            rows.append({"runtime": b, "threads": n, "batch_size": batch_size,
-                         "ratio": ratio(records, Path(conv2d_root) / b, Path(conv3d_root) / b, batch_size)})
+            r = None if b in notes else ratio(records, Path(conv2d_root) / b, Path(conv3d_root) / b, batch_size)
+            rows.append({"runtime": b, "threads": n, "batch_size": batch_size, "ratio": r, "note": notes.get(b, "")})
     return rows
