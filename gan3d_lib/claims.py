@@ -146,8 +146,12 @@ def claim_verdicts(ch3: Mapping | None, ch4: Mapping | None, ch5: Mapping | None
         elif c.key == "multi_stream":
             stream_rows = [s for s in speedups if s.get("key") == "streams" and s.get("ours") is not None]
             r = stream_rows[-1] if stream_rows else None  # the last row is at the single stream's best batch
-            add(c, r and r["ours"], r["setting"] if r else "",
-                _ratio_verdict(r["ours"], c.value) if r else "not measurable on this CPU: needs at least 2 cores")
+            if r is not None:
+                add(c, r["ours"], r["setting"], _ratio_verdict(r["ours"], c.value))
+            elif (machine.get("usable_cores") or 1) < 2:
+                add(c, None, "", "not measurable on this CPU: several streams need at least 2 cores")
+            else:
+                add(c, None, "", missing("4"))
         elif c.key.startswith("gan_vs_geant4"):
             r = _speed_row(speedups, "GAN vs Geant4 (external reference CPU time)")
             if r is None:
