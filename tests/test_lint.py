@@ -40,3 +40,9 @@ def test_every_public_function_of_the_library_is_typed():
             if f.returns is None or any(a.annotation is None for a in args if a.arg not in ("self", "cls")):
                 untyped.append(f"{path.relative_to(ROOT)}:{f.lineno} {f.name}")
     assert not untyped, untyped
+
+
+def test_no_library_module_over_400_lines():
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "gan3d_lib").rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, long
