@@ -22,9 +22,9 @@ ICPRAM = "ICPRAM 2021 abstract"
 
 
 #: speed-up table row (gan3d_lib.speedups.PRECISION_COMPARISONS) -> the gated artefact it times
-_GATED_ARTEFACT = {"INC INT8 gated by physics vs FP32 graph": "inc-int8-tuned",
-                   "ONNX Runtime INT8 gated by physics vs FP32": "onnx-int8-tuned",
-                   "OpenVINO INT8 gated by physics vs TF FP32 graph": "openvino-int8-tuned"}
+_GATED_ARTEFACT = {"INC INT8 searched against the gate vs FP32 graph": "inc-int8-tuned",
+                   "ONNX Runtime INT8 searched against the gate vs FP32": "onnx-int8-tuned",
+                   "OpenVINO INT8 searched against the gate vs TF FP32 graph": "openvino-int8-tuned"}
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def claim_verdicts(ch3: Mapping | None, ch4: Mapping | None, ch5: Mapping | None
             r = _speed_row(speedups, "Conv2D vs Conv3D generator, FP32")
             add(c, r and r["ours"], r["setting"] if r else "", _ratio_verdict(r["ours"], c.value) if r else missing("4"))
         elif c.key == "int8_speedup":
-            r = _speed_row(speedups, "INC INT8 gated by physics vs FP32 graph", "paper")
+            r = _speed_row(speedups, "INC INT8 searched against the gate vs FP32 graph", "paper")
             skipped = n3.get("search_skipped", {}).get("inc-int8") or n3.get("gate_skipped", {}).get("inc-int8")
             if skipped:
                 add(c, None, "", f"not measurable on this CPU: {skipped}")
@@ -160,7 +160,7 @@ def claim_verdicts(ch3: Mapping | None, ch4: Mapping | None, ch5: Mapping | None
             cores = machine.get("usable_cores") or 1
             measured, how = r["ours"], f"{r['setting']} (FP32)"
             if c.key.endswith("int8"):
-                gated = [g for g in speedups if "gated by physics" in g["claim"] and g.get("ours") is not None
+                gated = [g for g in speedups if "searched against the gate" in g["claim"] and g.get("ours") is not None
                          and gate_tuned.get(_GATED_ARTEFACT.get(g["claim"], ""), {}).get("passed")]
                 if not gated:
                     add(c, None, "", "not reproduced: no INT8 artefact passes the physics gate on this machine")

@@ -16,10 +16,10 @@ __all__ = ["PRECISION_COMPARISONS", "speedup_table", "export_difference", "conv2
 #: (row label, numerator backend, denominator backend, the study's claim or None)
 # The study's 1.8x was its accuracy-tuned INT8: it stands beside the gated (searched) INC INT8.
 PRECISION_COMPARISONS = (
-    ("INC INT8 gated by physics vs FP32 graph", "inc-int8-tuned", "tf-graph-fp32", claim("int8_speedup").value),
+    ("INC INT8 searched against the gate vs FP32 graph", "inc-int8-tuned", "tf-graph-fp32", claim("int8_speedup").value),
     ("INC INT8, all ops vs FP32 graph", "inc-int8", "tf-graph-fp32", None),
-    ("ONNX Runtime INT8 gated by physics vs FP32", "onnx-int8-tuned", "onnx-fp32", None),
-    ("OpenVINO INT8 gated by physics vs TF FP32 graph", "openvino-int8-tuned", "tf-graph-fp32", None),
+    ("ONNX Runtime INT8 searched against the gate vs FP32", "onnx-int8-tuned", "onnx-fp32", None),
+    ("OpenVINO INT8 searched against the gate vs TF FP32 graph", "openvino-int8-tuned", "tf-graph-fp32", None),
     ("OpenVINO INT8, all ops vs OpenVINO FP32", "openvino-int8", "openvino-fp32", None),
     ("OpenVINO BF16 vs OpenVINO FP32", "openvino-bf16", "openvino-fp32", None),
     ("OpenVINO FP32 vs TF FP32 graph", "openvino-fp32", "tf-graph-fp32", None),

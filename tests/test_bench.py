@@ -112,8 +112,8 @@ def test_speedup_table_ratios_and_skipped_rows():
             speedups.speedup_table(sweep, streams, mc_rate=220.0, geant4_rate=2.0, conv3d="a/c3/tf-graph-fp32", cores=2)}
     assert rows[("Conv2D vs Conv3D generator, FP32", "paper size, batch 16")]["ours"] == pytest.approx(3.0)
     assert rows[("INC INT8, all ops vs FP32 graph", "lite, batch 128")]["ours"] is None
-    assert ("INC INT8 gated by physics vs FP32 graph", "lite, batch 128") not in rows  # no such artefact
-    assert rows[("ONNX Runtime INT8 gated by physics vs FP32", "lite, batch 128")]["ours"] == pytest.approx(1.2)
+    assert ("INC INT8 searched against the gate vs FP32 graph", "lite, batch 128") not in rows  # no such artefact
+    assert rows[("ONNX Runtime INT8 searched against the gate vs FP32", "lite, batch 128")]["ours"] == pytest.approx(1.2)
     assert rows[("ONNX Runtime INT8 vs FP32", "lite, batch 128")]["ours"] == pytest.approx(1.5)
     assert rows[("2 streams vs 1 stream", "lite FP32, batch 1")]["ours"] == pytest.approx(1.9)
     assert rows[("2 streams vs 1 stream", "lite FP32, batch 128")]["ours"] == pytest.approx(1.1)

@@ -26,8 +26,9 @@ def test_no_ratio_is_said_plainly():
 
 
 def test_int8_paragraph_quotes_the_study_only_where_it_has_a_value():
-    rows = [{"claim": "INC INT8 gated by physics vs FP32 graph", "setting": "paper, batch 128", "ours": 1.9, "paper": 1.8},
-            {"claim": "ONNX Runtime INT8 gated by physics vs FP32", "setting": "paper, batch 128", "ours": 1.01,
+    rows = [{"claim": "INC INT8 searched against the gate vs FP32 graph", "setting": "paper, batch 128", "ours": 1.9,
+             "paper": 1.8},
+            {"claim": "ONNX Runtime INT8 searched against the gate vs FP32", "setting": "paper, batch 128", "ours": 1.01,
              "paper": None}]
     text = int8_paragraph(rows, {(rows[0]["claim"], rows[0]["setting"]): 0.05,
                                  (rows[1]["claim"], rows[1]["setting"]): 0.03}, int8_limit=4, vnni=True)
