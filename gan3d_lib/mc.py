@@ -65,6 +65,7 @@ class ShowerTuning:
     The defaults are fitted against the Geant4 facts (:mod:`gan3d_lib.mc_tuning`).
     """
 
+    # response: visible energy, silicon crossings, spots (fitted: data/mc_tuning.json)
     e_over_mip: float = 0.854669
     depth_shift_x0: float = 0.45
     crossing_energy_mip: float = 1.7057
@@ -72,6 +73,7 @@ class ShowerTuning:
     spot_n1: float = 93.0 / 0.11
     spot_n2: float = 0.876
     depth_spread_scale: float = 0.988919
+    # shape: radial profile, first and last layer
     core_radius_scale: float = 0.690499
     tail_radius_scale: float = 1.12559
     core_probability_scale: float = 0.863211

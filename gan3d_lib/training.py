@@ -156,26 +156,18 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
             g_ecal = terms.mape(terms.ecal_target(energies, sf_coeffs), tf.reduce_sum(fake, axis=(1, 2, 3)))
             g_loss = config.weight_bce * g_bce + config.weight_aux * g_aux + config.weight_ecal * g_ecal
             losses = {"g_bce": scaled(g_bce), "g_aux_mape": scaled(g_aux), "g_ecal_mape": scaled(g_ecal)}
-            if config.weight_depth > 0:
-                g_depth = terms.depth_error(energies, fake, depth_coeffs)
-                g_loss += config.weight_depth * g_depth
-                losses["g_depth_layers"] = scaled(g_depth)
-            if config.weight_profile > 0:
-                g_profile = terms.profile_error(energies, fake, showers)
-                g_loss += config.weight_profile * g_profile
-                losses["g_profile_mse"] = scaled(g_profile)
-            if config.weight_transverse > 0:
-                g_transverse = terms.transverse_error(energies, fake, showers)
-                g_loss += config.weight_transverse * g_transverse
-                losses["g_transverse_mse"] = scaled(g_transverse)
-            if config.weight_moments > 0:
-                g_moments = terms.moments_error(energies, fake, showers)
-                g_loss += config.weight_moments * g_moments
-                losses["g_moments_logsq"] = scaled(g_moments)
-            if config.weight_hits > 0:
-                g_hits = terms.hits_error(energies, fake, showers, HITS_THRESHOLD_GEV)
-                g_loss += config.weight_hits * g_hits
-                losses["g_hits_rel_sq"] = scaled(g_hits)
+            optional = (  # (weight, loss name, term): our physics terms, each off at weight 0
+                ("weight_depth", "g_depth_layers", lambda: terms.depth_error(energies, fake, depth_coeffs)),
+                ("weight_profile", "g_profile_mse", lambda: terms.profile_error(energies, fake, showers)),
+                ("weight_transverse", "g_transverse_mse", lambda: terms.transverse_error(energies, fake, showers)),
+                ("weight_moments", "g_moments_logsq", lambda: terms.moments_error(energies, fake, showers)),
+                ("weight_hits", "g_hits_rel_sq", lambda: terms.hits_error(energies, fake, showers, HITS_THRESHOLD_GEV)))
+            for weight_name, loss_name, term in optional:
+                weight = getattr(config, weight_name)
+                if weight > 0:
+                    value = term()
+                    g_loss += weight * value
+                    losses[loss_name] = scaled(value)
             g_loss = scaled(g_loss)
         g_opt.apply_gradients(zip(tape.gradient(g_loss, gen.trainable_variables), gen.trainable_variables))
         return {"d_loss": d_loss, "d_bce": scaled(d_bce), "d_aux_mape": scaled(d_aux), "g_loss": g_loss, **losses}
