@@ -24,7 +24,7 @@ from scipy.optimize import least_squares, minimize
 
 from .mc import ShowerSimulator, ShowerTuning
 from .reference import GEANT4_SHOWER_FACTS
-from .shower_facts import goal_rows, shower_facts
+from .shower_facts import facts_at_energies, goal_rows
 
 __all__ = ["START", "TOLERANCES", "SHAPE_PARAMETERS", "SHAPE_FACTS", "RESPONSE_PARAMETERS", "RESPONSE_FACTS",
            "TuningFit", "mc_facts", "normalised_residuals", "residual_table", "fit_tuning", "parameter_table"]
@@ -74,17 +74,18 @@ def mc_facts(tuning: ShowerTuning, energies_gev: Sequence[float], *, n_per_energ
     the expected showers (Gamma parameters drawn, no spot or sampling fluctuations; SF, its
     spread and hits are then meaningless)."""
     sim = ShowerSimulator(tuning=tuning)
-    out = {}
-    for i, e in enumerate(energies_gev):
-        energies = np.full(n_per_energy, float(e))
-        if expected:
-            rng = np.random.default_rng(seed + i)
-            t_max, alpha = sim.profile_parameters(energies, rng)
-            showers = sim.expected_cell_fractions(energies, t_max, alpha) * float(e)
-        else:
-            showers, _ = sim.simulate(n_per_energy, seed=seed + i, energy_range_gev=(e, e))
-        out[float(e)] = shower_facts(showers, energies)
-    return out
+
+    def expected_showers(energies: np.ndarray, seed_i: int) -> np.ndarray:
+        e = np.asarray(energies, dtype=np.float64)
+        t_max, alpha = sim.profile_parameters(e, np.random.default_rng(seed_i))
+        return sim.expected_cell_fractions(e, t_max, alpha) * e[:, None, None, None]
+
+    def simulated_showers(energies: np.ndarray, seed_i: int) -> np.ndarray:
+        e = float(energies[0])
+        return sim.simulate(len(energies), seed=seed_i, energy_range_gev=(e, e))[0]
+
+    return facts_at_energies(expected_showers if expected else simulated_showers, energies_gev,
+                             n_per_energy=n_per_energy, seed=seed)
 
 
 def _residual(kind_tol: tuple[str, float], value: float, target: float) -> float:

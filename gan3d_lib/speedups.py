@@ -84,13 +84,13 @@ def export_difference(artefact: str | os.PathLike, reference: str | os.PathLike)
     with each artefact): sum |a - b| / sum |b|; None where either could not run when written."""
     import numpy as np
 
-    from .artefacts import load_manifest
+    from .artefacts import REFERENCE, load_manifest
 
     outs = []
     for path in (artefact, reference):
         if not load_manifest(path).get("reference_outputs_recorded", True):
             return None
-        with np.load(Path(path) / "reference.npz", allow_pickle=False) as z:
+        with np.load(Path(path) / REFERENCE, allow_pickle=False) as z:
             outs.append(z["showers"].astype(np.float64))
     return float(np.abs(outs[0] - outs[1]).sum() / max(np.abs(outs[1]).sum(), 1e-30))
 

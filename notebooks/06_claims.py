@@ -21,7 +21,7 @@
 # figure it comes from, all measured by the study on an Intel Xeon Platinum 8280 (2 x 28
 # cores) with the CERN data. This page puts each beside what chapters 3, 4 and 5 measured on
 # the reader's machine and gives a verdict computed from their results files: *reproduced*
-# (a ratio reaches 85 % of the claim or more), *not reproduced* (by how much, or why), or
+# (a ratio reaches {glue:text}`speed_tolerance_pct:.0f` % of the claim or more), *not reproduced* (by how much, or why), or
 # *not measurable on this CPU* (why). Nothing on this page is typed in by hand.
 #
 # ## Prerequisites
