@@ -1,7 +1,8 @@
 """One interface over every precision: an artefact folder on disk -> ``generate(energies, seed)``.
 
 An artefact is a folder holding ``manifest.json`` (backend, source generator, settings,
-package versions), one model file and ``reference.npz`` (a few latent vectors and the
+package versions), one model file (with its companions: OpenVINO's weights; the models of
+further energy buckets, see :class:`~gan3d_lib.quant_config.QuantConfig`) and ``reference.npz`` (a few latent vectors and the
 showers this artefact produced for them when it was written). Backends:
 
 ========================  ===================================  ==========================
@@ -41,8 +42,8 @@ import numpy as np
 
 from .atomic import atomic_dir
 
-__all__ = ["BACKENDS", "MODEL_FILES", "COMPANION_FILES", "OPENVINO_PRECISION", "Artefact", "load_artefact", "load_manifest",
-           "write_artefact", "file_sha256", "HardwareUnsupported"]
+__all__ = ["BACKENDS", "MODEL_FILES", "OPENVINO_PRECISION", "Artefact", "load_artefact", "load_manifest", "bucket_model_path",
+           "copy_artefact", "write_artefact", "file_sha256", "HardwareUnsupported"]
 
 MANIFEST = "manifest.json"
 REFERENCE = "reference.npz"
@@ -56,8 +57,6 @@ MODEL_FILES = {
     "onnx-fp32": "model.onnx", "onnx-int8": "model.onnx",
     "openvino-fp32": "model.xml", "openvino-bf16": "model.xml", "openvino-int8": "model.xml",
 }
-# Files beside the model file that belong to it (checksummed and counted in its size).
-COMPANION_FILES = {"openvino-fp32": ("model.bin",), "openvino-bf16": ("model.bin",), "openvino-int8": ("model.bin",)}
 OPENVINO_PRECISION = {"openvino-fp32": "f32", "openvino-bf16": "bf16", "openvino-int8": "f32"}
 BACKENDS = tuple(MODEL_FILES)
 
@@ -74,7 +73,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def _keras_runner(folder: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
+def _keras_runner(model_path: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
     import keras
 
     from .models import build_generator
@@ -86,7 +85,7 @@ def _keras_runner(folder: Path, manifest: dict, threads: int | None) -> Callable
         gen = build_generator(manifest["model"], size=manifest["size"])
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    gen.load_weights(folder / MODEL_FILES[manifest["backend"]])
+    gen.load_weights(model_path)
     return lambda z: keras.ops.convert_to_numpy(gen(z, training=False)).astype(np.float32)
 
 
@@ -102,13 +101,13 @@ def _tf_threads(threads: int | None) -> None:
         pass
 
 
-def _graph_runner(folder: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
+def _graph_runner(model_path: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
     import tensorflow as tf
 
     from .export import load_graph
 
     _tf_threads(threads)
-    run = load_graph(folder / MODEL_FILES[manifest["backend"]])
+    run = load_graph(model_path)
 
     def call(z: np.ndarray) -> np.ndarray:
         try:
@@ -119,7 +118,7 @@ def _graph_runner(folder: Path, manifest: dict, threads: int | None) -> Callable
 
                 m = machine_info()
                 raise HardwareUnsupported(
-                    f"{folder}: TensorFlow has no INT8 kernel for this CPU ({m['cpu_model']}, avx512f="
+                    f"{model_path.parent}: TensorFlow has no INT8 kernel for this CPU ({m['cpu_model']}, avx512f="
                     f"{m['avx512f']}, avx512_vnni={m['avx512_vnni']}); oneDNN INT8 graphs from Neural "
                     "Compressor need AVX-512") from exc
             raise
@@ -127,10 +126,10 @@ def _graph_runner(folder: Path, manifest: dict, threads: int | None) -> Callable
     return call
 
 
-def _tflite_runner(folder: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
+def _tflite_runner(model_path: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
     from ai_edge_litert.interpreter import Interpreter
 
-    interp = Interpreter(model_path=str(folder / MODEL_FILES[manifest["backend"]]), num_threads=threads or os.cpu_count())
+    interp = Interpreter(model_path=str(model_path), num_threads=threads or os.cpu_count())
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     state = {"n": None}
 
@@ -146,19 +145,19 @@ def _tflite_runner(folder: Path, manifest: dict, threads: int | None) -> Callabl
     return call
 
 
-def _onnx_runner(folder: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
+def _onnx_runner(model_path: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(str(folder / MODEL_FILES[manifest["backend"]]), opts, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     return lambda z: sess.run(None, {name: np.ascontiguousarray(z, np.float32)})[0].astype(np.float32)
 
 
-def _openvino_runner(folder: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
+def _openvino_runner(model_path: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
     import openvino as ov
 
     backend = manifest["backend"]
@@ -166,13 +165,13 @@ def _openvino_runner(folder: Path, manifest: dict, threads: int | None) -> Calla
     config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": wanted}
     if threads:
         config["INFERENCE_NUM_THREADS"] = threads
-    compiled = ov.Core().compile_model(str(folder / MODEL_FILES[backend]), "CPU", config)
+    compiled = ov.Core().compile_model(str(model_path), "CPU", config)
     got = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # f32, bf16, f16
     if got != wanted:
         from .results import machine_info
 
         m = machine_info()
-        raise HardwareUnsupported(f"{folder}: OpenVINO compiled the {wanted} model for {got} on this CPU "
+        raise HardwareUnsupported(f"{model_path.parent}: OpenVINO compiled the {wanted} model for {got} on this CPU "
                                   f"({m['cpu_model']}, avx512_bf16={m['avx512_bf16']}); the label would be false")
     request = compiled.create_infer_request()
 
@@ -205,8 +204,8 @@ class Artefact:
 
     @property
     def bytes_on_disk(self) -> int:
-        """Bytes of the model file and its companions (OpenVINO's weights)."""
-        return sum((self.path / f).stat().st_size for f in (self.model_file.name, *COMPANION_FILES.get(self.backend, ())))
+        """Bytes of the model file and its companions (OpenVINO's weights, further buckets)."""
+        return sum((self.path / f).stat().st_size for f in (self.model_file.name, *self.manifest.get("companion_sha256", {})))
 
     @property
     def runtime_precision(self) -> str:
@@ -263,7 +262,53 @@ def load_artefact(path: str | os.PathLike, *, threads: int | None = None) -> Art
         if not (folder / name).exists() or file_sha256(folder / name) != digest:
             raise ValueError(f"{folder / name}: missing or its checksum differs from {MANIFEST}")
     runner = _RUNNERS[backend.split("-")[0]]
-    return Artefact(folder, manifest, runner(folder, manifest, threads))
+    edges = manifest.get("settings", {}).get("energy_buckets") or []
+    if not edges:
+        return Artefact(folder, manifest, runner(model_file, manifest, threads))
+    runners = [runner(bucket_model_path(model_file, i), manifest, threads) for i in range(len(edges) - 1)]
+    return Artefact(folder, manifest, _bucketed_runner(runners, edges))
+
+
+def bucket_model_path(model_path: Path, bucket: int) -> Path:
+    """The model file of energy bucket ``bucket`` of an artefact whose first model is
+    ``model_path`` (``model.onnx``, ``model.e1.onnx``, ...)."""
+    return model_path if bucket == 0 else model_path.with_name(f"{model_path.stem}.e{bucket}{model_path.suffix}")
+
+
+def _bucketed_runner(runners: list[Callable[[np.ndarray], np.ndarray]],
+                     edges_gev: list[float]) -> Callable[[np.ndarray], np.ndarray]:
+    """Run each latent through the model of its energy bucket (energy estimated from the
+    latent's norm, :func:`models.latent_energy_gev`), in one call per bucket present."""
+    from .models import latent_energy_gev
+
+    inner = np.asarray(edges_gev[1:-1], np.float64)
+
+    def call(z: np.ndarray) -> np.ndarray:
+        bucket = np.searchsorted(inner, latent_energy_gev(z), side="right")
+        parts = {int(b): runners[int(b)](z[bucket == b]) for b in np.unique(bucket)}
+        first = next(iter(parts.values()))
+        out = np.empty((len(z), *first.shape[1:]), np.float32)
+        for b, showers in parts.items():
+            out[bucket == b] = showers
+        return out
+
+    call.runtime_precision = getattr(runners[0], "runtime_precision", None)  # type: ignore[attr-defined]
+    return call
+
+
+def copy_artefact(source: str | os.PathLike, out: str | os.PathLike, *, extra: dict[str, Any]) -> Artefact:
+    """Copy an artefact folder to ``out`` atomically, adding ``extra`` to its manifest (the
+    model files and their checksums are unchanged)."""
+    import shutil
+
+    from .results import _jsonable
+
+    with atomic_dir(out) as tmp:
+        shutil.copytree(source, tmp, dirs_exist_ok=True)
+        manifest = json.loads((tmp / MANIFEST).read_text())
+        manifest.update(_jsonable(extra))
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return load_artefact(out)
 
 
 def write_artefact(
@@ -291,11 +336,12 @@ def write_artefact(
     with atomic_dir(out) as tmp:
         model_path = tmp / MODEL_FILES[backend]
         write_model(model_path)
+        companions = sorted(f.name for f in tmp.iterdir() if f.is_file() and f.name != model_path.name)
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "backend": backend, "model": model,
                     "size": size, "latent_size": latent_size, "source": str(source),
                     "sha256": file_sha256(model_path),
-                    "companion_sha256": {f: file_sha256(tmp / f) for f in COMPANION_FILES.get(backend, ())},
-                    "bytes": sum((tmp / f).stat().st_size for f in (model_path.name, *COMPANION_FILES.get(backend, ()))),
+                    "companion_sha256": {f: file_sha256(tmp / f) for f in companions},
+                    "bytes": sum((tmp / f).stat().st_size for f in (model_path.name, *companions)),
                     "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "settings": _jsonable(settings or {}), **_jsonable(extra or {}),
                     "versions": package_versions(), "machine": machine_info()}

@@ -131,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="search for the fastest INT8 that passes the physics gate against FP32 (INT8 backends)")
     s.add_argument("--accuracy-control", action="store_true",
                    help="openvino-int8 by nncf.quantize_with_accuracy_control, the physics gate as its metric")
+    s.add_argument("--energy-buckets", default="",
+                   help="without --tune: one INT8 model per primary-energy bucket, edges in GeV, e.g. 2,20,100,250,500")
+    s.add_argument("--asymmetric-activations", action="store_true",
+                   help="without --tune: INT8 activation ranges with a zero point (openvino-int8, inc-int8)")
     s.add_argument("--gate-n", type=int, default=1000, help="showers the physics gate compares (log-uniform E)")
     s.add_argument("--n-calibration", type=int, default=256, help="calibration latents (the search also tries 4x)")
     s.add_argument("--max-trials", type=int, default=45, help="search trials (accuracy control: iterations)")

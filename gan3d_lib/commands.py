@@ -198,7 +198,12 @@ def quantize(args: argparse.Namespace) -> int:
         print(json.dumps({"gate_passed": verdict.passed, "worst_ratio": verdict.worst_ratio,
                           "first_failure": verdict.first_failure}))
     else:
-        art = make_artefact(args.backend, generator, args.out, model=model, size=size, source=source)
+        from .quant_config import QuantConfig
+
+        config = QuantConfig(energy_buckets=tuple(float(e) for e in args.energy_buckets.split(",")) if args.energy_buckets
+                             else (), asymmetric_activations=args.asymmetric_activations)
+        art = make_artefact(args.backend, generator, args.out, model=model, size=size, source=source,
+                            calibration=calibration_latents(args.n_calibration, seed=args.seed), config=config)
     print(json.dumps({"artefact": str(art.path), "backend": art.backend, "bytes": art.bytes_on_disk,
                       "runtime_precision": art.runtime_precision, "ops": op_precision_table(art)}))
     return 0

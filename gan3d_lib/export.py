@@ -26,7 +26,7 @@ import numpy as np
 from .atomic import atomic_file
 
 __all__ = ["phase_kernels", "PhaseConv2DTranspose", "inference_model", "frozen_graph", "graph_op_counts",
-           "write_graph", "load_graph", "INPUT_NAME", "OUTPUT_NAME", "onnx_fp32", "quiet_converters"]
+           "write_graph", "load_graph", "INPUT_NAME", "OUTPUT_NAME", "onnx_fp32", "model_fingerprint", "quiet_converters"]
 
 INPUT_NAME, OUTPUT_NAME = "latent", "showers"
 
@@ -210,19 +210,39 @@ def _capped_onnx_optimizer(max_iterations: int = 8):
     return optimize_graph
 
 
+_ONNX_CACHE: dict[str, bytes] = {}  # model fingerprint -> ONNX bytes of the last export
+
+
+def model_fingerprint(model: Any) -> str:
+    """SHA-256 of a Keras model's architecture and weights: equal exactly when the exported
+    graph would be (the INT8 searches export one generator dozens of times)."""
+    import hashlib
+
+    h = hashlib.sha256(model.to_json().encode())
+    for w in model.get_weights():
+        h.update(np.ascontiguousarray(w).tobytes())
+    return h.hexdigest()
+
+
 def onnx_fp32(generator: Any, path: Path) -> None:
-    """The generator as an FP32 ONNX model (opset 17) at ``path``, via its frozen graph and tf2onnx."""
+    """The generator as an FP32 ONNX model (opset 17) at ``path``, via its frozen graph and
+    tf2onnx (the last export is kept in memory and reused while the model is unchanged)."""
     import tf2onnx
     from tf2onnx import optimizer
 
-    graph = frozen_graph(generator, transposed_as_conv=False)
-    original = optimizer.optimize_graph
-    optimizer.optimize_graph = _capped_onnx_optimizer()
-    try:
-        tf2onnx.convert.from_graph_def(graph, input_names=[f"{INPUT_NAME}:0"], output_names=[f"{OUTPUT_NAME}:0"],
-                                       opset=17, output_path=str(path))
-    finally:
-        optimizer.optimize_graph = original
+    key = model_fingerprint(generator)
+    if key not in _ONNX_CACHE:
+        graph = frozen_graph(generator, transposed_as_conv=False)
+        original = optimizer.optimize_graph
+        optimizer.optimize_graph = _capped_onnx_optimizer()
+        try:
+            proto, _ = tf2onnx.convert.from_graph_def(graph, input_names=[f"{INPUT_NAME}:0"],
+                                                      output_names=[f"{OUTPUT_NAME}:0"], opset=17)
+        finally:
+            optimizer.optimize_graph = original
+        _ONNX_CACHE.clear()
+        _ONNX_CACHE[key] = proto.SerializeToString()
+    Path(path).write_bytes(_ONNX_CACHE[key])
 
 
 @contextlib.contextmanager

@@ -5,9 +5,11 @@
 list of passing configurations side by side. It runs in three phases:
 
 1. **sensitivity**: every quantizable layer alone in INT8 (the rest FP32), judged by the
-   gate's quick screen (no classifier); its worst gate ratio is the damage that layer does;
-2. **candidates**: for each calibration setting of the space (method, per-channel weights,
-   calibration set size, bias correction), the k most sensitive layers kept in FP32, the
+   gate's quick screen (no classifier); its worst gate ratio is the damage that layer does.
+   Layers are measured from the output side, within ``sensitivity_share`` of the budget;
+   those not reached rank after the measured ones, output side first;
+2. **candidates**: for each calibration setting of the space (energy buckets, activations,
+   method, per-channel weights, calibration set size, bias correction), the k most sensitive layers kept in FP32, the
    smallest k that passes found by bisection (each probe: the quick screen, then the full
    gate if the screen passes; a candidate failing the screen cannot pass), k never above
    the smallest passing k of an earlier setting;
@@ -27,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .observables import DEFAULT_ENERGY_BINS_GEV
 from .quant_config import CALIBRATION_METHODS, QuantConfig
 
 __all__ = ["default_space", "SearchResult", "search", "search_artefact", "search_backends", "transfer_searches",
@@ -35,18 +38,32 @@ __all__ = ["default_space", "SearchResult", "search", "search_artefact", "search
 Judge = Callable[[QuantConfig, bool], Any]  # (config, full gate?) -> an object with .passed, .worst_ratio
 
 
-def default_space(backend: str, n_calibration: int) -> list[dict[str, Any]]:
+def default_space(backend: str, n_calibration: int,
+                  energy_buckets: Sequence[float] = DEFAULT_ENERGY_BINS_GEV) -> list[dict[str, Any]]:
     """Calibration settings tried by the search, each varying one setting from the default
-    (the first): every calibration method, per-tensor weights, four times the calibration
-    set (as many latents as given, ``n_calibration`` is the default's), and for OpenVINO
-    without bias correction."""
+    (the first): one INT8 model per ``energy_buckets`` bucket (the generator's activations
+    grow with the primary energy, about 50x from 2 to 500 GeV, so one range per tensor
+    leaves a 2 GeV shower a few INT8 steps), asymmetric activations where offered (the
+    LeakyReLU outputs are signed and lopsided), the backend's first calibration method and
+    per-channel weights. The variations: every other calibration method, per-tensor
+    weights, four times the calibration set (as many latents as given, ``n_calibration`` is
+    the default's), one model for all energies, symmetric activations, and for OpenVINO no
+    bias correction."""
     methods = CALIBRATION_METHODS[backend]
-    space: list[dict[str, Any]] = [{"calibration": methods[0], "n_calibration": n_calibration}]
-    space += [{"calibration": m, "n_calibration": n_calibration} for m in methods[1:]]
-    space.append({"calibration": methods[0], "per_channel": False, "n_calibration": n_calibration})
-    space.append({"calibration": methods[0], "n_calibration": None})
+    base: dict[str, Any] = {"calibration": methods[0], "n_calibration": n_calibration,
+                            "energy_buckets": tuple(float(e) for e in energy_buckets)}
+    asymmetric_offered = backend in ("openvino-int8", "inc-int8")
+    if asymmetric_offered:
+        base["asymmetric_activations"] = True
+    space: list[dict[str, Any]] = [base]
+    space += [{**base, "calibration": m} for m in methods[1:]]
+    space.append({**base, "per_channel": False})
+    space.append({**base, "n_calibration": None})
+    space.append({**base, "energy_buckets": ()})
+    if asymmetric_offered:
+        space.append({**base, "asymmetric_activations": False})
     if backend == "openvino-int8":
-        space.append({"calibration": methods[0], "bias_correction": False, "n_calibration": n_calibration})
+        space.append({**base, "bias_correction": False})
     return space
 
 
@@ -77,7 +94,7 @@ class SearchResult:
 
 def search(layers: Sequence[str], judge: Judge, time_configs: Callable[[list[QuantConfig]], list[float]], *,
            space: Sequence[dict[str, Any]], max_trials: int = 60, max_minutes: float = 20.0,
-           progress: bool = True) -> SearchResult:
+           sensitivity_share: float = 0.5, progress: bool = True) -> SearchResult:
     """Run the three phases of the module docstring over ``layers`` (quantizable layers in
     graph order) and the calibration ``space``. ``judge(config, full)`` returns a gate result
     (``full=False``: the quick screen); ``time_configs(configs)`` returns showers/s of each."""
@@ -96,6 +113,10 @@ def search(layers: Sequence[str], judge: Judge, time_configs: Callable[[list[Qua
             res.budget_hit = res.budget_hit or f"{max_minutes:g} minutes"
         return res.budget_hit is None
 
+    def sensitivity_budget_left() -> bool:
+        return (budget_left() and len(res.trials) < sensitivity_share * max_trials
+                and time.perf_counter() - t_start < 60 * sensitivity_share * max_minutes)
+
     def trial(phase: str, config: QuantConfig, full: bool) -> dict:
         t = time.perf_counter()
         g = judge(config, full)
@@ -111,13 +132,14 @@ def search(layers: Sequence[str], judge: Judge, time_configs: Callable[[list[Qua
 
     base = QuantConfig(**{k: v for k, v in space[0].items()})
     all_int8 = trial("all INT8", base, True)
-    # 1. sensitivity of each layer alone in INT8
-    for layer in layers:
-        if not budget_left():
+    # 1. sensitivity of each layer alone in INT8, output side first, within its share of the
+    #    budget; layers it did not reach rank after the measured ones, output side first
+    for layer in reversed(layers) if not all_int8["passed"] else ():
+        if not sensitivity_budget_left():
             break
         cfg = replace(base, fp32_ops=tuple(x for x in layers if x != layer))
         res.sensitivity[layer] = trial("sensitivity", cfg, False)["worst_ratio"]
-    res.ranking = sorted(res.sensitivity, key=lambda x: -res.sensitivity[x]) + [x for x in layers
+    res.ranking = sorted(res.sensitivity, key=lambda x: -res.sensitivity[x]) + [x for x in reversed(layers)
                                                                                 if x not in res.sensitivity]
     # 2. candidates: the k most sensitive layers in FP32, per calibration setting; the
     #    smallest passing k by bisection (keeping more layers in FP32 is assumed never to
@@ -178,8 +200,8 @@ def map_layers(layers_from: Sequence[str], layers_to: Sequence[str], chosen: Seq
 def transfer_config(settings: dict[str, Any], layers_from: Sequence[str], layers_to: Sequence[str]) -> QuantConfig:
     """The :class:`QuantConfig` recorded in an artefact's ``settings``, its FP32 layers moved to
     another width of the same architecture with :func:`map_layers`."""
-    fields = {k: settings[k] for k in ("calibration", "per_channel", "n_calibration", "bias_correction") if k in settings}
-    return QuantConfig(**fields, fp32_ops=map_layers(layers_from, layers_to, settings.get("fp32_ops", ())))
+    return replace(QuantConfig.from_dict(settings),
+                   fp32_ops=map_layers(layers_from, layers_to, settings.get("fp32_ops", ())))
 
 
 def search_artefact(backend: str, generator: Any, out: str | Path, gate_reference: Any, gate_latent: np.ndarray, *,
@@ -195,6 +217,7 @@ def search_artefact(backend: str, generator: Any, out: str | Path, gate_referenc
     with the search record in its manifest; returns {'artefact', 'search', 'gate'}."""
     import tempfile
 
+    from .artefacts import copy_artefact
     from .bench import run_streams
     from .gate import precision_gate
     from .quantization import make_artefact, quantizable_layers
@@ -235,8 +258,7 @@ def search_artefact(backend: str, generator: Any, out: str | Path, gate_referenc
         gate = judge(chosen, True)
         record = {"search": result.to_dict(), "layers": layers, "space": space, "timing_batch": timing_batch,
                   "chosen_config": chosen.to_dict(), "passed_gate": bool(gate.passed)}
-        art = make_artefact(backend, generator, out, model=model, size=size, source=source, calibration=calibration,
-                            config=chosen, extra={"int8_search": record, "gate": gate.to_dict()})
+        art = copy_artefact(built[chosen].path, out, extra={"int8_search": record, "gate": gate.to_dict()})
     return {"artefact": art, "search": result, "gate": gate, "layers": layers, "space": space}
 
 

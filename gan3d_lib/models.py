@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LATENT_SIZE", "NET_UNIT_GEV", "SIZES", "latent_vectors", "build_generator", "build_discriminator",
-           "count_parameters", "multiply_accumulates", "TotalEnergy"]
+__all__ = ["LATENT_SIZE", "NET_UNIT_GEV", "SIZES", "latent_vectors", "latent_energy_gev", "build_generator",
+           "build_discriminator", "count_parameters", "multiply_accumulates", "TotalEnergy"]
 
 LATENT_SIZE = 200
 SIZES = {"paper": 1.0, "lite": 0.25}
@@ -39,6 +39,14 @@ def latent_vectors(energies_gev: np.ndarray, *, seed: int, latent_size: int = LA
     e = np.asarray(energies_gev, dtype=np.float32).reshape(-1, 1)
     noise = np.random.default_rng(seed).standard_normal((e.shape[0], latent_size), dtype=np.float32)
     return e / 100.0 * noise
+
+
+def latent_energy_gev(latent: np.ndarray) -> np.ndarray:
+    """(N,) primary energy in GeV estimated from latent vectors (N, latent_size) of
+    :func:`latent_vectors`: 100 GeV x |latent| / sqrt(latent_size) (relative spread about
+    1 / sqrt(2 latent_size), 5 % for 200)."""
+    z = np.asarray(latent, np.float64)
+    return 100.0 * np.linalg.norm(z, axis=1) / np.sqrt(z.shape[1])
 
 
 def _keras():

@@ -67,7 +67,8 @@ def quantize(model: Any, latent: np.ndarray, config: QuantConfig) -> Any:
     """NNCF INT8 of an ``openvino.Model`` calibrated on ``latent`` (n, 200) with ``config``."""
     import nncf
 
-    return nncf.quantize(model, _dataset(latent), subset_size=len(latent), fast_bias_correction=True,
+    preset = nncf.QuantizationPreset.MIXED if config.asymmetric_activations else nncf.QuantizationPreset.PERFORMANCE
+    return nncf.quantize(model, _dataset(latent), subset_size=len(latent), fast_bias_correction=True, preset=preset,
                          ignored_scope=_ignored_scope(config), advanced_parameters=_advanced(config))
 
 
@@ -95,10 +96,11 @@ def openvino_writer(backend: str, generator: Any, latent: np.ndarray, config: Qu
 def accuracy_controlled_int8(generator: Any, out: Any, latent: np.ndarray, judge: Callable[[np.ndarray], Any],
                              gate_latent: np.ndarray, *, model: str, size: str | float, source: str,
                              max_iterations: int = 12, batch_size: int = 128) -> Any:
-    """``openvino-int8`` by ``nncf.quantize_with_accuracy_control``: quantize everything, then
-    revert the ops NNCF ranks most sensitive to FP32, one group per iteration, until the
-    physics gate passes. ``judge(showers) -> GateResult`` is the gate for showers generated
-    from ``gate_latent`` (n, 200); NNCF's metric is :func:`gate.gate_score` and the allowed
+    """``openvino-int8`` by ``nncf.quantize_with_accuracy_control``: quantize everything (NNCF's
+    ``MIXED`` preset: asymmetric activations, the search's default), then revert the ops NNCF
+    ranks most sensitive to FP32, one group per iteration, until the physics gate passes.
+    ``judge(showers) -> GateResult`` is the gate for showers generated from ``gate_latent``
+    (n, 200); NNCF's metric is :func:`gate.gate_score` and the allowed
     absolute drop from FP32 is 1 (a score >= 0 passes). Returns (artefact, record)."""
     import time
 
@@ -127,7 +129,7 @@ def accuracy_controlled_int8(generator: Any, out: Any, latent: np.ndarray, judge
     t0 = time.perf_counter()
     quantized = nncf.quantize_with_accuracy_control(
         fp32_model, _dataset(latent), nncf.Dataset(batches), validate, max_drop=1.0,
-        drop_type=nncf.DropType.ABSOLUTE, subset_size=len(latent),
+        drop_type=nncf.DropType.ABSOLUTE, subset_size=len(latent), preset=nncf.QuantizationPreset.MIXED,
         advanced_accuracy_restorer_parameters=AdvancedAccuracyRestorerParameters(max_num_iterations=max_iterations))
     seconds = time.perf_counter() - t0
     record = {"validation_calls": calls, "seconds": seconds, "max_iterations": max_iterations,
@@ -138,6 +140,7 @@ def accuracy_controlled_int8(generator: Any, out: Any, latent: np.ndarray, judge
 
     art = write_artefact(out, "openvino-int8", write, model=model, size=size, source=source,
                          settings={"method": "nncf.quantize_with_accuracy_control", "n_calibration": len(latent),
+                                   "asymmetric_activations": True,
                                    "inference_precision_pinned": OPENVINO_PRECISION["openvino-int8"]},
                          extra={"accuracy_control": record})
     return art, record

@@ -10,7 +10,7 @@ from .artefacts import HardwareUnsupported
 
 __all__ = ["WRITTEN_BACKENDS", "SIZE_BACKENDS", "GATE_CANDIDATES", "INT8_SEARCH_BACKENDS", "ISA_CHECK_BACKENDS", "LABELS",
            "fp32_counterpart", "gate_artefacts", "size_rows", "mse_rows", "search_rows", "fp32_layer_rows",
-           "op_table_rows"]
+           "op_table_rows", "calibration_label"]
 
 #: every artefact chapter 3 writes for the lite and the paper-size generator
 WRITTEN_BACKENDS = ("keras-fp32", "keras-bf16", "tf-graph-fp32", "inc-int8", "tflite-fp32", "tflite-fp16",
@@ -89,8 +89,17 @@ def search_rows(searched: Mapping[str, Mapping]) -> list[dict]:
     return [{"backend": b, "trials": len(o["search"].trials), "budget": o["search"].budget_hit or "not reached",
              "passing": len(o["search"].timings), "passed": o["gate"].passed,
              "fp32_layers": len(o["artefact"].manifest["settings"]["fp32_ops"]),
-             "calibration": o["artefact"].manifest["settings"]["calibration"],
+             "calibration": calibration_label(o["artefact"].manifest["settings"]),
              "minutes": o["search"].seconds / 60} for b, o in searched.items()]
+
+
+def calibration_label(settings: Mapping) -> str:
+    """An INT8 artefact's calibration in words: method, weights, activations, energy buckets."""
+    buckets = settings.get("energy_buckets") or []
+    return ", ".join([settings["calibration"], "per-channel" if settings.get("per_channel", True) else "per-tensor",
+                      "asymmetric activations" if settings.get("asymmetric_activations")
+                      or settings.get("activation_type") == "uint8" else "symmetric activations",
+                      f"{len(buckets) - 1} energy buckets" if buckets else "one model for all energies"])
 
 
 def fp32_layer_rows(searched: Mapping[str, Mapping]) -> list[dict]:

@@ -21,7 +21,12 @@ class QuantConfig:
     ``calibration``: activation-range method (:data:`CALIBRATION_METHODS`);
     ``per_channel``: per-output-channel weight scales; ``n_calibration``: latent vectors used
     for calibration (None: all given); ``bias_correction``: NNCF's fast bias correction
-    (OpenVINO only; the other backends offer none).
+    (OpenVINO only; the other backends offer none); ``asymmetric_activations``: activation
+    ranges with a zero point (OpenVINO: NNCF's ``MIXED`` preset; Neural Compressor:
+    ``act_sym=False``; ONNX Runtime's uint8 activations always have one);
+    ``energy_buckets``: primary-energy edges in GeV (e.g. 2, 20, 100, 250, 500): one INT8 model
+    per bucket, each calibrated on latents of its own energies, the latent's energy (from its
+    norm) picking the model at run time; empty: one model for all energies.
     """
 
     fp32_ops: tuple[str, ...] = ()
@@ -29,12 +34,29 @@ class QuantConfig:
     per_channel: bool = True
     n_calibration: int | None = None
     bias_correction: bool = True
+    asymmetric_activations: bool = False
+    energy_buckets: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"fp32_ops": list(self.fp32_ops), "calibration": self.calibration, "per_channel": self.per_channel,
-                "n_calibration": self.n_calibration, "bias_correction": self.bias_correction}
+                "n_calibration": self.n_calibration, "bias_correction": self.bias_correction,
+                "asymmetric_activations": self.asymmetric_activations, "energy_buckets": list(self.energy_buckets)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> QuantConfig:
+        """The config of :meth:`to_dict` (or an artefact's ``settings``; unknown keys ignored)."""
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        for k in ("fp32_ops", "energy_buckets"):
+            if k in known:
+                known[k] = tuple(known[k])
+        return cls(**known)
 
     def check(self, backend: str) -> None:
         methods = CALIBRATION_METHODS.get(backend, ("minmax",))
         if self.calibration not in methods:
             raise ValueError(f"{backend}: calibration {self.calibration!r} not offered; choose one of {methods}")
+        if self.asymmetric_activations and backend not in ("openvino-int8", "inc-int8"):
+            raise ValueError(f"{backend}: asymmetric_activations is offered by openvino-int8 and inc-int8 only")
+        edges = self.energy_buckets
+        if edges and (len(edges) < 3 or any(b <= a for a, b in zip(edges, edges[1:])) or edges[0] <= 0):
+            raise ValueError(f"energy_buckets must be >= 3 increasing positive edges in GeV, got {list(edges)}")

@@ -15,21 +15,27 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .artefacts import BACKENDS, Artefact, HardwareUnsupported, write_artefact
+from .artefacts import BACKENDS, Artefact, HardwareUnsupported, bucket_model_path, write_artefact
 from .export import onnx_fp32, quiet_converters
 from .geometry import ENERGY_RANGE_GEV
 from .quant_config import CALIBRATION_METHODS, QuantConfig
 
-__all__ = ["QuantConfig", "CALIBRATION_METHODS", "calibration_latents", "make_artefact", "make_missing_artefacts", "layer_of",
+__all__ = ["QuantConfig", "CALIBRATION_METHODS", "calibration_latents", "activation_peaks", "make_artefact",
+           "make_missing_artefacts", "layer_of",
            "quantizable_layers", "ops_in_layers", "HardwareUnsupported", "QUANTIZABLE_TF_OPS",
            "QUANTIZABLE_ONNX_OPS"]
 
+# Each energy bucket calibrates on latents of its energies widened by this factor at both ends:
+# a latent's energy is estimated from its norm (5 % spread), so a shower near an edge may run
+# in the neighbouring bucket's model, whose ranges then still hold it.
+BUCKET_MARGIN = 1.15
+BUCKET_CALIBRATION_SEED = 3030  # bucket i draws its calibration latents with seed 3030 + i
 QUANTIZABLE_TF_OPS = ("Conv2D", "MatMul", "Conv2DBackpropInput", "DepthwiseConv2dNative")
 QUANTIZABLE_ONNX_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
 
@@ -54,6 +60,25 @@ def layer_of(op_name: str) -> str:
     of a rewritten transposed convolution share their layer."""
     parts = op_name.split("/")
     return parts[1] if len(parts) > 2 else parts[0]
+
+
+def activation_peaks(generator: Any, energies_gev: Sequence[float], *, n: int = 64, seed: int = 0) -> dict[str, list[float]]:
+    """{Keras layer name: [largest |output| over ``n`` showers at each energy]} for the
+    generator's Dense and convolution layers, in graph order: the ranges a per-tensor INT8
+    scale must span (one scale serves every energy unless the artefact has energy buckets)."""
+    import keras
+
+    from .models import latent_vectors
+
+    layers = [layer for layer in generator.layers if type(layer).__name__ in ("Dense", "Conv2D", "Conv2DTranspose",
+                                                                               "Conv3D", "Conv3DTranspose")]
+    probe = keras.Model(generator.input, [layer.output for layer in layers])
+    peaks: dict[str, list[float]] = {layer.name: [] for layer in layers}
+    for e in energies_gev:
+        outs = probe(latent_vectors(np.full(n, e, np.float32), seed=seed), training=False)
+        for layer, out in zip(layers, outs):
+            peaks[layer.name].append(float(np.abs(keras.ops.convert_to_numpy(out)).max()))
+    return peaks
 
 
 def quantizable_layers(backend: str, generator: Any) -> list[str]:
@@ -113,7 +138,7 @@ def _inc_config(config: QuantConfig):
     from neural_compressor.tensorflow import StaticQuantConfig
 
     cfg = StaticQuantConfig(weight_granularity="per_channel" if config.per_channel else "per_tensor",
-                            act_algorithm=config.calibration)
+                            act_algorithm=config.calibration, act_sym=not config.asymmetric_activations)
     for layer in config.fp32_ops:
         cfg.set_local(".*/" + re.escape(layer) + "/.*", StaticQuantConfig(weight_dtype="fp32", act_dtype="fp32"))
     return cfg
@@ -129,34 +154,36 @@ def _inc_quantize(graph_path: str, latent: np.ndarray, config: QuantConfig, batc
     return quantize_model(str(graph_path), _inc_config(config), loader, calib_iteration=-(-len(latent) // batch_size))
 
 
-def _inc_in_subprocess(graph_path: Path, latent: np.ndarray, config: QuantConfig, out_path: Path) -> None:
-    """Run INC in a child process, in a scratch directory: INC collects its calibration ranges
-    by redirecting file descriptor 2 (where ``tf.print`` writes), which fails under a captured
-    stderr (pytest, Jupyter), and it writes ``nc_workspace/`` into the working directory."""
+def _inc_in_subprocess(graph_path: Path, latents: Sequence[np.ndarray], config: QuantConfig,
+                       out_paths: Sequence[Path]) -> None:
+    """Run INC in a child process, in a scratch directory, once per (calibration latents, out
+    path) pair: INC collects its calibration ranges by redirecting file descriptor 2 (where
+    ``tf.print`` writes), which fails under a captured stderr (pytest, Jupyter), and it writes
+    ``nc_workspace/`` into the working directory."""
     import json
     import subprocess
     import sys
 
     with tempfile.TemporaryDirectory(prefix="gan3d-inc-") as d:
-        np.save(Path(d) / "latent.npy", latent)
+        np.savez(Path(d) / "latents.npz", *latents)
         (Path(d) / "config.json").write_text(json.dumps(config.to_dict()))
-        cmd = [sys.executable, "-m", "gan3d_lib.quantization", str(Path(graph_path).resolve()), "latent.npy",
-               "config.json", str(Path(out_path).resolve())]
+        cmd = [sys.executable, "-m", "gan3d_lib.quantization", str(Path(graph_path).resolve()), "latents.npz",
+               "config.json", *(str(Path(p).resolve()) for p in out_paths)]
         res = subprocess.run(cmd, cwd=d, capture_output=True, text=True,
                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")})
-        if res.returncode != 0 or not Path(out_path).exists():
+        if res.returncode != 0 or not all(Path(p).exists() for p in out_paths):
             tail = "\n".join((res.stderr or res.stdout).strip().splitlines()[-15:])
             raise RuntimeError(f"Neural Compressor failed to quantize {graph_path}:\n{tail}")
 
 
-def _write_inc(generator, latent: np.ndarray, config: QuantConfig):
+def _write_inc(generator, latents: Sequence[np.ndarray], config: QuantConfig):
     from .export import frozen_graph, write_graph
 
     def write(path: Path):
         graph_path = path.with_name("fp32_graph.pb")
         write_graph(frozen_graph(generator, transposed_as_conv=True), graph_path)
         try:
-            _inc_in_subprocess(graph_path, latent, config, path)
+            _inc_in_subprocess(graph_path, latents, config, [bucket_model_path(path, i) for i in range(len(latents))])
         finally:
             graph_path.unlink(missing_ok=True)
 
@@ -232,6 +259,36 @@ def _write_onnx(generator, int8: bool, latent: np.ndarray, config: QuantConfig, 
     return write
 
 
+def _writer(backend: str, generator: Any, latents: Sequence[np.ndarray], config: QuantConfig,
+            info: dict[str, Any]) -> Callable[[Path], None]:
+    """``write(path)``: the model files of one ``backend`` artefact, one per calibration set in
+    ``latents`` (energy buckets; :func:`~gan3d_lib.artefacts.bucket_model_path`)."""
+    if backend == "inc-int8":
+        return _write_inc(generator, latents, config)
+    if backend.startswith("openvino"):
+        from .openvino_artefacts import openvino_writer
+
+        singles = [openvino_writer(backend, generator, latent, config, info) for latent in latents]
+    else:
+        singles = [{
+            "keras-fp32": lambda: _write_keras_weights(generator),
+            "keras-bf16": lambda: _write_keras_weights(generator),
+            "tf-graph-fp32": lambda: _write_graph(generator, transposed_as_conv=False),
+            "tflite-fp32": lambda: _write_tflite(generator, "fp32", latent),
+            "tflite-fp16": lambda: _write_tflite(generator, "fp16", latent),
+            "tflite-dynamic": lambda: _write_tflite(generator, "dynamic", latent),
+            "tflite-int8": lambda: _write_tflite(generator, "int8", latent),
+            "onnx-fp32": lambda: _write_onnx(generator, False, latent, config, info),
+            "onnx-int8": lambda: _write_onnx(generator, True, latent, config, info),
+        }[backend]() for latent in latents]
+
+    def write(path: Path) -> None:
+        for i, write_one in enumerate(singles):
+            write_one(bucket_model_path(path, i))
+
+    return write
+
+
 def make_artefact(
     backend: str,
     generator: Any,
@@ -260,23 +317,14 @@ def make_artefact(
     int8 = "int8" in backend
     # the writers add what they learn (e.g. reduce_range) here; write_artefact reads it after writing
     info: dict[str, Any] = {**(config.to_dict() if int8 else {}), "n_calibration": int(len(latent)) if int8 else 0}
-    if backend.startswith("openvino"):
-        from .openvino_artefacts import openvino_writer
-
-        writer = openvino_writer(backend, generator, latent, config, info)
-    else:
-        writer = {
-            "keras-fp32": lambda: _write_keras_weights(generator),
-            "keras-bf16": lambda: _write_keras_weights(generator),
-            "tf-graph-fp32": lambda: _write_graph(generator, transposed_as_conv=False),
-            "inc-int8": lambda: _write_inc(generator, latent, config),
-            "tflite-fp32": lambda: _write_tflite(generator, "fp32", latent),
-            "tflite-fp16": lambda: _write_tflite(generator, "fp16", latent),
-            "tflite-dynamic": lambda: _write_tflite(generator, "dynamic", latent),
-            "tflite-int8": lambda: _write_tflite(generator, "int8", latent),
-            "onnx-fp32": lambda: _write_onnx(generator, False, latent, config, info),
-            "onnx-int8": lambda: _write_onnx(generator, True, latent, config, info),
-        }[backend]()
+    latents = [latent]
+    if int8 and config.energy_buckets:
+        info.update(bucket_calibration_seed=BUCKET_CALIBRATION_SEED, bucket_margin=BUCKET_MARGIN)
+        edges = config.energy_buckets
+        latents = [calibration_latents(len(latent), seed=BUCKET_CALIBRATION_SEED + i,
+                                       energy_range_gev=(lo / BUCKET_MARGIN, hi * BUCKET_MARGIN))
+                   for i, (lo, hi) in enumerate(zip(edges, edges[1:]))]
+    writer = _writer(backend, generator, latents, config, info)
     extra = {**(extra or {}), "layers": [type(layer).__name__ for layer in generator.layers]}
 
     def write(path: Path):
@@ -287,17 +335,23 @@ def make_artefact(
 
 
 def _main(argv: list[str]) -> int:
-    """``python -m gan3d_lib.quantization GRAPH.pb LATENT.npy CONFIG.json OUT.pb`` (see _inc_in_subprocess)."""
+    """``python -m gan3d_lib.quantization GRAPH.pb LATENTS.npz CONFIG.json OUT.pb [OUT.pb ...]``:
+    one INT8 graph per calibration set of the npz (in order), see _inc_in_subprocess."""
     import json
 
     from .export import write_graph
 
-    graph, latent, config, out = argv
-    cfg = json.loads(Path(config).read_text())
-    q = _inc_quantize(graph, np.load(latent, allow_pickle=False), QuantConfig(**{**cfg, "fp32_ops": tuple(cfg["fp32_ops"])}))
-    if q is None:
-        raise SystemExit(f"{graph}: Neural Compressor returned no quantized model")
-    write_graph(q.graph_def, out)
+    graph, latents, config, *outs = argv
+    cfg = QuantConfig.from_dict(json.loads(Path(config).read_text()))
+    with np.load(latents, allow_pickle=False) as z:
+        sets = [z[f"arr_{i}"] for i in range(len(z.files))]
+    if len(sets) != len(outs):
+        raise SystemExit(f"{latents}: {len(sets)} calibration sets for {len(outs)} output paths")
+    for latent, out in zip(sets, outs):
+        q = _inc_quantize(graph, latent, cfg)
+        if q is None:
+            raise SystemExit(f"{graph}: Neural Compressor returned no quantized model")
+        write_graph(q.graph_def, out)
     return 0
 
 

@@ -218,12 +218,42 @@ results["isa_check"] = {"rows": isa_rows, "text": isa_text}
 # The book itself runs with oneDNN's default choice, as a user would: the gate above and the
 # searches below judge what this CPU actually computes.
 #
+# ## Why one INT8 model struggles across 2-500 GeV
+#
+# The generator's input is the latent vector scaled by the primary energy,
+# (E / 100 GeV) x N(0, 1), so its activations grow with the energy. The largest |output| of
+# each layer over {glue:text}`peak_n` showers at each energy
+# (`quantization.activation_peaks`), for the first, middle and last quantizable layers:
+
+# %%
+peak_energies, peak_n = [2.0, 20.0, 100.0, 500.0], 64
+peaks = quantization.activation_peaks(generator, peak_energies, n=peak_n, seed=seed)
+peak_layers = list(peaks)
+peak_rows = [{"layer": name, **{f"{e:g} GeV": v for e, v in zip(peak_energies, peaks[name])},
+              "ratio": peaks[name][-1] / peaks[name][0]}
+             for name in (peak_layers[0], peak_layers[len(peak_layers) // 2], peak_layers[-1])]
+display(Markdown(markdown_table(peak_rows, {"layer": "layer", **{f"{e:g} GeV": f"{e:g} GeV" for e in peak_energies},
+                                            "ratio": "500 GeV / 2 GeV"},
+                                {**{f"{e:g} GeV": ".3g" for e in peak_energies}, "ratio": ".0f"})))
+glue("peak_n", peak_n, display=False)
+glue("peak_ratio_first", peak_rows[0]["ratio"], display=False)
+results["activation_peaks"] = {"energies_gev": peak_energies, "n": peak_n, "peaks": peaks}
+
+# %% [markdown]
+# A per-tensor INT8 scale set by the 500 GeV showers leaves a 2 GeV shower's activations in the
+# lowest few of 127 steps (the first layer's range grows {glue:text}`peak_ratio_first:.0f`-fold).
+# The search therefore calibrates one INT8 model per energy bin of the gate ("energy buckets":
+# each model's ranges come from latents of its own energies, and the latent's norm picks the
+# model at run time), and tries one model for all energies as a variation.
+#
 # ## A search for the fastest INT8 that passes
 #
 # For each INT8 backend the search (`gan3d_lib.int8_search`) first measures each layer's
 # sensitivity (that layer alone in INT8, judged by the gate without its classifiers), then,
-# for each calibration setting (method, per-tensor weights, four times the calibration set,
-# and for OpenVINO without bias correction), keeps the most sensitive layers in FP32, as few
+# for each calibration setting (energy buckets with asymmetric activations where the backend
+# offers them, then one change at a time: the other calibration methods, per-tensor weights,
+# four times the calibration set, one model for all energies, symmetric activations, and for
+# OpenVINO no bias correction), keeps the most sensitive layers in FP32, as few
 # as pass (bisection), and finally times every passing candidate side by side at batch
 # {glue:text}`timing_batch` and keeps the fastest. A budget of {glue:text}`search_trials`
 # trials and {glue:text}`search_minutes` minutes per backend bounds it. OpenVINO's own

@@ -37,6 +37,11 @@ def test_quantize_writes_an_artefact_and_tunes_only_int8(tmp_path, capsys):
     assert main(["quantize", "--size", "0.125", "--backend", "onnx-fp32", "--out", str(out)]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["backend"] == "onnx-fp32" and summary["bytes"] > 0 and (out / "manifest.json").exists()
+    assert main(["quantize", "--size", "0.125", "--backend", "onnx-int8", "--energy-buckets", "2,50,500",
+                 "--n-calibration", "16", "--out", str(tmp_path / "o8")]) == 0
+    capsys.readouterr()
+    settings = json.loads((tmp_path / "o8" / "manifest.json").read_text())["settings"]
+    assert settings["energy_buckets"] == [2.0, 50.0, 500.0] and (tmp_path / "o8" / "model.e1.onnx").exists()
     assert main(["quantize", "--size", "0.125", "--backend", "onnx-fp32", "--tune", "--out", str(tmp_path / "t")]) == 2
     assert "INT8 backend" in capsys.readouterr().err
     assert main(["quantize", "--size", "0.125", "--backend", "openvino-int8", "--tune", "--gate-n", "200",

@@ -52,7 +52,11 @@ def test_search_ranks_layers_and_returns_the_fastest_passing_candidate():
 
 def test_search_stops_at_the_trial_budget_and_says_so():
     res = search(LAYERS, judge, speeds, space=SPACE, max_trials=4, progress=False)
-    assert len(res.trials) == 4 and res.budget_hit == "4 trials" and res.best is None
+    assert len(res.trials) == 4 and res.budget_hit == "4 trials"
+    # half the budget ranked one layer; the first bisection probe (all but 'a' in FP32) passed
+    assert res.best_config.fp32_ops == ("e", "d", "c", "b")
+    res = search(LAYERS, judge, speeds, space=SPACE, max_trials=1, progress=False)
+    assert len(res.trials) == 1 and res.best is None
 
 
 def test_nothing_passes_gives_no_best():
@@ -66,3 +70,29 @@ def test_map_layers_by_graph_position():
         map_layers(["x1"], ["y1", "y2"], ["x1"])
     with pytest.raises(ValueError, match="not among"):
         map_layers(["x1"], ["y1"], ["z"])
+
+
+def test_default_space_varies_one_setting_at_a_time_from_bucketed_calibration():
+    from gan3d_lib.int8_search import default_space
+
+    for backend in ("onnx-int8", "openvino-int8", "inc-int8"):
+        space = default_space(backend, 64, energy_buckets=(2, 20, 500))
+        base = space[0]
+        assert base["energy_buckets"] == (2.0, 20.0, 500.0) and base["n_calibration"] == 64
+        assert base.get("asymmetric_activations", False) == (backend != "onnx-int8")
+        for setting in space[1:]:
+            changed = {k for k in set(base) | set(setting) if base.get(k) != setting.get(k)}
+            assert len(changed) == 1, (backend, setting)
+        assert any(s["energy_buckets"] == () for s in space)  # one model for all energies is tried too
+        for setting in space:
+            QuantConfig(**setting).check(backend)
+
+
+def test_sensitivity_takes_at_most_its_share_and_unmeasured_layers_rank_output_side_first():
+    res = search(LAYERS, judge, speeds, space=SPACE, max_trials=10, sensitivity_share=0.5, progress=False)
+    measured = [t for t in res.trials if t["phase"] == "sensitivity"]
+    assert len(measured) == 4  # trials 1-4 of the 10: all INT8 is trial 0
+    assert list(res.sensitivity) == ["e", "d", "c", "b"]  # from the output side
+    assert res.ranking == ["d", "b", "e", "c", "a"]
+    res = search(LAYERS, judge, speeds, space=SPACE, max_trials=4, sensitivity_share=0.5, progress=False)
+    assert list(res.sensitivity) == ["e"] and res.ranking == ["e", "d", "c", "b", "a"]

@@ -47,3 +47,13 @@ def test_op_table_rows():
 @pytest.mark.parametrize("backend", WRITTEN_BACKENDS)
 def test_every_written_backend_has_a_label_or_is_fp32(backend):
     assert backend in LABELS or backend.endswith("fp32") or backend.startswith("tflite-fp32")
+
+
+def test_calibration_label_names_every_setting():
+    from gan3d_lib.precisions import calibration_label
+
+    assert calibration_label({"calibration": "minmax", "per_channel": True, "asymmetric_activations": True,
+                              "energy_buckets": [2, 20, 100, 250, 500]}) == \
+        "minmax, per-channel, asymmetric activations, 4 energy buckets"
+    assert calibration_label({"calibration": "kl", "per_channel": False, "energy_buckets": []}) == \
+        "kl, per-tensor, symmetric activations, one model for all energies"

@@ -13,7 +13,7 @@ import pytest
 
 from gan3d_lib import artefacts, quantization
 from gan3d_lib.artefacts import BACKENDS, HardwareUnsupported, load_artefact
-from gan3d_lib.models import build_generator
+from gan3d_lib.models import build_generator, latent_energy_gev, latent_vectors
 from gan3d_lib.op_precision import op_precision_table
 from gan3d_lib.results import machine_info
 
@@ -155,3 +155,55 @@ def test_quantizable_layers_name_keras_layers_in_graph_order(tiny_generator):
     onnx_layers = quantization.quantizable_layers("onnx-int8", tiny_generator)
     assert len(onnx_layers) == len(set(onnx_layers)) == 29
     assert quantization.layer_of("conv2d_generator_1/conv2d_7_1/convolution") == "conv2d_7_1"
+
+
+BUCKETS = (2.0, 20.0, 100.0, 500.0)
+
+
+@pytest.mark.parametrize("backend", ["onnx-int8", "openvino-int8"])
+def test_energy_bucketed_int8_runs_each_latent_through_its_buckets_model(tiny_generator, tmp_path, backend):
+    cfg = quantization.QuantConfig(energy_buckets=BUCKETS, asymmetric_activations=backend == "openvino-int8")
+    art = quantization.make_artefact(backend, tiny_generator, tmp_path / "b", model="conv2d", size=0.125,
+                                     source="test", calibration=CALIBRATION, config=cfg)
+    model = art.model_file
+    assert sorted(art.manifest["companion_sha256"]) == sorted(
+        f.name for f in tmp_path.joinpath("b").iterdir() if f.name not in (model.name, "manifest.json", "reference.npz"))
+    assert all(artefacts.bucket_model_path(model, i).exists() for i in range(3))
+    assert art.manifest["settings"]["energy_buckets"] == list(BUCKETS)
+    # each bucket's own model, run on latents of its energies, gives what the artefact gives
+    energies = np.array([3.0, 5.0, 40.0, 300.0, 450.0], np.float32)
+    z = latent_vectors(energies, seed=5)
+    whole = art.generate_from_latent(z)
+    runner = artefacts._RUNNERS[backend.split("-")[0]]  # noqa: SLF001
+    for i, rows in enumerate([[0, 1], [2], [3, 4]]):
+        alone = runner(artefacts.bucket_model_path(model, i), art.manifest, None)(z[rows])
+        np.testing.assert_array_equal(whole[rows], alone)
+    # and the models differ: bucket 0 on a 300 GeV latent is not bucket 2
+    other = runner(artefacts.bucket_model_path(model, 0), art.manifest, None)(z[[3]])
+    assert not np.array_equal(other, whole[[3]])
+    out = subprocess.run([sys.executable, "-c", _RELOAD, str(art.path)], capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["max_abs_diff"] <= 1e-6 * max(got["scale"], 1.0)
+
+
+def test_quant_config_round_trips_and_checks_its_settings():
+    cfg = quantization.QuantConfig(fp32_ops=("a",), energy_buckets=BUCKETS, asymmetric_activations=True)
+    assert quantization.QuantConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    cfg.check("openvino-int8")
+    with pytest.raises(ValueError, match="asymmetric_activations"):
+        cfg.check("onnx-int8")
+    with pytest.raises(ValueError, match="increasing"):
+        quantization.QuantConfig(energy_buckets=(2.0, 1.0, 5.0)).check("onnx-int8")
+
+
+def test_latent_energy_is_estimated_from_the_norm_within_a_few_percent():
+    energies = np.geomspace(2.0, 500.0, 2000).astype(np.float32)
+    ratio = latent_energy_gev(latent_vectors(energies, seed=9)) / energies
+    assert abs(ratio.mean() - 1) < 0.01 and 0.03 < ratio.std() < 0.07
+
+
+def test_activation_peaks_grow_with_the_primary_energy(tiny_generator):
+    peaks = quantization.activation_peaks(tiny_generator, [2.0, 500.0], n=8)
+    first = next(iter(peaks))
+    assert first.startswith("dense") and len(peaks) == 29
+    assert peaks[first][1] > 20 * peaks[first][0]  # the Dense layer is linear in the latent, E_p x N(0, 1)
