@@ -8,7 +8,7 @@ from typing import Any
 
 from .artefacts import HardwareUnsupported
 
-__all__ = ["WRITTEN_BACKENDS", "SIZE_BACKENDS", "GATE_CANDIDATES", "INT8_SEARCH_BACKENDS", "ISA_CHECK_BACKENDS", "LABELS",
+__all__ = ["WRITTEN_BACKENDS", "SIZE_BACKENDS", "GATE_CANDIDATES", "ISA_CHECK_BACKENDS", "LABELS",
            "fp32_counterpart", "gate_artefacts", "size_rows", "mse_rows", "search_rows", "fp32_layer_rows",
            "op_table_rows", "calibration_label"]
 
@@ -21,7 +21,6 @@ SIZE_BACKENDS = tuple(b for b in WRITTEN_BACKENDS if b != "keras-bf16")
 #: the reduced precisions the physics gate judges, all ops reduced
 GATE_CANDIDATES = ("keras-bf16", "openvino-bf16", "tflite-fp16", "tflite-dynamic", "tflite-int8", "onnx-int8",
                    "openvino-int8", "inc-int8")
-INT8_SEARCH_BACKENDS = ("onnx-int8", "openvino-int8", "inc-int8")
 #: artefacts whose oneDNN kernels chapter 3 runs with and without an ISA cap
 ISA_CHECK_BACKENDS = ("inc-int8", "openvino-int8", "openvino-bf16", "keras-bf16")
 #: display labels, in the MSE table's order (the study's rows first)

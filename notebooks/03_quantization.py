@@ -50,6 +50,7 @@ n_calibration = 0  # latent vectors for INT8 calibration, 0 takes the preset val
 max_trials = 0  # INT8 search trials per backend at most, 0 takes the preset value
 search_minutes = 0.0  # INT8 search minutes per backend at most, 0 takes the preset value
 gate_n = 0  # showers the physics gate compares (log-uniform in 2-500 GeV), 0 takes the preset value
+search_backends = ""  # INT8 backends searched, comma-separated ("" takes the preset's)
 seed = 1  # seed of every random draw in this chapter
 results_dir = "results"  # where results/03_quantization.json is written
 
@@ -70,7 +71,7 @@ from gan3d_lib.io import read_showers
 from gan3d_lib.models import build_generator
 from gan3d_lib.observables import shower_shape_mse
 from gan3d_lib.op_precision import op_precision_table
-from gan3d_lib.precisions import (GATE_CANDIDATES, INT8_SEARCH_BACKENDS, ISA_CHECK_BACKENDS, LABELS, SIZE_BACKENDS,
+from gan3d_lib.precisions import (GATE_CANDIDATES, ISA_CHECK_BACKENDS, LABELS, SIZE_BACKENDS,
                                   WRITTEN_BACKENDS,
                                   fp32_layer_rows, gate_artefacts, mse_rows, op_table_rows, search_rows, size_rows)
 from gan3d_lib.results import machine_info, write_results
@@ -78,7 +79,7 @@ from gan3d_lib.tables import markdown_table
 from gan3d_lib.training import load_generator
 
 params = presets.resolve("03_quantization", preset, n_eval=n_eval, n_calibration=n_calibration, max_trials=max_trials,
-                         search_minutes=search_minutes, gate_n=gate_n)
+                         search_minutes=search_minutes, gate_n=gate_n, search_backends=search_backends)
 plotting.use_style()
 results: dict = {}
 root = Path(artefacts_dir)
@@ -256,7 +257,8 @@ results["activation_peaks"] = {"energies_gev": peak_energies, "n": peak_n, "peak
 # OpenVINO no bias correction), keeps the most sensitive layers in FP32, as few
 # as pass (bisection), and finally times every passing candidate side by side at batch
 # {glue:text}`timing_batch` and keeps the fastest. A budget of {glue:text}`search_trials`
-# trials and {glue:text}`search_minutes` minutes per backend bounds it. OpenVINO's own
+# trials and {glue:text}`search_minutes` minutes per backend bounds it; this run searches
+# {glue:text}`searched_backends` (the `search_backends` parameter). OpenVINO's own
 # accuracy control (`nncf.quantize_with_accuracy_control`, which reverts the quantizers it
 # ranks most harmful, one group per iteration) runs with the gate as its metric.
 
@@ -265,9 +267,10 @@ timing_batch = 128  # showers per batch when the passing candidates are timed
 glue("timing_batch", timing_batch, display=False)
 glue("search_trials", params["max_trials"], display=False)
 glue("search_minutes", params["search_minutes"], display=False)
+glue("searched_backends", params["search_backends"].replace(",", ", "), display=False)
 calibration_pool = quantization.calibration_latents(4 * params["n_calibration"], seed=seed)
 searched, search_skipped = int8_search.search_backends(
-    INT8_SEARCH_BACKENDS, generator, root / "conv2d_lite", gate_ref, gate_z, model="conv2d", size="lite",
+    params["search_backends"].split(","), generator, root / "conv2d_lite", gate_ref, gate_z, model="conv2d", size="lite",
     source=weights_dir, calibration=calibration_pool, n_calibration=params["n_calibration"],
     max_trials=params["max_trials"], max_minutes=params["search_minutes"], timing_batch=timing_batch, progress=False)
 for backend, out in searched.items():
