@@ -33,7 +33,7 @@ from .observables import DEFAULT_ENERGY_BINS_GEV
 from .quant_config import CALIBRATION_METHODS, QuantConfig
 
 __all__ = ["default_space", "SearchResult", "search", "search_artefact", "search_backends", "transfer_searches",
-           "map_layers", "transfer_config"]
+           "map_layers", "transfer_config", "remove_stale_searches", "SEARCHABLE_BACKENDS"]
 
 Judge = Callable[[QuantConfig, bool], Any]  # (config, full gate?) -> an object with .passed, .worst_ratio
 
@@ -276,6 +276,24 @@ def search_backends(backends: Sequence[str], generator: Any, root: str | Path, g
         except HardwareUnsupported as exc:
             skipped[backend] = str(exc)
     return searched, skipped
+
+
+SEARCHABLE_BACKENDS = ("onnx-int8", "openvino-int8", "inc-int8")
+
+
+def remove_stale_searches(root: str | Path, searched: Sequence[str]) -> list[Path]:
+    """Delete ``root/<backend>-tuned`` of the searchable backends not in ``searched``: left by an
+    earlier run with other settings, chapters 4 and 5 (which take every artefact folder they
+    find) would report them as this run's. Returns the removed folders."""
+    import shutil
+
+    removed = []
+    for backend in SEARCHABLE_BACKENDS:
+        folder = Path(root) / f"{backend}-tuned"
+        if backend not in searched and (folder / "manifest.json").exists():
+            shutil.rmtree(folder)
+            removed.append(folder)
+    return removed
 
 
 def transfer_searches(searched: Mapping[str, Mapping], generator: Any, root: str | Path, *, model: str, size: str | float,

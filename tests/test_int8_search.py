@@ -96,3 +96,14 @@ def test_sensitivity_takes_at_most_its_share_and_unmeasured_layers_rank_output_s
     assert res.ranking == ["d", "b", "e", "c", "a"]
     res = search(LAYERS, judge, speeds, space=SPACE, max_trials=4, sensitivity_share=0.5, progress=False)
     assert list(res.sensitivity) == ["e"] and res.ranking == ["e", "d", "c", "b", "a"]
+
+
+def test_stale_searched_artefacts_of_unsearched_backends_are_removed(tmp_path):
+    from gan3d_lib.int8_search import remove_stale_searches
+
+    for name in ("onnx-int8-tuned", "inc-int8-tuned", "inc-int8"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text("{}")
+    removed = remove_stale_searches(tmp_path, ["onnx-int8"])
+    assert removed == [tmp_path / "inc-int8-tuned"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inc-int8", "onnx-int8-tuned"]
