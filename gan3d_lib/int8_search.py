@@ -9,9 +9,10 @@ list of passing configurations side by side. It runs in three phases:
    Layers are measured from the output side, within ``sensitivity_share`` of the budget;
    those not reached rank after the measured ones, output side first;
 2. **candidates**: for each calibration setting of the space (energy buckets, activations,
-   method, per-channel weights, calibration set size, bias correction), the k most sensitive layers kept in FP32, the
-   smallest k that passes found by bisection (each probe: the quick screen, then the full
-   gate if the screen passes; a candidate failing the screen cannot pass), k never above
+   method, per-channel weights, calibration set size, bias correction), the k most
+   sensitive layers kept in FP32, the smallest k that passes found by bisection (each
+   probe: the quick screen, then the full gate if the screen passes; a candidate failing
+   the screen cannot pass), k never above
    the smallest passing k of an earlier setting;
 3. **timing**: the passing candidates, timed side by side at one batch size; the fastest wins.
 
@@ -43,8 +44,8 @@ def default_space(backend: str, n_calibration: int,
     """Calibration settings tried by the search, each varying one setting from the default
     (the first): one INT8 model per ``energy_buckets`` bucket (the generator's activations
     grow with the primary energy, about 50x from 2 to 500 GeV, so one range per tensor
-    leaves a 2 GeV shower a few INT8 steps), asymmetric activations where offered (the
-    LeakyReLU outputs are signed and lopsided), the backend's first calibration method and
+    leaves a 2 GeV shower a few INT8 steps), asymmetric activations where offered (NNCF's
+    recommendation for models with non-ReLU activations, as LeakyReLU here), the backend's first calibration method and
     per-channel weights. The variations: every other calibration method, per-tensor
     weights, four times the calibration set (as many latents as given, ``n_calibration`` is
     the default's), one model for all energies, symmetric activations, and for OpenVINO no
