@@ -93,6 +93,8 @@ def claim_verdicts(ch3: Mapping | None, ch4: Mapping | None, ch5: Mapping | None
     gate_tuned = n3.get("gate_tuned", {})
     rows = []
 
+    NOT_SEARCHED = "not measured in this run: chapter 3 did not search inc-int8 (its search_backends parameter)"
+
     def add(c: Claim, measured, setting: str, verdict: str) -> None:
         rows.append({**asdict(c), "measured": measured, "setting": setting, "cpu": f"{cpu} ({flags})", "verdict": verdict})
 
@@ -108,6 +110,8 @@ def claim_verdicts(ch3: Mapping | None, ch4: Mapping | None, ch5: Mapping | None
             skipped = n3.get("search_skipped", {}).get("inc-int8") or n3.get("gate_skipped", {}).get("inc-int8")
             if skipped:
                 add(c, None, "", f"not measurable on this CPU: {skipped}")
+            elif n3 and "inc-int8" not in n3.get("search", {}):
+                add(c, None, "", NOT_SEARCHED)
             elif r is None:
                 add(c, None, "", missing("4"))
             elif not gate_tuned.get("inc-int8-tuned", {}).get("passed", False):
@@ -130,6 +134,8 @@ def claim_verdicts(ch3: Mapping | None, ch4: Mapping | None, ch5: Mapping | None
             row = mse.get("inc-int8-tuned")
             if row is None:
                 add(c, None, "", missing("3"))
+            elif row["ratio"] is None:
+                add(c, None, "", NOT_SEARCHED if "inc-int8" not in n3.get("search", {}) else f"not measured: {row['note']}")
             else:
                 measured = row["ratio"]
                 add(c, measured, "lite generator, INC INT8 searched / Keras FP32",

@@ -9,7 +9,7 @@ from gan3d_lib.claims import STUDY_CLAIMS, claim, claim_verdicts
 MACHINE = {"cpu_model": "Test CPU", "usable_cores": 2, "avx2": True, "avx512_vnni": True}
 
 
-def _docs(*, conv=2.0, inc=1.9, inc_passed=True, inc_skipped=None, streams=(1.4, 2.1)):
+def _docs(*, conv=2.0, inc=1.9, inc_passed=True, inc_skipped=None, inc_searched=True, streams=(1.4, 2.1)):
     speedups = [{"claim": "Conv2D vs Conv3D generator, FP32", "setting": "paper size, batch 128", "ours": conv},
                 {"claim": "INC INT8 searched against the gate vs FP32 graph", "setting": "paper, batch 128", "ours": inc},
                 {"claim": "INC INT8 searched against the gate vs FP32 graph", "setting": "lite, batch 128", "ours": 9.0},
@@ -19,7 +19,8 @@ def _docs(*, conv=2.0, inc=1.9, inc_passed=True, inc_skipped=None, streams=(1.4,
     ch3 = {"machine": MACHINE, "numbers": {
         "gate_tuned": {"inc-int8-tuned": {"passed": inc_passed}},
         "search_skipped": {"inc-int8": inc_skipped} if inc_skipped else {},
-        "mse_table": [{"key": "inc-int8-tuned", "ratio": 0.95}],
+        "search": {"inc-int8": {}} if inc_searched and not inc_skipped else {},
+        "mse_table": [{"key": "inc-int8-tuned", "ratio": 0.95 if inc_searched else None}],
         "sizes": [{"backend": "keras-fp32", "paper_kb": 8000.0},
                   {"backend": "inc-int8", "paper_kb": 2000.0, "paper_ratio": 4.0}]}}
     ch4 = {"machine": MACHINE, "numbers": {"speedups": speedups}}
@@ -55,6 +56,9 @@ def test_verdict_branches_reproduced_short_and_not_measurable():
     assert failing["gan_vs_geant4_int8"]["measured"] is None
     skipped = _by_key(claim_verdicts(*_docs(inc_skipped="needs AVX-512")))["int8_speedup"]["verdict"]
     assert skipped == "not measurable on this CPU: needs AVX-512"
+    not_searched = _by_key(claim_verdicts(*_docs(inc_searched=False)))
+    for key in ("int8_speedup", "int8_mse_ratio"):
+        assert not_searched[key]["measured"] is None and "did not search inc-int8" in not_searched[key]["verdict"]
 
 
 def test_geant4_claims_are_order_of_magnitude_per_core_and_machine():
