@@ -6,8 +6,11 @@ list of passing configurations side by side. It runs in three phases:
 
 1. **sensitivity**: every quantizable layer alone in INT8 (the rest FP32), judged by the
    gate's quick screen (no classifier); its worst gate ratio is the damage that layer does.
-   Layers are measured from the output side, within ``sensitivity_share`` of the budget;
-   those not reached rank after the measured ones, output side first;
+   Layers are measured within ``sensitivity_share`` of the budget, the most expensive
+   first (most multiply-accumulates; without costs, from the output side). Layers go to
+   FP32 in this order: those not measured (the cheapest first), then the measured ones by
+   damage per multiply-accumulate, so that the INT8 layers are the expensive, harmless ones
+   (without costs: by damage, then those not measured, output side first);
 2. **candidates**: for each calibration setting of the space (energy buckets, activations,
    method, per-channel weights, calibration set size, bias correction), the k most
    sensitive layers kept in FP32, the smallest k that passes found by bisection (each
@@ -95,10 +98,12 @@ class SearchResult:
 
 def search(layers: Sequence[str], judge: Judge, time_configs: Callable[[list[QuantConfig]], list[float]], *,
            space: Sequence[dict[str, Any]], max_trials: int = 60, max_minutes: float = 20.0,
-           sensitivity_share: float = 0.5, progress: bool = True) -> SearchResult:
+           sensitivity_share: float = 0.5, costs: Mapping[str, float] | None = None,
+           progress: bool = True) -> SearchResult:
     """Run the three phases of the module docstring over ``layers`` (quantizable layers in
     graph order) and the calibration ``space``. ``judge(config, full)`` returns a gate result
-    (``full=False``: the quick screen); ``time_configs(configs)`` returns showers/s of each."""
+    (``full=False``: the quick screen); ``time_configs(configs)`` returns showers/s of each;
+    ``costs``: {layer: share of the multiply-accumulates} (None: all layers cost the same)."""
     res = SearchResult()
     t_start = time.perf_counter()
     bar = None
@@ -133,15 +138,19 @@ def search(layers: Sequence[str], judge: Judge, time_configs: Callable[[list[Qua
 
     base = QuantConfig(**{k: v for k, v in space[0].items()})
     all_int8 = trial("all INT8", base, True)
-    # 1. sensitivity of each layer alone in INT8, output side first, within its share of the
-    #    budget; layers it did not reach rank after the measured ones, output side first
-    for layer in reversed(layers) if not all_int8["passed"] else ():
+    # 1. sensitivity of each layer alone in INT8 within its share of the budget (see the
+    #    module docstring for the order), then the ranking: which layers go to FP32 first
+    order = sorted(layers, key=lambda x: -costs[x]) if costs else list(reversed(layers))
+    for layer in order if not all_int8["passed"] else ():
         if not sensitivity_budget_left():
             break
         cfg = replace(base, fp32_ops=tuple(x for x in layers if x != layer))
         res.sensitivity[layer] = trial("sensitivity", cfg, False)["worst_ratio"]
-    res.ranking = sorted(res.sensitivity, key=lambda x: -res.sensitivity[x]) + [x for x in reversed(layers)
-                                                                                if x not in res.sensitivity]
+    unmeasured = [x for x in reversed(order) if x not in res.sensitivity]
+    if costs:  # the cheapest unmeasured first, then the most damage per multiply-accumulate
+        res.ranking = unmeasured + sorted(res.sensitivity, key=lambda x: -res.sensitivity[x] / max(costs[x], 1e-12))
+    else:
+        res.ranking = sorted(res.sensitivity, key=lambda x: -res.sensitivity[x]) + unmeasured[::-1]
     # 2. candidates: the k most sensitive layers in FP32, per calibration setting; the
     #    smallest passing k by bisection (keeping more layers in FP32 is assumed never to
     #    hurt), below the smallest k passing with an earlier setting
@@ -221,11 +230,12 @@ def search_artefact(backend: str, generator: Any, out: str | Path, gate_referenc
     from .artefacts import copy_artefact
     from .bench import run_streams
     from .gate import precision_gate
-    from .quantization import make_artefact, quantizable_layers
+    from .quantization import make_artefact, quantizable_layer_costs, quantizable_layers
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     layers = quantizable_layers(backend, generator)
+    costs = quantizable_layer_costs(backend, generator)
     space = default_space(backend, n_calibration)
     with tempfile.TemporaryDirectory(prefix=".search-", dir=out.parent) as scratch:
         built: dict[QuantConfig, Any] = {}
@@ -251,13 +261,13 @@ def search_artefact(backend: str, generator: Any, out: str | Path, gate_referenc
 
         # HardwareUnsupported (INC INT8 without AVX-512) propagates: nothing to search on this CPU
         result = search(layers, judge, time_configs, space=space, max_trials=max_trials, max_minutes=max_minutes,
-                        progress=progress)
+                        costs=costs, progress=progress)
         chosen = result.best_config
         if chosen is None:  # nothing passed: keep the least failing full-gate candidate, marked as failing
             full = [t for t in result.trials if t["full_gate"]]
             chosen = min(full, key=lambda t: t["worst_ratio"])["config_obj"]
         gate = judge(chosen, True)
-        record = {"search": result.to_dict(), "layers": layers, "space": space, "timing_batch": timing_batch,
+        record = {"search": result.to_dict(), "layers": layers, "costs": costs, "space": space, "timing_batch": timing_batch,
                   "chosen_config": chosen.to_dict(), "passed_gate": bool(gate.passed)}
         art = copy_artefact(built[chosen].path, out, extra={"int8_search": record, "gate": gate.to_dict()})
     return {"artefact": art, "search": result, "gate": gate, "layers": layers, "space": space}

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["LATENT_SIZE", "NET_UNIT_GEV", "SIZES", "latent_vectors", "latent_energy_gev", "build_generator",
-           "build_discriminator", "count_parameters", "multiply_accumulates", "TotalEnergy"]
+           "build_discriminator", "count_parameters", "layer_multiply_accumulates", "multiply_accumulates", "TotalEnergy"]
 
 LATENT_SIZE = 200
 SIZES = {"paper": 1.0, "lite": 0.25}
@@ -197,8 +197,9 @@ def count_parameters(model: Any) -> dict[str, int]:
     return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
 
 
-def multiply_accumulates(model: Any) -> int:
-    """Multiply-accumulate operations per sample of Dense and convolution layers.
+def layer_multiply_accumulates(model: Any) -> dict[str, int]:
+    """{layer name: multiply-accumulate operations per sample} of the Dense and convolution
+    layers, in model order.
 
     Conv: output positions x kernel volume x input channels x filters; transposed conv:
     input positions x kernel volume x input channels x filters; Dense: inputs x units.
@@ -206,14 +207,20 @@ def multiply_accumulates(model: Any) -> int:
     """
     keras = _keras()
     L = keras.layers
-    total = 0
+    out: dict[str, int] = {}
     for layer in model.layers:
         if isinstance(layer, L.Dense):
-            total += int(layer.input.shape[-1]) * layer.units
+            out[layer.name] = int(layer.input.shape[-1]) * layer.units
         elif isinstance(layer, (L.Conv2DTranspose, L.Conv3DTranspose)):
             spatial = int(np.prod(layer.input.shape[1:-1]))
-            total += spatial * int(np.prod(layer.kernel_size)) * int(layer.input.shape[-1]) * layer.filters
+            out[layer.name] = spatial * int(np.prod(layer.kernel_size)) * int(layer.input.shape[-1]) * layer.filters
         elif isinstance(layer, (L.Conv2D, L.Conv3D)):
             spatial = int(np.prod(layer.output.shape[1:-1]))
-            total += spatial * int(np.prod(layer.kernel_size)) * int(layer.input.shape[-1]) * layer.filters
-    return total
+            out[layer.name] = spatial * int(np.prod(layer.kernel_size)) * int(layer.input.shape[-1]) * layer.filters
+    return out
+
+
+def multiply_accumulates(model: Any) -> int:
+    """Multiply-accumulate operations per sample of the model's Dense and convolution layers
+    (:func:`layer_multiply_accumulates`)."""
+    return sum(layer_multiply_accumulates(model).values())

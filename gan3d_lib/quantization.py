@@ -27,7 +27,7 @@ from .geometry import ENERGY_RANGE_GEV
 from .quant_config import CALIBRATION_METHODS, QuantConfig
 
 __all__ = ["QuantConfig", "CALIBRATION_METHODS", "calibration_latents", "activation_peaks", "make_artefact",
-           "make_missing_artefacts", "layer_of",
+           "make_missing_artefacts", "layer_of", "quantizable_layer_costs",
            "quantizable_layers", "ops_in_layers", "HardwareUnsupported", "QUANTIZABLE_TF_OPS",
            "QUANTIZABLE_ONNX_OPS"]
 
@@ -97,6 +97,24 @@ def quantizable_layers(backend: str, generator: Any) -> list[str]:
                 onnx_fp32(generator, path)
             names = [n.name for n in onnx.load(str(path)).graph.node if n.op_type in QUANTIZABLE_ONNX_OPS]
     return list(dict.fromkeys(layer_of(n) for n in names))
+
+
+def quantizable_layer_costs(backend: str, generator: Any) -> dict[str, float]:
+    """{quantizable layer (:func:`quantizable_layers`): its share of the generator's
+    multiply-accumulates}. The exported graphs name a Keras layer ``<name>_<n>`` (INC's
+    transposed convolutions ``<name>_phase_<n>``)."""
+    import re
+
+    from .models import layer_multiply_accumulates
+
+    macs = layer_multiply_accumulates(generator)
+    names = quantizable_layers(backend, generator)
+    keras_names = {name: re.sub(r"_\d+$", "", name).removesuffix("_phase") for name in names}
+    unknown = sorted(n for n, k in keras_names.items() if k not in macs)
+    if unknown or len(set(keras_names.values())) != len(names):
+        raise ValueError(f"{backend}: cannot match quantizable layers {unknown or names} to the generator's layers")
+    total = sum(macs[k] for k in keras_names.values())
+    return {n: macs[k] / total for n, k in keras_names.items()}
 
 
 def ops_in_layers(op_names: Sequence[str], layers: Sequence[str]) -> list[str]:

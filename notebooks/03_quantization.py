@@ -254,14 +254,15 @@ results["activation_peaks"] = {"energies_gev": peak_energies, "n": peak_n, "peak
 # for each calibration setting (energy buckets with asymmetric activations where the backend
 # offers them, then one change at a time: the other calibration methods, per-tensor weights,
 # four times the calibration set, one model for all energies, symmetric activations, and for
-# OpenVINO no bias correction), keeps the most sensitive layers in FP32, as few
+# OpenVINO no bias correction), keeps layers in FP32 in the order "cheapest unmeasured first,
+# then most damage per multiply-accumulate" (`quantization.quantizable_layer_costs`), as few
 # as pass (bisection), and finally times every passing candidate side by side at batch
 # {glue:text}`timing_batch` and keeps the fastest. A budget of {glue:text}`search_trials`
 # trials and {glue:text}`search_minutes` minutes per backend bounds it; this run searches
 # {glue:text}`searched_backends` (the `search_backends` parameter; searched artefacts of other
 # backends left by earlier runs are removed, so chapters 4 and 5 see this run's only). The
-# sensitivity phase measures layers from the output side and stops at half the budget; layers
-# it did not reach rank after the measured ones. OpenVINO's own
+# sensitivity phase measures the most expensive layers first and stops at half the budget.
+# OpenVINO's own
 # accuracy control (`nncf.quantize_with_accuracy_control`, which reverts the quantizers it
 # ranks most harmful, one group per iteration) runs with the gate as its metric.
 

@@ -107,3 +107,14 @@ def test_stale_searched_artefacts_of_unsearched_backends_are_removed(tmp_path):
     removed = remove_stale_searches(tmp_path, ["onnx-int8"])
     assert removed == [tmp_path / "inc-int8-tuned"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inc-int8", "onnx-int8-tuned"]
+
+
+def test_with_costs_the_int8_layers_are_the_expensive_harmless_ones():
+    costs = {"a": 0.05, "b": 0.05, "c": 0.5, "d": 0.1, "e": 0.3}
+    res = search(LAYERS, judge, speeds, space=SPACE[:1], max_trials=100, costs=costs, progress=False)
+    assert list(res.sensitivity) == ["c", "e", "d", "a", "b"]  # the most expensive measured first
+    # damage per cost: d 50, b 60, e 1, c 0.4, a 2 -> b, d, a, e, c
+    assert res.ranking == ["b", "d", "a", "e", "c"]
+    assert res.best_config.fp32_ops == ("b", "d")  # 0.1 + 0.2 + 0.3 + classifier 0.3 <= 1
+    res = search(LAYERS, judge, speeds, space=SPACE[:1], max_trials=6, costs=costs, progress=False)
+    assert list(res.sensitivity) == ["c", "e"] and res.ranking[:3] == ["b", "a", "d"]  # unmeasured: cheapest first
