@@ -47,7 +47,8 @@ def test_quantize_writes_an_artefact_and_tunes_only_int8(tmp_path, capsys):
     assert main(["quantize", "--size", "0.125", "--backend", "openvino-int8", "--tune", "--gate-n", "200",
                  "--n-calibration", "16", "--max-trials", "3", "--quiet", "--out", str(tmp_path / "ov8")]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines() if line.startswith("{")]
-    assert lines[0]["trials"] == 3 and lines[0]["budget_hit"] == "3 trials"
+    # the budget is checked before each probe; a probe that passes the quick screen adds its full gate
+    assert lines[0]["trials"] in (3, 4) and lines[0]["budget_hit"] == "3 trials"
     assert isinstance(lines[1]["gate_passed"], bool) and lines[2]["runtime_precision"] == "f32"
     assert json.loads((tmp_path / "ov8" / "manifest.json").read_text())["int8_search"]["search"]["trials"]
     # the artefact just written benchmarks through the command line, records and all
