@@ -1,0 +1,60 @@
+"""Gated INT8 against FP32, side by side: showers/s of the searched INT8 artefacts (``gan3d
+quantize --tune``) beside the FP32 graph, OpenVINO FP32 and the all-ops INT8 artefacts, for
+the lite generator and, with each searched layout applied layer for layer, the paper-size
+(untrained) one. Prints the CPU, its flags, threads and batch of every number.
+
+    python benchmarks/gated_int8_speed.py --tuned data/artefacts/ov8-tuned data/artefacts/onnx8-tuned
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+
+def main() -> None:
+    from gan3d_lib import quantization
+    from gan3d_lib.artefacts import load_artefact
+    from gan3d_lib.bench import run_streams
+    from gan3d_lib.int8_search import transfer_config
+    from gan3d_lib.models import build_generator
+    from gan3d_lib.results import machine_info
+    from gan3d_lib.training import load_generator
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tuned", nargs="+", required=True, help="searched INT8 artefact folders of the lite generator")
+    p.add_argument("--weights", default="data/weights/conv2d_lite_stage4", help="the lite generator they were searched on")
+    p.add_argument("--artefacts", default="data/artefacts", help="chapter 3's artefact folders (FP32 and all-ops INT8)")
+    p.add_argument("--batch", default="1,16,128")
+    p.add_argument("--seconds", type=float, default=1.0)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--seed", type=int, default=1, help="seed of the untrained paper-size generator (chapter 3's)")
+    args = p.parse_args()
+    batches = [int(b) for b in args.batch.split(",")]
+    m = machine_info()
+    print(f"CPU {m['cpu_model']}, {m['usable_cores']} cores, avx2={m['avx2']} avx512_vnni={m['avx512_vnni']} "
+          f"amx={m['amx']}; one stream, all cores, {args.rounds} interleaved rounds of {args.seconds:g} s")
+    lite, paper = load_generator(args.weights), build_generator("conv2d", size="paper", seed=args.seed)
+    baselines = ("tf-graph-fp32", "openvino-fp32", "openvino-int8", "onnx-fp32", "onnx-int8")
+    with tempfile.TemporaryDirectory(prefix="gan3d-gated-") as scratch:
+        paper_tuned = []
+        for folder in args.tuned:
+            art = load_artefact(folder)
+            cfg = transfer_config(art.manifest["settings"], quantization.quantizable_layers(art.backend, lite),
+                                  quantization.quantizable_layers(art.backend, paper))
+            paper_tuned.append(str(quantization.make_artefact(
+                art.backend, paper, Path(scratch) / Path(folder).name, model="conv2d", size="paper", source="untrained",
+                calibration=quantization.calibration_latents(256, seed=args.seed), config=cfg).path))
+        for size, folders in (("lite", [f"{args.artefacts}/conv2d_lite/{b}" for b in baselines] + list(args.tuned)),
+                              ("paper", [f"{args.artefacts}/conv2d_paper_untrained/{b}" for b in baselines]
+                               + paper_tuned)):
+            records = run_streams(folders, batches, seconds=args.seconds, rounds=args.rounds)
+            fp32 = {r["batch_size"]: r["showers_per_s"] for r in records if r["artefact"].endswith("tf-graph-fp32")}
+            for r in records:
+                print(f"{size:5s} {Path(r['artefact']).name:28s} batch {r['batch_size']:4d} {r['showers_per_s']:9.1f} "
+                      f"showers/s  {r['showers_per_s'] / fp32[r['batch_size']]:5.2f}x TF FP32 graph")
+
+
+if __name__ == "__main__":
+    main()
