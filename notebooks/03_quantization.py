@@ -38,7 +38,8 @@
 # | chapter 2 (the generators, the shipped weights) | necessary |
 # | post-training quantization | helpful |
 #
-# **Time to run:** about 20 minutes at the `default` preset, 6 at `ci`, on 2 CPU cores.
+# **Time to run:** about 6 minutes at `ci` on 2 CPU cores; at the `default` preset each of its three INT8
+# searches may take its 6-minute budget, and the chapter takes correspondingly longer.
 # **Hardware:** CPU only; INC INT8 graphs run only on CPUs with AVX-512 (see below).
 
 # %% tags=["parameters"]
