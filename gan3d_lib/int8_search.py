@@ -235,7 +235,7 @@ def search_artefact(backend: str, generator: Any, out: str | Path, gate_referenc
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     layers = quantizable_layers(backend, generator)
-    costs = quantizable_layer_costs(backend, generator)
+    costs = quantizable_layer_costs(backend, generator, layers)
     space = default_space(backend, n_calibration)
     with tempfile.TemporaryDirectory(prefix=".search-", dir=out.parent) as scratch:
         built: dict[QuantConfig, Any] = {}

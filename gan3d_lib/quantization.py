@@ -99,16 +99,17 @@ def quantizable_layers(backend: str, generator: Any) -> list[str]:
     return list(dict.fromkeys(layer_of(n) for n in names))
 
 
-def quantizable_layer_costs(backend: str, generator: Any) -> dict[str, float]:
+def quantizable_layer_costs(backend: str, generator: Any, layers: Sequence[str] | None = None) -> dict[str, float]:
     """{quantizable layer (:func:`quantizable_layers`): its share of the generator's
-    multiply-accumulates}. The exported graphs name a Keras layer ``<name>_<n>`` (INC's
+    multiply-accumulates}; ``layers``: :func:`quantizable_layers` if already known. The
+    exported graphs name a Keras layer ``<name>_<n>`` (INC's
     transposed convolutions ``<name>_phase_<n>``)."""
     import re
 
     from .models import layer_multiply_accumulates
 
     macs = layer_multiply_accumulates(generator)
-    names = quantizable_layers(backend, generator)
+    names = list(layers) if layers is not None else quantizable_layers(backend, generator)  # the export is slow
     keras_names = {name: re.sub(r"_\d+$", "", name).removesuffix("_phase") for name in names}
     unknown = sorted(n for n, k in keras_names.items() if k not in macs)
     if unknown or len(set(keras_names.values())) != len(names):
