@@ -4,6 +4,10 @@ the lite generator and, with each searched layout applied layer for layer, the p
 (untrained) one. Prints the CPU, its flags, threads and batch of every number.
 
     python benchmarks/gated_int8_speed.py --tuned data/artefacts/ov8-tuned data/artefacts/onnx8-tuned
+
+``--profile`` adds, for the paper-size OpenVINO artefacts at the largest batch, where the time
+goes: milliseconds per batch by the precision of the kernel that ran (OpenVINO's performance
+counters), and the op types that take it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ def main() -> None:
     from gan3d_lib.bench import run_streams
     from gan3d_lib.int8_search import transfer_config
     from gan3d_lib.models import build_generator
+    from gan3d_lib.profiles import kernel_precision_ms, op_profile
     from gan3d_lib.results import machine_info
     from gan3d_lib.training import load_generator
 
@@ -30,6 +35,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=1.0)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seed", type=int, default=1, help="seed of the untrained paper-size generator (chapter 3's)")
+    p.add_argument("--profile", action="store_true", help="OpenVINO kernel-precision profile of the paper-size artefacts")
     args = p.parse_args()
     batches = [int(b) for b in args.batch.split(",")]
     m = machine_info()
@@ -38,9 +44,10 @@ def main() -> None:
     lite, paper = load_generator(args.weights), build_generator("conv2d", size="paper", seed=args.seed)
     baselines = ("tf-graph-fp32", "openvino-fp32", "openvino-int8", "onnx-fp32", "onnx-int8")
     with tempfile.TemporaryDirectory(prefix="gan3d-gated-") as scratch:
-        paper_tuned = []
+        paper_tuned, tuned_backends = [], []
         for folder in args.tuned:
             art = load_artefact(folder)
+            tuned_backends.append(art.backend)
             cfg = transfer_config(art.manifest["settings"], quantization.quantizable_layers(art.backend, lite),
                                   quantization.quantizable_layers(art.backend, paper))
             paper_tuned.append(str(quantization.make_artefact(
@@ -54,6 +61,23 @@ def main() -> None:
             for r in records:
                 print(f"{size:5s} {Path(r['artefact']).name:28s} batch {r['batch_size']:4d} {r['showers_per_s']:9.1f} "
                       f"showers/s  {r['showers_per_s'] / fp32[r['batch_size']]:5.2f}x TF FP32 graph")
+        if args.profile:
+            batch = max(batches)
+            print(f"paper, batch {batch}: ms per batch by kernel precision (OpenVINO performance counters, "
+                  f"{args.rounds * 2} runs)")
+            for folder in [f"{args.artefacts}/conv2d_paper_untrained/{b}" for b in ("openvino-fp32", "openvino-int8")] \
+                    + [f for f, b in zip(paper_tuned, tuned_backends) if b.startswith("openvino")]:
+                prof = op_profile(folder, batch, runs=args.rounds * 2, warmup=2)
+                by_precision = kernel_precision_ms(prof)
+                fp32_ops: dict[str, float] = {}
+                for o in prof["ops"]:
+                    for kernel, ms in o["detail"].get("kernels", {}).items():
+                        if kernel.upper().endswith(("FP32", "F32")):
+                            fp32_ops[o["op"]] = fp32_ops.get(o["op"], 0.0) + ms / prof["runs"]
+                top = ", ".join(f"{op} {ms:.1f}" for op, ms in sorted(fp32_ops.items(), key=lambda kv: -kv[1])[:4])
+                print(f"  {Path(folder).name:28s} wall {prof['wall_ms']:7.1f} ms; "
+                      + "; ".join(f"{k} {v:.1f} ms ({v / prof['wall_ms']:.0%})" for k, v in sorted(by_precision.items()))
+                      + f"; FP32 kernels by op: {top}")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,8 +43,8 @@ import numpy as np
 
 from .atomic import atomic_dir
 
-__all__ = ["BACKENDS", "MODEL_FILES", "OPENVINO_PRECISION", "Artefact", "load_artefact", "load_manifest", "bucket_model_path",
-           "copy_artefact", "write_artefact", "file_sha256", "HardwareUnsupported"]
+__all__ = ["BACKENDS", "MODEL_FILES", "OPENVINO_PRECISION", "openvino_inference_precision", "Artefact", "load_artefact",
+           "load_manifest", "bucket_model_path", "copy_artefact", "write_artefact", "file_sha256", "HardwareUnsupported"]
 
 MANIFEST = "manifest.json"
 REFERENCE = "reference.npz"
@@ -157,11 +158,17 @@ def _onnx_runner(model_path: Path, manifest: dict, threads: int | None) -> Calla
     return lambda z: sess.run(None, {name: np.ascontiguousarray(z, np.float32)})[0].astype(np.float32)
 
 
+def openvino_inference_precision(manifest: Mapping) -> str:
+    """The inference precision hint ('f32', 'bf16') an OpenVINO artefact was written for: its
+    backend's, or for INT8 what the layers left out of INT8 compute in (``float_precision``)."""
+    pinned = manifest.get("settings", {}).get("inference_precision_pinned")
+    return pinned or OPENVINO_PRECISION[manifest["backend"]]
+
+
 def _openvino_runner(model_path: Path, manifest: dict, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
     import openvino as ov
 
-    backend = manifest["backend"]
-    wanted = OPENVINO_PRECISION[backend]
+    wanted = openvino_inference_precision(manifest)
     config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": wanted}
     if threads:
         config["INFERENCE_NUM_THREADS"] = threads

@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
                    "(not in the study: 0)")
     s.add_argument("--generator-as-deployed", action="store_true",
                    help="G runs as deployed (BatchNorm moving statistics, no dropout) in both updates: fine-tuning")
+    s.add_argument("--output-gradient-slope", type=float, default=0.0,
+                   help="G's output ReLU passes a LeakyReLU gradient of this slope, so cells at 0 GeV still learn "
+                   "(showers and weights unchanged; 0: plain ReLU)")
     s.add_argument("--init-discriminator", default=None,
                    help="start D from this checkpoint folder (out/checkpoints/epoch_NNNN) of the same model and size")
     s.add_argument("--init-generator", default=None,

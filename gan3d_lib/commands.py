@@ -144,7 +144,8 @@ def train(args: argparse.Namespace) -> int:
                          weight_profile=args.weight_profile, cell_power=args.cell_power,
                          weight_hits=args.weight_hits, weight_transverse=args.weight_transverse,
                          weight_moments=args.weight_moments,
-                         generator_as_deployed=args.generator_as_deployed, init_discriminator=args.init_discriminator)
+                         generator_as_deployed=args.generator_as_deployed,
+                         output_gradient_slope=args.output_gradient_slope, init_discriminator=args.init_discriminator)
     history = train(config, args.data, args.validation, args.out, progress=not args.quiet,
                     max_in_memory_gb=args.max_in_memory_gb)
     print(json.dumps({"epochs": len(history), "step": history[-1]["step"] if history else 0, "out": str(args.out)}))

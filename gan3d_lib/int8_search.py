@@ -43,13 +43,14 @@ Judge = Callable[[QuantConfig, bool], Any]  # (config, full gate?) -> an object 
 
 
 def default_space(backend: str, n_calibration: int,
-                  energy_buckets: Sequence[float] = DEFAULT_ENERGY_BINS_GEV) -> list[dict[str, Any]]:
+                  energy_buckets: Sequence[float] = DEFAULT_ENERGY_BINS_GEV, *, bf16: bool = False) -> list[dict[str, Any]]:
     """Calibration settings tried by the search, each varying one setting from the default
     (the first): one INT8 model per ``energy_buckets`` bucket (the generator's activations
     grow with the primary energy, about 50x from 2 to 500 GeV, so one range per tensor
     leaves a 2 GeV shower a few INT8 steps), asymmetric activations where offered (NNCF's
     recommendation for models with non-ReLU activations, as LeakyReLU here), the backend's first calibration method and
-    per-channel weights. The variations: every other calibration method, per-tensor
+    per-channel weights. The variations: with ``bf16`` (OpenVINO on a CPU that computes
+    BF16), the layers left out of INT8 in BF16 instead of FP32, tried first; every other calibration method, per-tensor
     weights, four times the calibration set (as many latents as given, ``n_calibration`` is
     the default's), one model for all energies, symmetric activations, and for OpenVINO no
     bias correction."""
@@ -60,6 +61,8 @@ def default_space(backend: str, n_calibration: int,
     if asymmetric_offered:
         base["asymmetric_activations"] = True
     space: list[dict[str, Any]] = [base]
+    if bf16 and backend == "openvino-int8":
+        space.append({**base, "float_precision": "bf16"})
     space += [{**base, "calibration": m} for m in methods[1:]]
     space.append({**base, "per_channel": False})
     space.append({**base, "n_calibration": None})
@@ -230,13 +233,14 @@ def search_artefact(backend: str, generator: Any, out: str | Path, gate_referenc
     from .artefacts import copy_artefact
     from .bench import run_streams
     from .gate import precision_gate
+    from .openvino_artefacts import bf16_offered
     from .quantization import make_artefact, quantizable_layer_costs, quantizable_layers
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     layers = quantizable_layers(backend, generator)
     costs = quantizable_layer_costs(backend, generator, layers)
-    space = default_space(backend, n_calibration)
+    space = default_space(backend, n_calibration, bf16=backend == "openvino-int8" and bf16_offered())
     with tempfile.TemporaryDirectory(prefix=".search-", dir=out.parent) as scratch:
         built: dict[QuantConfig, Any] = {}
         gates: dict[tuple[QuantConfig, bool], Any] = {}

@@ -102,7 +102,7 @@ def _conv2d_branch(x, width: float):
     return _block(x, L.Conv2D(25, 2, padding="valid", use_bias=False), dropout=0.2)  # 26 -> 25
 
 
-def _conv2d_generator(width: float, latent_size: int):
+def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: float):
     keras = _keras()
     L = keras.layers
     inp = keras.Input((latent_size,), name="latent")
@@ -116,19 +116,47 @@ def _conv2d_generator(width: float, latent_size: int):
         outs.append(L.Permute(back)(v) if back else v)
     x = L.Concatenate(axis=-1)(outs)
     x = L.Conv2D(25, 3, padding="same", use_bias=False)(x)
-    out = L.Rescaling(_NET_UNIT_GEV, name="shower")(L.ReLU()(x))
+    cells = _straight_through_relu_layer()(output_gradient_slope)(x) if output_gradient_slope > 0 else L.ReLU()(x)
+    out = L.Rescaling(_NET_UNIT_GEV, name="shower")(cells)
     return keras.Model(inp, out, name="conv2d_generator")
 
 
-def build_generator(kind: str, *, size: str | float = "paper", latent_size: int = LATENT_SIZE, seed: int = 0) -> Any:
-    """A generator ``kind`` in {'conv3d', 'conv2d'} at ``size`` ('paper', 'lite' or a width)."""
+def build_generator(kind: str, *, size: str | float = "paper", latent_size: int = LATENT_SIZE, seed: int = 0,
+                    output_gradient_slope: float = 0.0) -> Any:
+    """A generator ``kind`` in {'conv3d', 'conv2d'} at ``size`` ('paper', 'lite' or a width).
+
+    ``output_gradient_slope`` > 0 (Conv2D, for training only) makes the output ReLU pass the
+    gradient of a LeakyReLU of that slope: the same showers, but a cell the ReLU switched off
+    (exactly 0 GeV) still learns from the losses. Its weights load into the deployed generator."""
     width = SIZES[size] if isinstance(size, str) else float(size)
     _keras().utils.set_random_seed(seed)
     if kind == "conv3d":
         return _conv3d_generator(width, latent_size)
     if kind == "conv2d":
-        return _conv2d_generator(width, latent_size)
+        return _conv2d_generator(width, latent_size, output_gradient_slope)
     raise ValueError(f"unknown generator kind {kind!r}; choose 'conv3d' or 'conv2d'")
+
+
+@cache
+def _straight_through_relu_layer():
+    keras = _keras()
+
+    @keras.saving.register_keras_serializable(package="gan3d")
+    class StraightThroughReLU(keras.layers.Layer):
+        """ReLU forward; backward the gradient of LeakyReLU(``slope``) (a straight-through estimate)."""
+
+        def __init__(self, slope: float, **kwargs):
+            super().__init__(**kwargs)
+            self.slope = float(slope)
+
+        def call(self, x):
+            leaky = keras.ops.where(x > 0, x, self.slope * x)
+            return leaky + keras.ops.stop_gradient(keras.ops.relu(x) - leaky)
+
+        def get_config(self):
+            return {**super().get_config(), "slope": self.slope}
+
+    return StraightThroughReLU
 
 
 @cache

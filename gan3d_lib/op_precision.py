@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .artefacts import Artefact
+from .artefacts import Artefact, openvino_inference_precision
 from .quantization import QUANTIZABLE_ONNX_OPS
 
 __all__ = ["op_precision_table"]
@@ -68,12 +68,13 @@ def op_precision_table(artefact: Artefact) -> dict[str, dict[str, int]]:
                 w = w.input_value(0).get_node()
             return w is not None and w.get_type_name() == "Constant" and w.get_element_type().get_type_name() in ("i8", "u8")
 
+        float_kind = "bf16" if openvino_inference_precision(artefact.manifest) == "bf16" else "fp32"
         for op in ov.Core().read_model(str(artefact.model_file)).get_ops():
             kind = op.get_type_name()
             if kind in ("Convolution", "ConvolutionBackpropData", "GroupConvolution", "MatMul"):
-                add(kind, "int8" if int8_weights(op) else "fp32")
+                add(kind, "int8" if int8_weights(op) else float_kind)
             elif kind in ("PRelu", "Relu", "Add", "Concat"):
-                add(kind, "bf16" if backend == "openvino-bf16" else "fp32")
+                add(kind, float_kind)
     else:  # Keras: every layer computes at the policy's precision (BF16 keeps FP32 weights)
         kind = "bf16" if backend == "keras-bf16" else "fp32"
         for layer in artefact.manifest.get("layers", []):

@@ -72,6 +72,14 @@ def quantize(model: Any, latent: np.ndarray, config: QuantConfig) -> Any:
                          ignored_scope=_ignored_scope(config), advanced_parameters=_advanced(config))
 
 
+def bf16_offered() -> bool:
+    """Whether OpenVINO's CPU plugin computes in BF16 on this CPU (AVX-512 BF16 or AMX):
+    its ``OPTIMIZATION_CAPABILITIES`` list 'BF16'."""
+    import openvino as ov
+
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
 def _save(model, path: Path) -> None:
     import openvino as ov
 
@@ -88,7 +96,8 @@ def openvino_writer(backend: str, generator: Any, latent: np.ndarray, config: Qu
         if backend == "openvino-int8":
             model = quantize(model, latent, config)
         _save(model, path)
-        info["inference_precision_pinned"] = OPENVINO_PRECISION[backend]
+        info["inference_precision_pinned"] = ("bf16" if backend == "openvino-int8" and config.float_precision == "bf16"
+                                              else OPENVINO_PRECISION[backend])
 
     return write
 

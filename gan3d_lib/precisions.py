@@ -98,7 +98,8 @@ def calibration_label(settings: Mapping) -> str:
     return ", ".join([settings["calibration"], "per-channel" if settings.get("per_channel", True) else "per-tensor",
                       "asymmetric activations" if settings.get("asymmetric_activations")
                       or settings.get("activation_type") == "uint8" else "symmetric activations",
-                      f"{len(buckets) - 1} energy buckets" if buckets else "one model for all energies"])
+                      f"{len(buckets) - 1} energy buckets" if buckets else "one model for all energies"]
+                     + (["other layers BF16"] if settings.get("float_precision") == "bf16" else []))
 
 
 def fp32_layer_rows(searched: Mapping[str, Mapping]) -> list[dict]:

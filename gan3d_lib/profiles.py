@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["op_profile", "parse_onednn_verbose", "profile_table", "PROFILE_METHODS"]
+__all__ = ["op_profile", "parse_onednn_verbose", "profile_table", "kernel_precision_ms", "PROFILE_METHODS"]
 
 PROFILE_METHODS = {"keras": "onednn-verbose", "tf": "onednn-verbose", "inc": "onednn-verbose", "onnx": "onnxruntime-profiler",
                    "openvino": "openvino-perf-counters"}
@@ -100,8 +100,8 @@ elif method == "onnxruntime-profiler":
     result["ops"] = ops
 elif method == "openvino-perf-counters":
     import openvino as ov
-    from gan3d_lib.artefacts import OPENVINO_PRECISION
-    config = {"INFERENCE_PRECISION_HINT": OPENVINO_PRECISION[art.backend], "PERF_COUNT": True,
+    from gan3d_lib.artefacts import openvino_inference_precision
+    config = {"INFERENCE_PRECISION_HINT": openvino_inference_precision(art.manifest), "PERF_COUNT": True,
               "INFERENCE_NUM_THREADS": threads}
     request = ov.Core().compile_model(str(art.model_file), "CPU", config).create_infer_request()
     for _ in range(warmup):
@@ -183,3 +183,21 @@ def profile_table(profiles: Sequence[Mapping], *, top: int = 6) -> list[dict]:
             ms = sum(o["ms"] for o in rest)
             rows.append({"artefact": label, "op": "other ops", "ms": ms, "share": ms / p["wall_ms"] if p["wall_ms"] else None})
     return rows
+
+
+def kernel_precision_ms(profile: Mapping) -> dict[str, float]:
+    """Milliseconds per batch by the precision of the kernel that ran (``{'I8': ms, 'FP32': ms,
+    ...}``), from an OpenVINO profile's kernels: OpenVINO names a CPU kernel
+    ``<implementation>_<precision>`` (``brgconv_avx512_amx_I8``, ``jit_avx512_FP32``); kernels
+    without one (``undef``, memory-only nodes) are summed under 'none'."""
+    if profile.get("method") != "openvino-perf-counters":
+        raise ValueError(f"{profile.get('artefact')}: kernel precisions are read from OpenVINO profiles, "
+                         f"not {profile.get('method')!r}")
+    out: dict[str, float] = {}
+    for o in profile["ops"]:
+        for kernel, ms in o["detail"].get("kernels", {}).items():
+            tail = kernel.rsplit("_", 1)[-1].upper() if "_" in kernel else ""
+            key = tail if tail in {"I8", "U8", "I32", "FP32", "F32", "BF16", "FP16", "F16"} else "none"
+            key = {"U8": "I8", "F32": "FP32", "F16": "FP16"}.get(key, key)
+            out[key] = out.get(key, 0.0) + ms / profile["runs"]
+    return out

@@ -26,7 +26,10 @@ class QuantConfig:
     ``act_sym=False``; ONNX Runtime's uint8 activations always have one);
     ``energy_buckets``: primary-energy edges in GeV (e.g. 2, 20, 100, 250, 500): one INT8 model
     per bucket, each calibrated on latents of its own energies, the latent's energy (from its
-    norm) picking the model at run time; empty: one model for all energies.
+    norm) picking the model at run time; empty: one model for all energies;
+    ``float_precision``: what the layers left out of INT8 compute in, 'fp32' or 'bf16'
+    (OpenVINO only: its inference precision hint, read back from the compiled model; BF16
+    where the CPU has AVX-512 BF16 or AMX).
     """
 
     fp32_ops: tuple[str, ...] = ()
@@ -36,11 +39,13 @@ class QuantConfig:
     bias_correction: bool = True
     asymmetric_activations: bool = False
     energy_buckets: tuple[float, ...] = ()
+    float_precision: str = "fp32"
 
     def to_dict(self) -> dict[str, Any]:
         return {"fp32_ops": list(self.fp32_ops), "calibration": self.calibration, "per_channel": self.per_channel,
                 "n_calibration": self.n_calibration, "bias_correction": self.bias_correction,
-                "asymmetric_activations": self.asymmetric_activations, "energy_buckets": list(self.energy_buckets)}
+                "asymmetric_activations": self.asymmetric_activations, "energy_buckets": list(self.energy_buckets),
+                "float_precision": self.float_precision}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> QuantConfig:
@@ -57,6 +62,10 @@ class QuantConfig:
             raise ValueError(f"{backend}: calibration {self.calibration!r} not offered; choose one of {methods}")
         if self.asymmetric_activations and backend not in ("openvino-int8", "inc-int8"):
             raise ValueError(f"{backend}: asymmetric_activations is offered by openvino-int8 and inc-int8 only")
+        if self.float_precision not in ("fp32", "bf16"):
+            raise ValueError(f"float_precision must be 'fp32' or 'bf16', got {self.float_precision!r}")
+        if self.float_precision == "bf16" and backend != "openvino-int8":
+            raise ValueError(f"{backend}: float_precision 'bf16' is offered by openvino-int8 only")
         edges = self.energy_buckets
         if edges and (len(edges) < 3 or any(b <= a for a, b in zip(edges, edges[1:])) or edges[0] <= 0):
             raise ValueError(f"energy_buckets must be >= 3 increasing positive edges in GeV, got {list(edges)}")

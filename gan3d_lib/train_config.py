@@ -62,6 +62,10 @@ class TrainConfig:
     # users get: training-mode dropout and batch statistics shift the inference-mode output.
     # For a fine-tuning stage (the moving statistics are no longer updated).
     generator_as_deployed: bool = False
+    # > 0: the generator's output ReLU passes the gradient of a LeakyReLU of this slope
+    # (models.build_generator), so cells switched off at exactly 0 GeV, which no loss reaches
+    # through a ReLU, can learn to light up. The showers and the saved weights are unchanged.
+    output_gradient_slope: float = 0.0
     # tf.distribute strategy (see make_strategy); a run may resume under another one.
     strategy: str = "default"
     # Training order (gan3d_lib.shower_stream): showers in chunks, shuffled within groups of

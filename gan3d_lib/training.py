@@ -76,7 +76,8 @@ def _build(config: TrainConfig):
 
     _set_precision(config.precision)
     try:
-        gen = build_generator(config.model, size=config.size, seed=config.seed)
+        gen = build_generator(config.model, size=config.size, seed=config.seed,
+                              output_gradient_slope=config.output_gradient_slope)
         disc = build_discriminator(config.model, size=config.size, seed=config.seed + 1)
     finally:
         _set_precision("float32")

@@ -86,6 +86,11 @@ def test_default_space_varies_one_setting_at_a_time_from_bucketed_calibration():
         assert any(s["energy_buckets"] == () for s in space)  # one model for all energies is tried too
         for setting in space:
             QuantConfig(**setting).check(backend)
+        with_bf16 = default_space(backend, 64, energy_buckets=(2, 20, 500), bf16=True)
+        if backend == "openvino-int8":  # the float layers in BF16: the first variation
+            assert with_bf16[1] == {**base, "float_precision": "bf16"} and with_bf16[2:] == space[1:]
+        else:
+            assert with_bf16 == space
 
 
 def test_sensitivity_takes_at_most_its_share_and_unmeasured_layers_rank_output_side_first():

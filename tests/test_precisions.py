@@ -57,3 +57,5 @@ def test_calibration_label_names_every_setting():
         "minmax, per-channel, asymmetric activations, 4 energy buckets"
     assert calibration_label({"calibration": "kl", "per_channel": False, "energy_buckets": []}) == \
         "kl, per-tensor, symmetric activations, one model for all energies"
+    assert calibration_label({"calibration": "minmax", "energy_buckets": [], "float_precision": "bf16"}).endswith(
+        "one model for all energies, other layers BF16")

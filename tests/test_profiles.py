@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gan3d_lib.profiles import op_profile, parse_onednn_verbose, profile_table
+from gan3d_lib.profiles import kernel_precision_ms, op_profile, parse_onednn_verbose, profile_table
 
 LINES = [
     "onednn_verbose,v1,info,oneDNN v3.7.3 (commit N/A)",
@@ -36,7 +36,7 @@ def artefacts(tmp_path_factory):
     root = tmp_path_factory.mktemp("prof")
     gen = build_generator("conv2d", size=0.125, seed=3)
     return {b: make_artefact(b, gen, root / b, model="conv2d", size=0.125, source="test").path
-            for b in ("tf-graph-fp32", "onnx-fp32", "tflite-fp32", "openvino-fp32")}
+            for b in ("tf-graph-fp32", "onnx-fp32", "tflite-fp32", "openvino-fp32", "openvino-int8")}
 
 
 def test_each_runtime_profiles_or_says_why_not(artefacts):
@@ -50,6 +50,13 @@ def test_each_runtime_profiles_or_says_why_not(artefacts):
     ov = op_profile(artefacts["openvino-fp32"], 4, runs=2, warmup=1, threads=1)
     assert ov["method"] == "openvino-perf-counters" and "Convolution" in {o["op"] for o in ov["ops"]}
     assert any(o["detail"]["kernels"] for o in ov["ops"])
+    fp32 = kernel_precision_ms(ov)
+    assert fp32.get("FP32", 0) > 0 and "I8" not in fp32
+    assert sum(fp32.values()) == pytest.approx(sum(o["ms"] for o in ov["ops"]), rel=1e-6)
+    int8 = kernel_precision_ms(op_profile(artefacts["openvino-int8"], 4, runs=2, warmup=1, threads=1))
+    assert int8.get("I8", 0) > 0
+    with pytest.raises(ValueError, match="OpenVINO profiles"):
+        kernel_precision_ms(onnx)
     lite = op_profile(artefacts["tflite-fp32"], 4)
     assert "no per-op profile" in lite["skipped"]
     rows = profile_table([tf, onnx, lite], top=2)

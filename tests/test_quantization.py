@@ -143,6 +143,22 @@ def test_openvino_int8_keeps_its_pinned_precision_and_has_int8_weights(written):
     assert art.bytes_on_disk < 0.75 * written["openvino-fp32"].bytes_on_disk  # tiny model: the XML weighs
 
 
+def test_openvino_int8_with_bf16_float_layers_says_so_and_runs_it(tiny_generator, tmp_path):
+    from gan3d_lib.openvino_artefacts import bf16_offered
+
+    cfg = quantization.QuantConfig(fp32_ops=tuple(quantization.quantizable_layers("openvino-int8", tiny_generator)[-3:]),
+                                   float_precision="bf16")
+    with pytest.raises(ValueError, match="openvino-int8 only"):
+        cfg.check("onnx-int8")
+    if not bf16_offered():
+        pytest.skip(f"OpenVINO computes no BF16 on this CPU ({machine_info()['cpu_model']}): no INT8 + BF16 artefact")
+    art = quantization.make_artefact("openvino-int8", tiny_generator, tmp_path / "a", model="conv2d", size=0.125,
+                                     source="test", calibration=CALIBRATION, config=cfg)
+    assert art.manifest["settings"]["inference_precision_pinned"] == "bf16" and art.runtime_precision == "bf16"
+    table = op_precision_table(load_artefact(art.path))
+    assert table["Convolution"]["int8"] > 0 and table["Convolution"]["bf16"] > 0 and table["Convolution"]["fp32"] == 0
+
+
 def test_calibration_method_must_be_offered_by_the_backend(tiny_generator, tmp_path):
     with pytest.raises(ValueError, match="not offered"):
         quantization.make_artefact("onnx-int8", tiny_generator, tmp_path / "x", model="conv2d", size=0.125,
@@ -187,13 +203,16 @@ def test_energy_bucketed_int8_runs_each_latent_through_its_buckets_model(tiny_ge
 
 
 def test_quant_config_round_trips_and_checks_its_settings():
-    cfg = quantization.QuantConfig(fp32_ops=("a",), energy_buckets=BUCKETS, asymmetric_activations=True)
+    cfg = quantization.QuantConfig(fp32_ops=("a",), energy_buckets=BUCKETS, asymmetric_activations=True,
+                                   float_precision="bf16")
     assert quantization.QuantConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     cfg.check("openvino-int8")
     with pytest.raises(ValueError, match="asymmetric_activations"):
         cfg.check("onnx-int8")
     with pytest.raises(ValueError, match="increasing"):
         quantization.QuantConfig(energy_buckets=(2.0, 1.0, 5.0)).check("onnx-int8")
+    with pytest.raises(ValueError, match="'fp32' or 'bf16'"):
+        quantization.QuantConfig(float_precision="fp16").check("openvino-int8")
 
 
 def test_latent_energy_is_estimated_from_the_norm_within_a_few_percent():
