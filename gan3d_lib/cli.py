@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="without --tune: one INT8 model per primary-energy bucket, edges in GeV, e.g. 2,20,100,250,500")
     s.add_argument("--asymmetric-activations", action="store_true",
                    help="without --tune: INT8 activation ranges with a zero point (openvino-int8, inc-int8)")
+    s.add_argument("--float-precision", choices=("fp32", "bf16"), default="fp32",
+                   help="without --tune: what openvino-int8's layers outside INT8 compute in (bf16 where the CPU has it)")
     s.add_argument("--gate-n", type=int, default=1000, help="showers the physics gate compares (log-uniform E)")
     s.add_argument("--n-calibration", type=int, default=256, help="calibration latents (the search also tries 4x)")
     s.add_argument("--max-trials", type=int, default=45, help="search trials (accuracy control: iterations)")

@@ -202,7 +202,9 @@ def quantize(args: argparse.Namespace) -> int:
         from .quant_config import QuantConfig
 
         config = QuantConfig(energy_buckets=tuple(float(e) for e in args.energy_buckets.split(",")) if args.energy_buckets
-                             else (), asymmetric_activations=args.asymmetric_activations)
+                             else (), asymmetric_activations=args.asymmetric_activations,
+                             float_precision=args.float_precision)
+        config.check(args.backend)
         art = make_artefact(args.backend, generator, args.out, model=model, size=size, source=source,
                             calibration=calibration_latents(args.n_calibration, seed=args.seed), config=config)
     print(json.dumps({"artefact": str(art.path), "backend": art.backend, "bytes": art.bytes_on_disk,

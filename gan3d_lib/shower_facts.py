@@ -18,7 +18,7 @@ import numpy as np
 from . import observables as obs
 
 __all__ = ["FACTS", "GENERATOR_GOALS", "shower_facts", "facts_table", "facts_at_energies", "facts_by_energy_bin",
-           "goal_rows"]
+           "goal_rows", "goal_display_rows", "goal_summary"]
 
 #: (key, label with unit) of each fact, in table order.
 FACTS = (
@@ -135,3 +135,36 @@ def goal_rows(sample: Mapping[object, Mapping[str, float]], reference: Mapping[o
             rows.append({"key": key, "fact": fact, "sample": a, "reference": b, "deviation": dev, "kind": kind,
                          "goal": tol, "met": bool(met)})
     return rows
+
+
+def _deviation_text(row: Mapping) -> str:
+    dev = row["deviation"]
+    return {"factor": f"{dev:.2f}x", "relative": f"{100 * dev:+.1f} %"}.get(row["kind"], f"{dev:+.3f}")
+
+
+def _goal_text(row: Mapping) -> str:
+    tol = row["goal"]
+    return "within " + {"factor": f"{tol:g}x", "relative": f"{100 * tol:.0f} %"}.get(row["kind"], f"{tol:.2f}")
+
+
+def _where(row: Mapping) -> str:
+    return f"at {row['energy_gev']:.0f} GeV" if "energy_gev" in row else f"in {row['key']}"
+
+
+def goal_display_rows(rows: Sequence[Mapping]) -> list[dict]:
+    """Rows of :func:`goal_rows` (or ``mc_tuning.residual_table``) for a table: the fact in
+    words (:data:`FACTS`), deviation and goal as the goal states them, 'yes' or '**no**'."""
+    labels = dict(FACTS)
+    return [{**r, "fact": labels.get(r["fact"], r["fact"]), "deviation": _deviation_text(r), "goal": _goal_text(r),
+             "met": "yes" if r["met"] else "**no**"} for r in rows]
+
+
+def goal_summary(rows: Sequence[Mapping]) -> str:
+    """'n of m goals are met.' and each missed goal: fact, where, deviation."""
+    labels = dict(FACTS)
+    missed = [r for r in rows if not r["met"]]
+    text = f"{len(rows) - len(missed)} of {len(rows)} goals are met. "
+    if not missed:
+        return text + "None is missed."
+    return text + "Missed: " + "; ".join(f"{labels.get(r['fact'], r['fact'])} {_where(r)} ({_deviation_text(r)})"
+                                         for r in missed) + "."

@@ -62,7 +62,7 @@ from gan3d_lib.io import read_showers
 from gan3d_lib.mc import ShowerSimulator
 from gan3d_lib.mc_tuning import TOLERANCES, parameter_table, residual_table
 from gan3d_lib.reference import GEANT4_REFERENCE, GEANT4_SHOWER_FACTS, compare_to_geant4, geant4_cpu_s_per_shower
-from gan3d_lib.shower_facts import FACTS, facts_at_energies, facts_table
+from gan3d_lib.shower_facts import FACTS, facts_at_energies, facts_table, goal_display_rows, goal_summary
 from gan3d_lib.results import machine_info, write_results
 from gan3d_lib.tables import markdown_table
 
@@ -270,10 +270,7 @@ facts_rows = facts_table({"Geant4": GEANT4_SHOWER_FACTS, "Monte Carlo": mc_facts
 fact_labels = dict(FACTS)
 goal_rows = residual_table(mc_facts)
 display(Markdown(markdown_table(
-    [{**r, "fact": fact_labels[r["fact"]], "met": "yes" if r["met"] else "**no**",
-      "goal": f"{100 * r['goal']:.0f} %" if r["kind"] == "relative" else f"{r['goal']:.2f}",
-      "deviation": f"{100 * r['deviation']:+.1f} %" if r["kind"] == "relative" else f"{r['deviation']:+.3f}"}
-     for r in goal_rows],
+    goal_display_rows(goal_rows),
     {"energy_gev": "E_p [GeV]", "fact": "fact", "geant4": "Geant4", "monte_carlo": "Monte Carlo",
      "deviation": "MC - Geant4", "goal": "goal", "met": "met"},
     {"energy_gev": ".0f", "geant4": ".4g", "monte_carlo": ".4g"})))
@@ -282,14 +279,9 @@ plotting.plot_facts_against_reference(facts_rows, reference="Geant4", samples=["
 plt.show()
 results["shower_facts"] = {"geant4": GEANT4_SHOWER_FACTS, "monte_carlo": mc_facts}
 results["tuning_goals"] = goal_rows
-missed = [r for r in goal_rows if not r["met"]]
-glue("goals_met", len(goal_rows) - len(missed), display=False)
+glue("goals_met", sum(r["met"] for r in goal_rows), display=False)
 glue("goals_total", len(goal_rows), display=False)
-display(Markdown(
-    f"{len(goal_rows) - len(missed)} of {len(goal_rows)} goals are met. " + (
-        "Missed: " + "; ".join(f"{fact_labels[r['fact']]} at {r['energy_gev']:.0f} GeV "
-                               f"({r['monte_carlo']:.4g} against {r['geant4']:.4g})" for r in missed) + "."
-        if missed else "None is missed.")))
+display(Markdown(goal_summary(goal_rows)))
 
 # %% [markdown]
 # Each panel shows Geant4 as points and the Monte Carlo as a line, with the ratio beneath it

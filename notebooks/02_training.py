@@ -65,7 +65,8 @@ from gan3d_lib.evaluation import compare_at_energies
 from gan3d_lib.mc import ShowerSimulator
 from gan3d_lib.reference import GEANT4_SHOWER_FACTS
 from gan3d_lib.io import read_showers
-from gan3d_lib.shower_facts import FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table, goal_rows
+from gan3d_lib.shower_facts import (FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table,
+                                    goal_display_rows, goal_rows, goal_summary)
 from gan3d_lib.training import TrainConfig, generate_showers, load_generator, stage_summaries, train
 from gan3d_lib.results import write_results
 from gan3d_lib.tables import markdown_table
@@ -268,19 +269,13 @@ goal_gan = generate_showers(generator, goal_energies, seed=seed + 700)
 goal_table = goal_rows(facts_by_energy_bin(goal_gan, goal_energies), facts_by_energy_bin(goal_mc, goal_energies),
                        GENERATOR_GOALS)
 display(Markdown(markdown_table(
-    [{**r, "fact": fact_labels[r["fact"]], "met": "yes" if r["met"] else "**no**",
-      "deviation": f"{r['deviation']:.2f}x" if r["kind"] == "factor" else f"{100 * r['deviation']:+.1f} %",
-      "goal": f"within {r['goal']:g}x" if r["kind"] == "factor" else f"within {100 * r['goal']:.0f} %"} for r in goal_table],
+    goal_display_rows(goal_table),
     {"key": "E_p bin", "fact": "fact", "sample": "GAN", "reference": "Monte Carlo", "deviation": "GAN vs MC",
      "goal": "goal", "met": "met"}, {"sample": ".4g", "reference": ".4g"})))
-goals_missed = [r for r in goal_table if not r["met"]]
 results["generator_goals"] = goal_table
-glue("goals_met", len(goal_table) - len(goals_missed), display=False)
+glue("goals_met", sum(r["met"] for r in goal_table), display=False)
 glue("goals_total", len(goal_table), display=False)
-display(Markdown(f"{len(goal_table) - len(goals_missed)} of {len(goal_table)} goals are met. " + (
-    "Missed: " + "; ".join(f"{fact_labels[r['fact']]} in {r['key']} ("
-                           + (f"{r['deviation']:.2f}x" if r["kind"] == "factor" else f"{100 * r['deviation']:+.0f} %")
-                           + ")" for r in goals_missed) + "." if goals_missed else "None is missed.")))
+display(Markdown(goal_summary(goal_table)))
 
 # %%
 for r in rows:

@@ -71,7 +71,7 @@ from gan3d_lib.artefacts import load_artefact
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.io import read_showers
 from gan3d_lib.results import read_results, write_results
-from gan3d_lib.shower_facts import FACTS, GENERATOR_GOALS, facts_by_energy_bin, goal_rows
+from gan3d_lib.shower_facts import GENERATOR_GOALS, facts_by_energy_bin, goal_display_rows, goal_rows
 from gan3d_lib.tables import markdown_table
 from gan3d_lib.verdicts import conclusion_text, gate_verdicts
 
@@ -160,14 +160,10 @@ plt.show()
 
 # %%
 fp32_showers = load_artefact(root / "keras-fp32").generate(energies, seed)
-fact_labels = dict(FACTS)
 facts_rows = goal_rows(facts_by_energy_bin(fp32_showers, mc.energies_gev), facts_by_energy_bin(mc.showers, mc.energies_gev),
                        GENERATOR_GOALS)
 display(Markdown(markdown_table(
-    [{**r, "fact": fact_labels[r["fact"]], "met": "yes" if r["met"] else "**no**",
-      "goal": f"within {r['goal']:g}x" if r["kind"] == "factor" else f"within {100 * r['goal']:.0f} %",
-      "deviation": f"{r['deviation']:.2f}x" if r["kind"] == "factor" else f"{100 * r['deviation']:+.1f} %"}
-     for r in facts_rows],
+    goal_display_rows(facts_rows),
     {"key": "E_p bin", "fact": "fact", "sample": "FP32 GAN", "reference": "Monte Carlo", "deviation": "GAN vs MC",
      "goal": "goal", "met": "met"}, {"sample": ".4g", "reference": ".4g"})))
 results["shower_facts_fp32_vs_mc"] = facts_rows

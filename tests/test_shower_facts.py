@@ -30,3 +30,19 @@ def test_table_ratios_against_the_reference():
     r10 = [r for r in rows if r["energy_gev"] == 10.0]
     assert all(r["mine/Geant4"] == pytest.approx(2.0) for r in r10)
     assert all("mine" not in r for r in rows if r["energy_gev"] != 10.0)
+
+
+def test_goal_rows_display_and_summary_name_each_missed_goal():
+    from gan3d_lib.shower_facts import goal_display_rows, goal_rows, goal_summary
+
+    sample = {"2-20 GeV": {"hits": 80.0, "layer0_pct": 0.5}, "20-100 GeV": {"hits": 100.0, "layer0_pct": 0.1}}
+    reference = {"2-20 GeV": {"hits": 100.0, "layer0_pct": 0.2}, "20-100 GeV": {"hits": 101.0, "layer0_pct": 0.1}}
+    rows = goal_rows(sample, reference, {"hits": ("relative", 0.15), "layer0_pct": ("factor", 2.0)})
+    shown = goal_display_rows(rows)
+    assert [r["met"] for r in shown] == ["**no**", "**no**", "yes", "yes"]
+    assert shown[0]["deviation"] == "-20.0 %" and shown[0]["goal"] == "within 15 %"
+    assert shown[1]["deviation"] == "2.50x" and shown[1]["goal"] == "within 2x"
+    text = goal_summary(rows)
+    assert text.startswith("2 of 4 goals are met. Missed: ") and "in 2-20 GeV (-20.0 %)" in text and "(2.50x)" in text
+    assert goal_summary(rows[2:]) == "2 of 2 goals are met. None is missed."
+    assert "at 10 GeV" in goal_summary([{**rows[0], "energy_gev": 10.0}])
