@@ -253,7 +253,9 @@ results["activation_peaks"] = {"energies_gev": peak_energies, "n": peak_n, "peak
 # For each INT8 backend the search (`gan3d_lib.int8_search`) first measures each layer's
 # sensitivity (that layer alone in INT8, judged by the gate without its classifiers), then,
 # for each calibration setting (energy buckets with asymmetric activations where the backend
-# offers them, then one change at a time: the other calibration methods, per-tensor weights,
+# offers them, then one change at a time: for OpenVINO on a CPU that computes BF16 (AVX-512
+# BF16 or AMX), the layers left out of INT8 in BF16 instead of FP32 (its inference precision
+# hint, read back from the compiled model), the other calibration methods, per-tensor weights,
 # four times the calibration set, one model for all energies, symmetric activations, and for
 # OpenVINO no bias correction), keeps layers in FP32 in the order "cheapest unmeasured first,
 # then most damage per multiply-accumulate" (`quantization.quantizable_layer_costs`), as few
