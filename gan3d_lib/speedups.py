@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,14 @@ PRECISION_COMPARISONS = (
 )
 
 
+def _float_layers_note(artefact: str | os.PathLike) -> str:
+    """' (layers outside INT8 in BF16)' for an INT8 artefact whose other layers compute in BF16."""
+    manifest = Path(artefact) / "manifest.json"
+    if manifest.exists() and json.loads(manifest.read_text()).get("settings", {}).get("float_precision") == "bf16":
+        return " (layers outside INT8 in BF16)"
+    return ""
+
+
 def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate: float, geant4_rate: float,
                   conv3d: str | os.PathLike, cores: int) -> list[dict]:
     """The study's speed claims beside ratios of these measurements (rows: key, claim, setting,
@@ -58,7 +67,8 @@ def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate
     for label, num, den, claimed in PRECISION_COMPARISONS:
         for size, named in paths.items():
             if num in named and den in named:
-                rows.append({"key": "precision", "numerator": num, "denominator": den, "claim": label,
+                rows.append({"key": "precision", "numerator": num, "denominator": den,
+                             "claim": label + _float_layers_note(named[num]),
                              "paper": claimed, "size": size, "batch_size": batch[size],
                              "setting": f"{size}, batch {batch[size]}",
                              "ours": ratio(sweep, named[num], named[den], batch[size])})
