@@ -68,7 +68,7 @@ def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate
         for size, named in paths.items():
             if num in named and den in named:
                 rows.append({"key": "precision", "numerator": num, "denominator": den,
-                             "claim": label + _float_layers_note(named[num]),
+                             "claim": label.replace(" vs ", _float_layers_note(named[num]) + " vs ", 1),
                              "paper": claimed, "size": size, "batch_size": batch[size],
                              "setting": f"{size}, batch {batch[size]}",
                              "ours": ratio(sweep, named[num], named[den], batch[size])})
