@@ -30,7 +30,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "04_inference": {
         "ci": {"seconds_per_point": 0.2, "rounds": 3, "batch_sizes": "1,32", "paper_batch_sizes": "4",
                "stream_batch_sizes": "1,32", "stream_configs": "full", "n_mc": 256, "profile_runs": 2},
-        "default": {"seconds_per_point": 0.5, "rounds": 4, "batch_sizes": "1,4,16,64,128",
+        # default: 3 rounds of 0.4 s per point (4 x 0.5 s made the book 65.5 min on 2 cores: the
+        # sweep and its repeat took 739 s and 510 s of chapter 4's 1463 s)
+        "default": {"seconds_per_point": 0.4, "rounds": 3, "batch_sizes": "1,4,16,64,128",
                     "paper_batch_sizes": "1,16,128", "stream_batch_sizes": "1,16,128", "stream_configs": "all",
                     "n_mc": 2048, "profile_runs": 5},
     },
