@@ -12,7 +12,8 @@ list of passing configurations side by side. It runs in three phases:
    damage per multiply-accumulate, so that the INT8 layers are the expensive, harmless ones
    (without costs: by damage, then those not measured, output side first);
 2. **candidates**: for each calibration setting of the space (energy buckets, activations,
-   method, per-channel weights, calibration set size, bias correction), the k most
+   method, per-channel weights, calibration set size, bias correction, the precision of the
+   layers left out of INT8), the k most
    sensitive layers kept in FP32, the smallest k that passes found by bisection (each
    probe: the quick screen, then the full gate if the screen passes; a candidate failing
    the screen cannot pass), k never above
