@@ -185,14 +185,12 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # and the output layer (ReLU) stay the study's. Every stage's history, configuration and
 # command are committed next to its weights; each stage is shown below.
 #
-# The generator paints too few hits because most of its 15 625 output cells sit at exactly
-# 0 GeV behind the output ReLU, where no loss has a gradient: the hits term only moves cells
-# that are already lit. A fifth stage tried to reach them (`--output-gradient-slope`: the
-# ReLU passes a LeakyReLU gradient, showers and weights unchanged). Its first epoch raised the
-# hits at 250-500 GeV from 0.43 to 0.60 of the Monte Carlo's in validation, but widened the
-# showers (x width up to twice the Monte Carlo's at 250-500 GeV, FPD 1.07 against stage 4's
-# 0.41 on 1 000 held-out showers), and from its second epoch the sampling fraction ran away
-# (5.4 times the Monte Carlo's; with a slope of 0.2, 7.8 and 20 times after epochs 2 and 3).
+# A cell the output ReLU sets to exactly 0 GeV gets no gradient from any loss: the hits term
+# only moves cells that are already lit. A fifth stage tried to reach the switched-off cells (`--output-gradient-slope`: the
+# ReLU passes a LeakyReLU gradient, showers and weights unchanged). In its validation the
+# first epoch raised the hits at high energy but widened the showers, and from the second
+# epoch on the sampling fraction ran away; the figures are in the run's `command.txt` and
+# `history.json`, not computed by this chapter.
 # It is not shipped; its record is in `data/weights/experiments/`.
 
 # %%
