@@ -22,7 +22,7 @@ def main() -> None:
     from gan3d_lib.artefacts import load_artefact
     from gan3d_lib.bench import run_streams
     from gan3d_lib.int8_search import transfer_config
-    from gan3d_lib.models import build_generator
+    from gan3d_lib.models import build_generator, generator_options
     from gan3d_lib.profiles import kernel_precision_ms, op_profile
     from gan3d_lib.results import machine_info
     from gan3d_lib.training import load_generator
@@ -41,7 +41,8 @@ def main() -> None:
     m = machine_info()
     print(f"CPU {m['cpu_model']}, {m['usable_cores']} cores, avx2={m['avx2']} avx512_vnni={m['avx512_vnni']} "
           f"amx={m['amx']}; one stream, all cores, {args.rounds} interleaved rounds of {args.seconds:g} s")
-    lite, paper = load_generator(args.weights), build_generator("conv2d", size="paper", seed=args.seed)
+    lite = load_generator(args.weights)
+    paper = build_generator("conv2d", size="paper", seed=args.seed, **generator_options(lite))
     baselines = ("tf-graph-fp32", "openvino-fp32", "openvino-int8", "onnx-fp32", "onnx-int8")
     with tempfile.TemporaryDirectory(prefix="gan3d-gated-") as scratch:
         paper_tuned, tuned_backends = [], []

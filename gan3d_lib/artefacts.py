@@ -83,7 +83,7 @@ def _keras_runner(model_path: Path, manifest: dict, threads: int | None) -> Call
     policy = "mixed_bfloat16" if manifest["backend"] == "keras-bf16" else "float32"
     keras.mixed_precision.set_global_policy(policy)
     try:
-        gen = build_generator(manifest["model"], size=manifest["size"])
+        gen = build_generator(manifest["model"], size=manifest["size"], **manifest.get("generator_options", {}))
     finally:
         keras.mixed_precision.set_global_policy("float32")
     gen.load_weights(model_path)

@@ -101,11 +101,20 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--weight-moments", type=float, default=0.0,
                    help="weight of the per-energy-bin squared log ratio of mean x/y widths and first-layer share "
                    "(not in the study: 0)")
+    s.add_argument("--weight-sf-spread", type=float, default=0.0,
+                   help="weight of the per-energy-bin squared log ratio of the relative E_cal spreads, fake over real "
+                   "(not in the study: 0)")
     s.add_argument("--generator-as-deployed", action="store_true",
                    help="G runs as deployed (BatchNorm moving statistics, no dropout) in both updates: fine-tuning")
     s.add_argument("--output-gradient-slope", type=float, default=0.0,
                    help="G's output ReLU passes a LeakyReLU gradient of this slope, so cells at 0 GeV still learn "
                    "(showers and weights unchanged; 0: plain ReLU)")
+    s.add_argument("--small-cell-head", action="store_true",
+                   help="G gets a second output in ln(E_cell/MeV), added to its ReLU cells, so small cells keep a "
+                   "gradient (Conv2D; a folder without it given to --init-generator starts it)")
+    s.add_argument("--latent-norm", choices=["normal", "sphere"], default="normal",
+                   help="training latents: 'normal' (the study's E_p/100 x N(0,1)^200, length carries E_p to 5%%) or "
+                   "'sphere' (same direction at length sqrt(200): exact E_p, as generated at inference)")
     s.add_argument("--init-discriminator", default=None,
                    help="start D from this checkpoint folder (out/checkpoints/epoch_NNNN) of the same model and size")
     s.add_argument("--init-generator", default=None,

@@ -143,9 +143,10 @@ def train(args: argparse.Namespace) -> int:
                          strategy=args.strategy, weight_ecal=args.weight_ecal, weight_depth=args.weight_depth,
                          weight_profile=args.weight_profile, cell_power=args.cell_power,
                          weight_hits=args.weight_hits, weight_transverse=args.weight_transverse,
-                         weight_moments=args.weight_moments,
+                         weight_moments=args.weight_moments, weight_sf_spread=args.weight_sf_spread,
                          generator_as_deployed=args.generator_as_deployed,
-                         output_gradient_slope=args.output_gradient_slope, init_discriminator=args.init_discriminator)
+                         output_gradient_slope=args.output_gradient_slope, init_discriminator=args.init_discriminator,
+                         small_cell_head=args.small_cell_head, latent_norm=args.latent_norm)
     history = train(config, args.data, args.validation, args.out, progress=not args.quiet,
                     max_in_memory_gb=args.max_in_memory_gb)
     print(json.dumps({"epochs": len(history), "step": history[-1]["step"] if history else 0, "out": str(args.out)}))

@@ -19,7 +19,8 @@ from . import observables as obs
 
 __all__ = ["mape", "binary_cross_entropy", "polyval", "ecal_target", "longitudinal_shares", "depth_error",
            "energy_bin_onehot", "per_bin_means", "profile_error", "transverse_shares", "transverse_error",
-           "discriminator_view", "soft_hits", "hits_error", "shower_moments", "moments_error"]
+           "discriminator_view", "soft_hits", "hits_error", "shower_moments", "moments_error",
+           "sampling_fraction_spread_error"]
 
 ops = keras.ops
 #: inner edges (GeV) of the primary-energy bins the per-bin terms use
@@ -124,6 +125,18 @@ def hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float) ->
     counts, (h_fake, h_real) = per_bin_means(energies_gev, soft_hits(fake, threshold_gev), soft_hits(real, threshold_gev))
     rel = h_fake / ops.maximum(h_real, 1.0) - 1.0
     return ops.sum(counts * rel**2) / ops.sum(counts)
+
+
+def sampling_fraction_spread_error(energies_gev: Any, fake: Any, real: Any, sf_coeffs: Sequence[float]) -> Any:
+    """Squared log ratio of the per-bin relative spreads (standard deviation) of
+    E_cal / (E_p SF(E_p)), fake over real, weighted by the bins' counts: the energy
+    resolution, which the mean-seeking E_cal term leaves free."""
+    target = ecal_target(energies_gev, sf_coeffs)
+    r_fake, r_real = ops.sum(fake, axis=(1, 2, 3)) / target, ops.sum(real, axis=(1, 2, 3)) / target
+    counts, (m_f, q_f, m_r, q_r) = per_bin_means(energies_gev, r_fake, r_fake**2, r_real, r_real**2)
+    spread_fake = ops.sqrt(ops.maximum(q_f - m_f**2, 0.0) + 1e-8)
+    spread_real = ops.sqrt(ops.maximum(q_r - m_r**2, 0.0) + 1e-8)
+    return ops.sum(counts * ops.log(spread_fake / spread_real) ** 2) / ops.sum(counts)
 
 
 def shower_moments(showers: Any) -> Any:

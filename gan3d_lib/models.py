@@ -6,8 +6,10 @@
   parameters at width 1).
 
 Generators map a latent vector (N, 200) to showers (N, 25, 25, 25) in GeV, non-negative
-(final ReLU). The primary energy conditions the latent vector by multiplication,
-``latent = (E / 100 GeV) * N(0, 1)^200`` (:func:`latent_vectors`). ``width`` multiplies every
+(final ReLU; with the optional small-cell head, ReLU plus a positive exp(...) in MeV). The
+primary energy conditions the latent vector by multiplication, ``latent = (E / 100 GeV) * u``
+with u of length sqrt(200) (the study's u ~ N(0, 1)^200 with ``norm='normal'``;
+:func:`latent_vectors`). ``width`` multiplies every
 hidden channel count, so the same topology has a small ``lite`` size for CPUs.
 
 Discriminators return three heads: ``generation`` (real/fake probability), ``auxiliary``
@@ -22,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LATENT_SIZE", "NET_UNIT_GEV", "SIZES", "latent_vectors", "latent_energy_gev", "build_generator",
-           "build_discriminator", "count_parameters", "layer_multiply_accumulates", "multiply_accumulates", "TotalEnergy"]
+__all__ = ["LATENT_SIZE", "LATENT_NORMS", "NET_UNIT_GEV", "SIZES", "SMALL_CELL_INIT_LN_MEV", "SMALL_CELL_MAX_LN_MEV",
+           "latent_vectors", "latent_energy_gev", "build_generator", "build_discriminator", "generator_options",
+           "transfer_weights", "count_parameters", "layer_multiply_accumulates", "multiply_accumulates", "TotalEnergy"]
 
 LATENT_SIZE = 200
 SIZES = {"paper": 1.0, "lite": 0.25}
@@ -32,19 +35,35 @@ _LEAKY_SLOPE = 0.3  # Keras 2 LeakyReLU default, used by the original code
 # the generator ends with a fixed Rescaling to GeV, the discriminator starts with its inverse.
 _NET_UNIT_GEV = 0.001
 NET_UNIT_GEV = _NET_UNIT_GEV  #: GeV per unit of the networks' cell values
+# The small-cell head (build_generator(small_cell_head=True)) starts every cell at
+# exp(-10) MeV = 4.5e-5 MeV (0.7 MeV over all 15 625 cells) and is capped at exp(3) = 20 MeV.
+SMALL_CELL_INIT_LN_MEV = -10.0
+SMALL_CELL_MAX_LN_MEV = 3.0
 
 
-def latent_vectors(energies_gev: np.ndarray, *, seed: int, latent_size: int = LATENT_SIZE) -> np.ndarray:
-    """(N, latent_size) float32 generator inputs (E_p / 100 GeV) * N(0, 1)."""
+LATENT_NORMS = ("sphere", "normal")
+
+
+def latent_vectors(energies_gev: np.ndarray, *, seed: int, latent_size: int = LATENT_SIZE,
+                   norm: str = "sphere") -> np.ndarray:
+    """(N, latent_size) float32 generator inputs (E_p / 100 GeV) * u.
+
+    ``norm`` 'normal' (the study's): u ~ N(0, 1)^latent_size, whose length carries E_p only to
+    1 / sqrt(2 latent_size) (5 % for 200); 'sphere' (ours, the default): the same direction
+    scaled to length sqrt(latent_size), so the latent's length is exactly E_p / 100 GeV x sqrt(latent_size)."""
+    if norm not in LATENT_NORMS:
+        raise ValueError(f"latent norm must be one of {LATENT_NORMS}, got {norm!r}")
     e = np.asarray(energies_gev, dtype=np.float32).reshape(-1, 1)
     noise = np.random.default_rng(seed).standard_normal((e.shape[0], latent_size), dtype=np.float32)
+    if norm == "sphere":
+        noise *= np.float32(np.sqrt(latent_size)) / np.linalg.norm(noise, axis=1, keepdims=True)
     return e / 100.0 * noise
 
 
 def latent_energy_gev(latent: np.ndarray) -> np.ndarray:
     """(N,) primary energy in GeV estimated from latent vectors (N, latent_size) of
-    :func:`latent_vectors`: 100 GeV x |latent| / sqrt(latent_size) (relative spread about
-    1 / sqrt(2 latent_size), 5 % for 200)."""
+    :func:`latent_vectors`: 100 GeV x |latent| / sqrt(latent_size) (exact for 'sphere' latents;
+    relative spread about 1 / sqrt(2 latent_size), 5 % for 200, for the study's 'normal' ones)."""
     z = np.asarray(latent, np.float64)
     return 100.0 * np.linalg.norm(z, axis=1) / np.sqrt(z.shape[1])
 
@@ -102,7 +121,7 @@ def _conv2d_branch(x, width: float):
     return _block(x, L.Conv2D(25, 2, padding="valid", use_bias=False), dropout=0.2)  # 26 -> 25
 
 
-def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: float):
+def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: float, small_cell_head: bool):
     keras = _keras()
     L = keras.layers
     inp = keras.Input((latent_size,), name="latent")
@@ -115,25 +134,38 @@ def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: flo
         v = _conv2d_branch(v, width)
         outs.append(L.Permute(back)(v) if back else v)
     x = L.Concatenate(axis=-1)(outs)
-    x = L.Conv2D(25, 3, padding="same", use_bias=False)(x)
+    features = x
+    x = L.Conv2D(25, 3, padding="same", use_bias=False)(features)
     cells = _straight_through_relu_layer()(output_gradient_slope)(x) if output_gradient_slope > 0 else L.ReLU()(x)
+    if small_cell_head:
+        # A second output in ln(E / MeV), added to the ReLU's cells: never exactly 0, so every
+        # cell keeps a gradient. Starts at exp(SMALL_CELL_INIT_LN_MEV) MeV in every cell.
+        log_small = L.Conv2D(25, 3, padding="same", kernel_initializer="zeros", name="small_cells_ln_mev",
+                             bias_initializer=keras.initializers.Constant(SMALL_CELL_INIT_LN_MEV))(features)
+        cells = L.Add(name="cells_mev")([cells, _bounded_exp_layer()(SMALL_CELL_MAX_LN_MEV, name="small_cells_mev")(log_small)])
     out = L.Rescaling(_NET_UNIT_GEV, name="shower")(cells)
     return keras.Model(inp, out, name="conv2d_generator")
 
 
 def build_generator(kind: str, *, size: str | float = "paper", latent_size: int = LATENT_SIZE, seed: int = 0,
-                    output_gradient_slope: float = 0.0) -> Any:
+                    output_gradient_slope: float = 0.0, small_cell_head: bool = False) -> Any:
     """A generator ``kind`` in {'conv3d', 'conv2d'} at ``size`` ('paper', 'lite' or a width).
 
     ``output_gradient_slope`` > 0 (Conv2D, for training only) makes the output ReLU pass the
     gradient of a LeakyReLU of that slope: the same showers, but a cell the ReLU switched off
-    (exactly 0 GeV) still learns from the losses. Its weights load into the deployed generator."""
+    (exactly 0 GeV) still learns from the losses. Its weights load into the deployed generator.
+
+    ``small_cell_head`` (Conv2D) adds a second output convolution on the same features, in
+    ln(E_cell / MeV), whose exp(...) (at most exp(SMALL_CELL_MAX_LN_MEV) MeV) is added to the
+    ReLU's cells: the 0.1-3 MeV cells that a ReLU, once switched off, cannot learn back."""
     width = SIZES[size] if isinstance(size, str) else float(size)
     _keras().utils.set_random_seed(seed)
     if kind == "conv3d":
+        if small_cell_head:
+            raise ValueError("small_cell_head is defined for the conv2d generator only")
         return _conv3d_generator(width, latent_size)
     if kind == "conv2d":
-        return _conv2d_generator(width, latent_size, output_gradient_slope)
+        return _conv2d_generator(width, latent_size, output_gradient_slope, small_cell_head)
     raise ValueError(f"unknown generator kind {kind!r}; choose 'conv3d' or 'conv2d'")
 
 
@@ -157,6 +189,49 @@ def _straight_through_relu_layer():
             return {**super().get_config(), "slope": self.slope}
 
     return StraightThroughReLU
+
+
+@cache
+def _bounded_exp_layer():
+    keras = _keras()
+
+    @keras.saving.register_keras_serializable(package="gan3d")
+    class BoundedExp(keras.layers.Layer):
+        """exp(min(x, ``max_log``)): a positive output that cannot run away."""
+
+        def __init__(self, max_log: float, **kwargs):
+            super().__init__(**kwargs)
+            self.max_log = float(max_log)
+
+        def call(self, x):
+            return keras.ops.exp(keras.ops.minimum(x, self.max_log))
+
+        def get_config(self):
+            return {**super().get_config(), "max_log": self.max_log}
+
+    return BoundedExp
+
+
+def generator_options(generator: Any) -> dict[str, bool]:
+    """The :func:`build_generator` options a built generator was made with ({'small_cell_head': ...}),
+    so that another size or a reloaded copy is built alike."""
+    return {"small_cell_head": any(layer.name.startswith("small_cells") for layer in generator.layers)}
+
+
+def transfer_weights(source: Any, target: Any) -> int:
+    """Copy the weights of ``source`` into the layers of ``target`` that it shares (same order,
+    same shapes), skipping ``target``'s small-cell head; returns the number of layers copied.
+    For starting a generator with a small-cell head from one trained without it."""
+    src = [layer for layer in source.layers if layer.weights]
+    dst = [layer for layer in target.layers if layer.weights and not layer.name.startswith("small_cells")]
+    if len(src) != len(dst):
+        raise ValueError(f"{source.name} has {len(src)} layers with weights, {target.name} {len(dst)} besides its head")
+    for a, b in zip(src, dst):
+        shapes_a, shapes_b = [w.shape for w in a.get_weights()], [w.shape for w in b.get_weights()]
+        if shapes_a != shapes_b:
+            raise ValueError(f"layer {a.name} {shapes_a} does not match {b.name} {shapes_b}")
+        b.set_weights(a.get_weights())
+    return len(dst)
 
 
 @cache

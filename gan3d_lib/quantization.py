@@ -325,6 +325,8 @@ def make_artefact(
     ``calibration``: latent vectors for INT8 calibration (default :func:`calibration_latents`);
     ``config``: the INT8 settings (:class:`QuantConfig`; INT8 backends only).
     """
+    from .models import generator_options
+
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     config.check(backend)
@@ -344,7 +346,8 @@ def make_artefact(
                                        energy_range_gev=(lo / BUCKET_MARGIN, hi * BUCKET_MARGIN))
                    for i, (lo, hi) in enumerate(zip(edges, edges[1:]))]
     writer = _writer(backend, generator, latents, config, info)
-    extra = {**(extra or {}), "layers": [type(layer).__name__ for layer in generator.layers]}
+    extra = {**(extra or {}), "layers": [type(layer).__name__ for layer in generator.layers],
+             "generator_options": generator_options(generator)}
 
     def write(path: Path):
         with quiet_converters():

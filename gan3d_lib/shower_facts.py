@@ -18,7 +18,7 @@ import numpy as np
 from . import observables as obs
 
 __all__ = ["FACTS", "GENERATOR_GOALS", "shower_facts", "facts_table", "facts_at_energies", "facts_by_energy_bin",
-           "goal_rows", "goal_display_rows", "goal_summary"]
+           "goal_rows", "goal_display_rows", "goal_summary", "latent_conditioning_rows"]
 
 #: (key, label with unit) of each fact, in table order.
 FACTS = (
@@ -168,3 +168,20 @@ def goal_summary(rows: Sequence[Mapping]) -> str:
         return text + "None is missed."
     return text + "Missed: " + "; ".join(f"{labels.get(r['fact'], r['fact'])} {_where(r)} ({_deviation_text(r)})"
                                          for r in missed) + "."
+
+
+def latent_conditioning_rows(reference: np.ndarray, sphere: np.ndarray, normal: np.ndarray, energies_gev: np.ndarray, *,
+                             seed: int) -> list[dict]:
+    """Per primary-energy bin: the SF rms / mean of the ``reference`` showers and of one
+    generator's showers for the same energies from 'sphere' latents (``sphere``) and from the
+    study's 'normal' ones (``normal``), both drawn with latent ``seed``, and the relative spread
+    of E_p that the 'normal' latents' length carries (``models.latent_energy_gev``)."""
+    from .models import latent_energy_gev, latent_vectors
+
+    energies = np.asarray(energies_gev, np.float64)
+    carried = latent_energy_gev(latent_vectors(energies, seed=seed, norm="normal")) / energies
+    which = obs.energy_bin_index(energies, obs.DEFAULT_ENERGY_BINS_GEV)
+    facts = [facts_by_energy_bin(s, energies) for s in (reference, sphere, normal)]
+    return [{"key": label, "reference": facts[0][label]["sf_rms_over_mean"], "sphere": facts[1][label]["sf_rms_over_mean"],
+             "normal": facts[2][label]["sf_rms_over_mean"], "latent_energy_spread": float(np.std(carried[which == b]))}
+            for b, label in enumerate(obs.energy_bin_labels(obs.DEFAULT_ENERGY_BINS_GEV)) if label in facts[0]]

@@ -57,6 +57,8 @@ class TrainConfig:
     weight_transverse: float = 0.0  # per %^2 of mean x and y shape error per energy bin; not in the study
     # per squared log ratio of the per-bin mean x and y widths and first-layer share; not in the study
     weight_moments: float = 0.0
+    # per squared log ratio of the per-bin spreads of E_cal / (E_p SF(E_p)), fake over real; not in the study
+    weight_sf_spread: float = 0.0
     # Run the generator as it is deployed (BatchNorm with its moving statistics, no dropout)
     # in both updates, so that the discriminator and the losses judge exactly the showers
     # users get: training-mode dropout and batch statistics shift the inference-mode output.
@@ -66,6 +68,14 @@ class TrainConfig:
     # (models.build_generator), so cells switched off at exactly 0 GeV, which no loss reaches
     # through a ReLU, can learn to light up. The showers and the saved weights are unchanged.
     output_gradient_slope: float = 0.0
+    # The Conv2D generator's second output in ln(E_cell / MeV) (models.build_generator): cells
+    # never exactly 0, so the small ones keep a gradient. A generator without it (init_generator)
+    # starts this one with the head's initial exp(-10) MeV per cell.
+    small_cell_head: bool = False
+    # Training latents (models.latent_vectors): 'normal', the study's E_p / 100 x N(0, 1)^200, whose
+    # length carries E_p to 5 %; 'sphere', the same direction at length sqrt(200) (exact E_p),
+    # as the library generates at inference. Earlier stages keep 'normal' to be re-created exactly.
+    latent_norm: str = "normal"
     # tf.distribute strategy (see make_strategy); a run may resume under another one.
     strategy: str = "default"
     # Training order (gan3d_lib.shower_stream): showers in chunks, shuffled within groups of
@@ -81,13 +91,15 @@ class TrainConfig:
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
         weights = {k: getattr(self, k) for k in ("weight_depth", "weight_profile", "weight_hits", "weight_transverse",
-                                                    "weight_moments")}
+                                                    "weight_moments", "weight_sf_spread")}
         if min(weights.values()) < 0:
             raise ValueError(f"loss weights must be >= 0, got {weights}")
         if not 0 < self.cell_power <= 1:
             raise ValueError(f"cell_power must be in (0, 1], got {self.cell_power}")
         if self.lr_decay < 0:
             raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
+        if self.latent_norm not in ("sphere", "normal"):
+            raise ValueError(f"latent_norm must be 'sphere' or 'normal', got {self.latent_norm!r}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
 

@@ -77,7 +77,8 @@ def _build(config: TrainConfig):
     _set_precision(config.precision)
     try:
         gen = build_generator(config.model, size=config.size, seed=config.seed,
-                              output_gradient_slope=config.output_gradient_slope)
+                              output_gradient_slope=config.output_gradient_slope,
+                              small_cell_head=config.small_cell_head)
         disc = build_discriminator(config.model, size=config.size, seed=config.seed + 1)
     finally:
         _set_precision("float32")
@@ -120,9 +121,13 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         start = offset + tf.distribute.get_replica_context().replica_id_in_sync_group * n
         return x[start:start + n]
 
-    def latent(energies, s):
+    sphere = config.latent_norm == "sphere"
+
+    def latent(energies, s):  # as models.latent_vectors(norm=config.latent_norm)
         n = tf.shape(energies)[0]
         noise = tf.random.stateless_normal((n * replicas, LATENT_SIZE), seed=s)
+        if sphere:
+            noise = noise * (LATENT_SIZE**0.5 / tf.norm(noise, axis=1, keepdims=True))
         return energies[:, None] / 100.0 * local(noise, n)
 
     def seen(showers):
@@ -162,7 +167,9 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
                 ("weight_profile", "g_profile_mse", lambda: terms.profile_error(energies, fake, showers)),
                 ("weight_transverse", "g_transverse_mse", lambda: terms.transverse_error(energies, fake, showers)),
                 ("weight_moments", "g_moments_logsq", lambda: terms.moments_error(energies, fake, showers)),
-                ("weight_hits", "g_hits_rel_sq", lambda: terms.hits_error(energies, fake, showers, HITS_THRESHOLD_GEV)))
+                ("weight_hits", "g_hits_rel_sq", lambda: terms.hits_error(energies, fake, showers, HITS_THRESHOLD_GEV)),
+                ("weight_sf_spread", "g_sf_spread_logsq",
+                 lambda: terms.sampling_fraction_spread_error(energies, fake, showers, sf_coeffs)))
             for weight_name, loss_name, term in optional:
                 weight = getattr(config, weight_name)
                 if weight > 0:
@@ -185,23 +192,26 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
     return step
 
 
-def generate_showers(generator: Any, energies_gev: np.ndarray, *, seed: int, batch_size: int = 256) -> np.ndarray:
+def generate_showers(generator: Any, energies_gev: np.ndarray, *, seed: int, batch_size: int = 256,
+                     latent_norm: str = "sphere") -> np.ndarray:
     """(N, 25, 25, 25) float32 GeV showers from a Keras generator for the given energies."""
     import keras
 
     from .models import latent_vectors
 
-    z = latent_vectors(energies_gev, seed=seed)
+    z = latent_vectors(energies_gev, seed=seed, norm=latent_norm)
     out = [keras.ops.convert_to_numpy(generator(z[i:i + batch_size], training=False)).astype(np.float32)
            for i in range(0, len(z), batch_size)]
     return np.concatenate(out) if out else np.empty((0, 25, 25, 25), np.float32)
 
 
-def _validate(gen, val_showers, val_energies, seed: int, *, score_hits: bool = False) -> dict[str, float]:
+def _validate(gen, val_showers, val_energies, seed: int, *, score_hits: bool = False,
+              latent_norm: str = "sphere") -> dict[str, float]:
     """:func:`evaluation.epoch_metrics` of ``gen``'s showers (latent ``seed``) for the validation energies."""
     from .evaluation import epoch_metrics
 
-    return epoch_metrics(generate_showers(gen, val_energies, seed=seed), val_showers, val_energies, score_hits=score_hits)
+    fake = generate_showers(gen, val_energies, seed=seed, latent_norm=latent_norm)
+    return epoch_metrics(fake, val_showers, val_energies, score_hits=score_hits)
 
 
 def train(
@@ -268,8 +278,7 @@ def train(
         start_epoch, history, best = state["epoch"], state["history"], state.get("best")
     else:
         if config.init_generator:
-            init = Path(config.init_generator)
-            gen.load_weights(init / "generator.weights.h5" if init.is_dir() else init)
+            _load_initial_generator(gen, Path(config.init_generator), config)
         if config.init_discriminator:
             load_discriminator(Path(config.init_discriminator), disc)
     check_same_on_all_workers(strategy, start_epoch, "the checkpoint to resume from (epoch)")
@@ -298,7 +307,7 @@ def train(
                   "lr_generator": lr_g, "lr_discriminator": lr_d,
                   **{k: v / steps_per_epoch for k, v in sums.items()},
                   **(_validate(gen, val_showers, val_energies, seed=config.seed + 10_000,
-                               score_hits=config.weight_hits > 0) if chief else {})}
+                               score_hits=config.weight_hits > 0, latent_norm=config.latent_norm) if chief else {})}
         history.append(record)
         if not chief:
             continue
@@ -352,19 +361,35 @@ def stage_summaries(out_dir: str | os.PathLike) -> list[dict]:
     return out
 
 
+def _load_initial_generator(gen, init: Path, config: TrainConfig) -> None:
+    """Weights of ``init`` (a training folder or .weights.h5) into ``gen``; a folder trained
+    without the small-cell head starts a generator with one (models.transfer_weights)."""
+    from .models import transfer_weights
+
+    init_cfg = json.loads((init / "config.json").read_text()) if (init / "config.json").exists() else {}
+    if config.small_cell_head and not init_cfg.get("small_cell_head", False):
+        if not init.is_dir():
+            raise ValueError(f"{init}: give the training folder (its config.json says whether it has a small-cell head)")
+        transfer_weights(load_generator(init), gen)
+        return
+    gen.load_weights(init / "generator.weights.h5" if init.is_dir() else init)
+
+
 def load_generator(out_dir_or_weights: str | os.PathLike, *, model: str | None = None, size: str | None = None) -> Any:
     """A Keras generator with trained weights: a training folder (uses its config.json and the
     best-epoch ``generator.weights.h5``) or a ``.weights.h5`` file with ``model`` and ``size``."""
     from .models import build_generator
 
     path = Path(out_dir_or_weights)
+    small_cell_head = False
     if path.is_dir():
         cfg = json.loads((path / "config.json").read_text())
         model, size, path = cfg["model"], cfg["size"], path / "generator.weights.h5"
+        small_cell_head = bool(cfg.get("small_cell_head", False))
     if model is None or size is None:
         raise ValueError(f"{path}: give model and size for a bare weights file")
     if not path.exists():
         raise FileNotFoundError(f"{path}: no generator weights")
-    gen = build_generator(model, size=size)
+    gen = build_generator(model, size=size, small_cell_head=small_cell_head)
     gen.load_weights(path)
     return gen

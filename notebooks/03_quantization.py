@@ -69,7 +69,7 @@ from gan3d_lib import gate, int8_search, isa_check, openvino_artefacts, plotting
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.evaluation import score_artefacts, shape_mse_metric
 from gan3d_lib.io import read_showers
-from gan3d_lib.models import build_generator
+from gan3d_lib.models import build_generator, generator_options
 from gan3d_lib.observables import shower_shape_mse
 from gan3d_lib.op_precision import op_precision_table
 from gan3d_lib.precisions import (GATE_CANDIDATES, ISA_CHECK_BACKENDS, LABELS, SIZE_BACKENDS,
@@ -349,7 +349,7 @@ results["op_tables"] = op_tables
 # weights, which have the same size):
 
 # %% tags=["remove-stderr"]
-paper_gen = build_generator("conv2d", size="paper", seed=seed)
+paper_gen = build_generator("conv2d", size="paper", seed=seed, **generator_options(generator))
 paper = {b: quantization.make_artefact(b, paper_gen, root / "conv2d_paper_untrained" / b, model="conv2d", size="paper",
                                        source="untrained", calibration=calibration[:32]) for b in SIZE_BACKENDS}
 # the paper-size generator is untrained: its tuned INT8 keeps in FP32 the layers the lite search chose, layer for layer

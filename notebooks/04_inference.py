@@ -69,6 +69,7 @@ from gan3d_lib.bench import parse_int_list, run_stream_configs, run_streams, str
 from gan3d_lib.roofline import peak_macs_per_s, roofline, sgemm_macs_per_s
 from gan3d_lib.speedups import PRECISION_COMPARISONS, conv2d_over_conv3d, speedup_table
 from gan3d_lib.throughput import dask_generation_throughput, mc_throughput
+from gan3d_lib.artefacts import load_manifest
 from gan3d_lib.models import build_generator, multiply_accumulates
 from gan3d_lib.quantization import make_missing_artefacts
 from gan3d_lib.reference import geant4_showers_per_s
@@ -223,8 +224,8 @@ for i, row in enumerate(table):
 # profiles below list the convolution algorithms oneDNN actually ran.
 
 # %%
-macs = {(m, s): multiply_accumulates(build_generator(m, size=s))
-        for m, s in {(r["model"], str(r["size"])) for r in ok}}
+generator_options = {(r["model"], str(r["size"])): load_manifest(r["artefact"]).get("generator_options", {}) for r in ok}
+macs = {(m, s): multiply_accumulates(build_generator(m, size=s, **o)) for (m, s), o in generator_options.items()}
 gemm = measured_peaks()
 display(Markdown(markdown_table([{"what": k, "gmacs": gemm[k] / 1e9} for k in ("fp32_tf", "fp32_ort", "bf16_tf", "int8_ort")
                                  if gemm[k] is not None],

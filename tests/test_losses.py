@@ -91,3 +91,19 @@ def test_shower_moments_match_the_shower_facts(sample):
     assert float(_np(losses.moments_error(energies, showers, showers))) == pytest.approx(0.0, abs=1e-9)
     wider = 0.5 * (showers + np.roll(showers, 3, axis=1))
     assert float(_np(losses.moments_error(energies, wider, showers))) > 0.01
+
+
+def test_sampling_fraction_spread_error_reads_the_log_ratio_of_the_per_bin_spreads(sample):
+    showers, energies = sample
+    coeffs = obs.fit_sampling_fraction(showers, energies)
+    assert float(_np(losses.sampling_fraction_spread_error(energies, showers, showers, coeffs))) == pytest.approx(0.0, abs=1e-9)
+    # scale each shower's energy about its bin's mean ratio by 2: every bin's spread doubles
+    ratio = showers.sum(axis=(1, 2, 3)) / (energies * np.polyval(coeffs, energies / 100.0))
+    which = np.searchsorted(np.asarray(obs.DEFAULT_ENERGY_BINS_GEV[1:-1]), energies, side="right")
+    bin_mean = np.array([ratio[which == b].mean() for b in which])
+    wider = showers * ((bin_mean + 2.0 * (ratio - bin_mean)) / ratio)[:, None, None, None]
+    counts = np.bincount(which)
+    multi = counts[which] > 1  # a bin with one shower has no spread
+    expected = np.log(2.0) ** 2 * multi.mean()
+    got = float(_np(losses.sampling_fraction_spread_error(energies, wider.astype(np.float32), showers, coeffs)))
+    assert got == pytest.approx(expected, rel=1e-2)

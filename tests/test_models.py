@@ -40,6 +40,28 @@ def test_straight_through_output_paints_the_same_showers_and_lets_switched_off_c
     assert float(tf.reduce_max(tf.abs(grads[1]))) > 0.0
 
 
+def test_small_cell_head_starts_from_a_plain_generator_and_gives_every_cell_a_gradient():
+    import tensorflow as tf
+
+    plain = models.build_generator("conv2d", size=0.1, seed=3)
+    headed = models.build_generator("conv2d", size=0.1, seed=4, small_cell_head=True)
+    assert models.transfer_weights(plain, headed) == len([layer for layer in plain.layers if layer.weights])
+    z = tf.constant(models.latent_vectors(np.array([5.0, 300.0]), seed=2))
+    base, showers = np.asarray(plain(z, training=False)), np.asarray(headed(z, training=False))
+    floor_gev = np.exp(models.SMALL_CELL_INIT_LN_MEV) * models.NET_UNIT_GEV
+    np.testing.assert_allclose(showers - base, floor_gev, rtol=1e-3, atol=1e-9)
+    assert (base == 0).any() and (showers > 0).all()
+    head_bias = headed.get_layer("small_cells_ln_mev").bias
+    with tf.GradientTape() as tape:
+        out = headed(z, training=False)
+        loss = tf.reduce_sum(tf.cast(tf.constant(base) == 0.0, tf.float32) * out)  # only cells the ReLU switched off
+    assert float(tf.reduce_min(tf.abs(tape.gradient(loss, head_bias)))) > 0.0
+    with pytest.raises(ValueError, match="layers with weights"):
+        models.transfer_weights(models.build_generator("conv3d", size=0.1), headed)
+    with pytest.raises(ValueError, match="conv2d generator only"):
+        models.build_generator("conv3d", size=0.1, small_cell_head=True)
+
+
 @pytest.mark.parametrize("kind", ["conv3d", "conv2d"])
 def test_discriminator_heads(kind):
     d = models.build_discriminator(kind, size="lite")
@@ -76,3 +98,18 @@ def test_unknown_kind_is_rejected():
         models.build_generator("conv4d")
     with pytest.raises(ValueError, match="conv2d"):
         models.build_discriminator("mlp")
+
+
+def test_sphere_latents_carry_the_primary_energy_exactly_and_normal_ones_are_the_studys():
+    energies = np.array([2.0, 100.0, 500.0] * 50)
+    sphere = models.latent_vectors(energies, seed=7)
+    normal = models.latent_vectors(energies, seed=7, norm="normal")
+    np.testing.assert_allclose(models.latent_energy_gev(sphere), energies, rtol=1e-5)
+    spread = np.std(models.latent_energy_gev(normal) / energies)
+    assert 0.03 < spread < 0.07  # 1 / sqrt(400) = 5 %
+    cos = np.sum(sphere * normal, axis=1) / np.linalg.norm(sphere, axis=1) / np.linalg.norm(normal, axis=1)
+    np.testing.assert_allclose(cos, 1.0, rtol=1e-5)  # same directions
+    rng = np.random.default_rng(7).standard_normal((len(energies), models.LATENT_SIZE), dtype=np.float32)
+    np.testing.assert_allclose(normal, energies[:, None] / 100.0 * rng, rtol=1e-6)
+    with pytest.raises(ValueError, match="latent norm"):
+        models.latent_vectors(energies, seed=7, norm="uniform")

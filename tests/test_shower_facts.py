@@ -46,3 +46,19 @@ def test_goal_rows_display_and_summary_name_each_missed_goal():
     assert text.startswith("2 of 4 goals are met. Missed: ") and "in 2-20 GeV (-20.0 %)" in text and "(2.50x)" in text
     assert goal_summary(rows[2:]) == "2 of 2 goals are met. None is missed."
     assert "at 10 GeV" in goal_summary([{**rows[0], "energy_gev": 10.0}])
+
+
+def test_latent_conditioning_rows_read_each_samples_energy_spread_and_the_latents_five_percent():
+    from gan3d_lib.shower_facts import latent_conditioning_rows
+
+    rng = np.random.default_rng(3)
+    energies = np.repeat([10.0, 50.0, 200.0, 400.0], 200)
+    s = np.zeros((len(energies), 25, 25, 25), np.float32)
+    s[:, 12, 12, 5] = 0.02 * energies
+    wide = s * (1 + 0.1 * rng.standard_normal(len(energies)))[:, None, None, None].astype(np.float32)
+    rows = latent_conditioning_rows(s, s, wide, energies, seed=1)
+    assert [r["key"] for r in rows] == ["2-20 GeV", "20-100 GeV", "100-250 GeV", "250-500 GeV"]
+    for r in rows:
+        assert r["reference"] == pytest.approx(0.0, abs=1e-6) and r["sphere"] == pytest.approx(0.0, abs=1e-6)
+        assert r["normal"] == pytest.approx(0.1, rel=0.2)
+        assert r["latent_energy_spread"] == pytest.approx(0.05, rel=0.2)  # 1 / sqrt(400)

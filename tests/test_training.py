@@ -106,6 +106,20 @@ def test_fine_tuning_starts_from_the_given_generator_and_scores_every_energy_bin
     assert np.isfinite(record["val_score"]) and record["val_score"] > 0
 
 
+def test_a_small_cell_head_stage_starts_from_a_generator_without_one(data, tmp_path):
+    first = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32)
+    train(first, data[0], data[1], tmp_path / "a", progress=False)
+    second = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32,
+                         init_generator=str(tmp_path / "a"), small_cell_head=True, lr_generator=0.0,
+                         lr_discriminator=0.0, generator_as_deployed=True)
+    train(second, data[0], data[1], tmp_path / "b", progress=False)
+    start, headed = load_generator(tmp_path / "a"), load_generator(tmp_path / "b")
+    assert headed.get_layer("small_cells_ln_mev") is not None
+    energies = np.array([10.0, 200.0])
+    added_gev = generate_showers(headed, energies, seed=1) - generate_showers(start, energies, seed=1)
+    np.testing.assert_allclose(added_gev, np.exp(-10.0) * 1e-3, rtol=1e-3, atol=1e-9)
+
+
 def _depth_error(gen, energies, coeffs, real):
     centre = obs.moments(obs.longitudinal_profile(generate_showers(gen, energies, seed=5)))[0]
     return float(np.nanmean(np.abs(centre - np.polyval(coeffs, np.log(energies / 100.0)))))
