@@ -20,7 +20,7 @@ from . import observables as obs
 __all__ = ["mape", "binary_cross_entropy", "polyval", "ecal_target", "longitudinal_shares", "depth_error",
            "energy_bin_onehot", "per_bin_means", "profile_error", "transverse_shares", "transverse_error",
            "discriminator_view", "soft_hits", "hits_error", "shower_moments", "moments_error",
-           "sampling_fraction_spread_error"]
+           "sampling_fraction_spread_error", "cell_spectrum_error", "CELL_SPECTRUM_THRESHOLDS_GEV"]
 
 ops = keras.ops
 #: inner edges (GeV) of the primary-energy bins the per-bin terms use
@@ -125,6 +125,22 @@ def hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float) ->
     counts, (h_fake, h_real) = per_bin_means(energies_gev, soft_hits(fake, threshold_gev), soft_hits(real, threshold_gev))
     rel = h_fake / ops.maximum(h_real, 1.0) - 1.0
     return ops.sum(counts * rel**2) / ops.sum(counts)
+
+
+#: thresholds (GeV) of :func:`cell_spectrum_error`: 0.3, 1, 3 and 10 MeV
+CELL_SPECTRUM_THRESHOLDS_GEV = (3e-4, 1e-3, 3e-3, 1e-2)
+
+
+def cell_spectrum_error(energies_gev: Any, fake: Any, real: Any,
+                        thresholds_gev: Sequence[float] = CELL_SPECTRUM_THRESHOLDS_GEV) -> Any:
+    """Mean over ``thresholds_gev`` of the squared log ratio of the per-bin mean numbers of cells
+    above the threshold (:func:`soft_hits`), fake over real, weighted by the bins' counts: the
+    cell-energy spectrum above the hits threshold, from the halo's 0.3 MeV cells to the core's."""
+    total = 0.0
+    for t in thresholds_gev:
+        counts, (n_fake, n_real) = per_bin_means(energies_gev, soft_hits(fake, t), soft_hits(real, t))
+        total = total + ops.sum(counts * ops.log((n_fake + 1.0) / (n_real + 1.0)) ** 2) / ops.sum(counts)
+    return total / len(thresholds_gev)
 
 
 def sampling_fraction_spread_error(energies_gev: Any, fake: Any, real: Any, sf_coeffs: Sequence[float]) -> Any:

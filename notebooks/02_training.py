@@ -66,7 +66,7 @@ from gan3d_lib.mc import ShowerSimulator
 from gan3d_lib.reference import GEANT4_SHOWER_FACTS
 from gan3d_lib.io import read_showers
 from gan3d_lib.shower_facts import (FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table,
-                                    goal_display_rows, goal_rows, goal_summary)
+                                    goal_display_rows, goal_rows, goal_summary, latent_conditioning_rows)
 from gan3d_lib.training import TrainConfig, generate_showers, load_generator, stage_summaries, train
 from gan3d_lib.results import write_results
 from gan3d_lib.tables import markdown_table
@@ -284,6 +284,29 @@ results["generator_goals"] = goal_table
 glue("goals_met", sum(r["met"] for r in goal_table), display=False)
 glue("goals_total", len(goal_table), display=False)
 display(Markdown(goal_summary(goal_table)))
+
+# %% [markdown]
+# ### The latent's length and the energy resolution
+#
+# The study conditions the generator by multiplying its latent vector by the primary energy,
+# $z = (E_p / 100\,\mathrm{GeV})\, u$ with $u \sim \mathcal{N}(0, 1)^{200}$. The length of $u$
+# varies from shower to shower, so the latent carries $E_p$ only approximately, and the
+# generator cannot tell a higher energy from a longer $u$. This library draws the same
+# directions at the fixed length $\sqrt{200}$ (`models.latent_vectors`, `norm="sphere"`), the
+# last stage trained with them (`--latent-norm sphere`). The relative spread of the
+# generated sampling fraction (SF rms / mean) per bin, for the same generator, energies and latent
+# directions drawn both ways, beside the Monte Carlo's and the spread of $E_p$ that the study's
+# latent length carries:
+
+# %%
+goal_gan_normal = generate_showers(generator, goal_energies, seed=seed + 700, latent_norm="normal")
+latent_rows = latent_conditioning_rows(goal_mc, goal_gan, goal_gan_normal, goal_energies, seed=seed + 700)
+display(Markdown(markdown_table(
+    latent_rows, {"key": "E_p bin", "reference": "Monte Carlo", "sphere": "GAN, sphere latents",
+                  "normal": "GAN, the study's latents", "latent_energy_spread": "E_p spread in the study's latent"},
+    {"reference": ".4f", "sphere": ".4f", "normal": ".4f", "latent_energy_spread": ".4f"})))
+results["latent_conditioning"] = latent_rows
+del goal_gan_normal
 
 # %%
 for r in rows:

@@ -107,3 +107,12 @@ def test_sampling_fraction_spread_error_reads_the_log_ratio_of_the_per_bin_sprea
     expected = np.log(2.0) ** 2 * multi.mean()
     got = float(_np(losses.sampling_fraction_spread_error(energies, wider.astype(np.float32), showers, coeffs)))
     assert got == pytest.approx(expected, rel=1e-2)
+
+
+def test_cell_spectrum_error_is_zero_for_the_same_showers_and_grows_when_cells_move_up(sample):
+    showers, energies = sample
+    assert float(_np(losses.cell_spectrum_error(energies, showers, showers))) == pytest.approx(0.0, abs=1e-9)
+    brighter = showers * 3.0  # every cell three times brighter: more cells above each threshold
+    small = float(_np(losses.cell_spectrum_error(energies, showers * 1.1, showers)))
+    large = float(_np(losses.cell_spectrum_error(energies, brighter, showers)))
+    assert 0.0 < small < large
