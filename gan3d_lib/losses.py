@@ -20,7 +20,7 @@ from . import observables as obs
 __all__ = ["mape", "binary_cross_entropy", "polyval", "ecal_target", "longitudinal_shares", "depth_error",
            "energy_bin_onehot", "per_bin_means", "profile_error", "transverse_shares", "transverse_error",
            "discriminator_view", "soft_hits", "hits_error", "shower_moments", "moments_error",
-           "sampling_fraction_spread_error", "cell_spectrum_error", "CELL_SPECTRUM_THRESHOLDS_GEV"]
+           "sampling_fraction_spread_error", "cell_spectrum_error", "transverse_log_error", "CELL_SPECTRUM_THRESHOLDS_GEV"]
 
 ops = keras.ops
 #: inner edges (GeV) of the primary-energy bins the per-bin terms use
@@ -104,6 +104,20 @@ def profile_error(energies_gev: Any, fake: Any, real: Any) -> Any:
 def transverse_error(energies_gev: Any, fake: Any, real: Any) -> Any:
     """:func:`profile_error` for the x and the y shapes (%^2, mean of the two)."""
     return 0.5 * sum(_shape_error(energies_gev, transverse_shares(fake, a), transverse_shares(real, a)) for a in (1, 2))
+
+
+def transverse_log_error(energies_gev: Any, fake: Any, real: Any, floor_pct: float = 1e-3) -> Any:
+    """Squared log ratio of the per-bin mean x and y shapes (each row's share, plus ``floor_pct``
+    %), fake over real, mean over rows, x and y, weighted by the bins' counts: the halo and
+    edge rows, which hold a thousandth of the energy, count as much as the core."""
+    which = energy_bin_onehot(energies_gev)
+    counts = ops.sum(which, axis=0)
+    total = 0.0
+    for axis in (1, 2):
+        f, r = (ops.matmul(ops.transpose(which), transverse_shares(s, axis)) / ops.maximum(counts, 1.0)[:, None]
+                for s in (fake, real))
+        total = total + ops.sum(counts * ops.mean(ops.log((f + floor_pct) / (r + floor_pct)) ** 2, axis=1))
+    return total / (2.0 * ops.sum(counts))
 
 
 def discriminator_view(showers: Any, power: float, unit_gev: float, eps: float = 1e-4) -> Any:

@@ -3,7 +3,7 @@ OpenVINO, BF16.
 
 :func:`make_artefact` writes one artefact folder (see :mod:`gan3d_lib.artefacts`) for a
 backend. INT8 backends calibrate on latent vectors drawn as in training,
-``(E / 100 GeV) * N(0, 1)`` with E log-uniform in 2-500 GeV (:func:`calibration_latents`),
+``(E / 100 GeV) * u`` (:func:`~gan3d_lib.models.latent_vectors`) with E log-uniform in 2-500 GeV (:func:`calibration_latents`),
 with the settings of a :class:`QuantConfig`: which ops stay FP32, the calibration method,
 per-channel weights, the calibration set size and (OpenVINO) bias correction. The search
 for the fastest configuration that keeps the physics is :mod:`gan3d_lib.int8_search`.

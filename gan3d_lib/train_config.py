@@ -61,6 +61,8 @@ class TrainConfig:
     weight_sf_spread: float = 0.0
     # per squared log ratio of the per-bin mean numbers of cells above 0.3, 1, 3 and 10 MeV; not in the study
     weight_cell_spectrum: float = 0.0
+    # per squared log ratio of the per-bin mean x and y shapes (halo and edge rows); not in the study
+    weight_transverse_log: float = 0.0
     # Run the generator as it is deployed (BatchNorm with its moving statistics, no dropout)
     # in both updates, so that the discriminator and the losses judge exactly the showers
     # users get: training-mode dropout and batch statistics shift the inference-mode output.
@@ -94,7 +96,7 @@ class TrainConfig:
             raise ValueError("epochs and batch_size must be >= 1")
         weights = {k: getattr(self, k) for k in ("weight_depth", "weight_profile", "weight_hits", "weight_transverse",
                                                     "weight_moments", "weight_sf_spread",
-                                                    "weight_cell_spectrum")}
+                                                    "weight_cell_spectrum", "weight_transverse_log")}
         if min(weights.values()) < 0:
             raise ValueError(f"loss weights must be >= 0, got {weights}")
         if not 0 < self.cell_power <= 1:

@@ -170,7 +170,9 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
                 ("weight_hits", "g_hits_rel_sq", lambda: terms.hits_error(energies, fake, showers, HITS_THRESHOLD_GEV)),
                 ("weight_sf_spread", "g_sf_spread_logsq",
                  lambda: terms.sampling_fraction_spread_error(energies, fake, showers, sf_coeffs)),
-                ("weight_cell_spectrum", "g_cell_spectrum_logsq", lambda: terms.cell_spectrum_error(energies, fake, showers)))
+                ("weight_cell_spectrum", "g_cell_spectrum_logsq", lambda: terms.cell_spectrum_error(energies, fake, showers)),
+                ("weight_transverse_log", "g_transverse_logsq",
+                 lambda: terms.transverse_log_error(energies, fake, showers)))
             for weight_name, loss_name, term in optional:
                 weight = getattr(config, weight_name)
                 if weight > 0:

@@ -223,7 +223,7 @@ results["isa_check"] = {"rows": isa_rows, "text": isa_text}
 # ## Why one INT8 model struggles across 2-500 GeV
 #
 # The generator's input is the latent vector scaled by the primary energy,
-# (E / 100 GeV) x N(0, 1), so its activations grow with the energy. The largest |output| of
+# (E / 100 GeV) x u, u of length sqrt(200), so its activations grow with the energy. The largest |output| of
 # each layer over {glue:text}`peak_n` showers at each energy
 # (`quantization.activation_peaks`), for the first, middle and last quantizable layers:
 
@@ -337,7 +337,7 @@ results["op_tables"] = op_tables
 
 # %% [markdown]
 # In the INC and ONNX Runtime graphs LeakyReLU, the BatchNorm scale-and-shift (`Mul`,
-# `AddV2`/`Add`) and the final ReLU stay in FP32: the INT8 tensors are dequantized around
+# `AddV2`/`Add`), the final ReLU and the small-cell head's exponential stay in FP32: the INT8 tensors are dequantized around
 # them, and re-quantized before the next convolution. With the phase rewrite INC quantizes
 # every convolution, the transposed ones included; ONNX Runtime has INT8 transposed
 # convolutions of its own. TensorFlow Lite's full-integer model runs every op in INT8,

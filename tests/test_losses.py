@@ -116,3 +116,12 @@ def test_cell_spectrum_error_is_zero_for_the_same_showers_and_grows_when_cells_m
     small = float(_np(losses.cell_spectrum_error(energies, showers * 1.1, showers)))
     large = float(_np(losses.cell_spectrum_error(energies, brighter, showers)))
     assert 0.0 < small < large
+
+
+def test_transverse_log_error_sees_a_thousandth_of_the_energy_moved_to_the_edge(sample):
+    showers, energies = sample
+    assert float(_np(losses.transverse_log_error(energies, showers, showers))) == pytest.approx(0.0, abs=1e-9)
+    edge = showers.copy()
+    edge[:, 0, 12, 10] += 1e-3 * showers.sum(axis=(1, 2, 3))  # 0.1 % of each shower in the first x row
+    assert float(_np(losses.transverse_log_error(energies, edge, showers))) > 0.05
+    assert float(_np(losses.transverse_error(energies, edge, showers))) < 0.01  # the %^2 term barely moves
