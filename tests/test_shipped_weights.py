@@ -1,4 +1,4 @@
-"""The shipped lite Conv2D generator (stage 4 of `make weights`) against held-out Monte Carlo
+"""The shipped lite Conv2D generator (the last stage of `make weights`) against held-out Monte Carlo
 at 10, 100 and 400 GeV: mean sampling fraction within 10 %, longitudinal peak within one layer."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from gan3d_lib import models
 from gan3d_lib.evaluation import compare_at_energies
 from gan3d_lib.training import generate_showers, load_generator, training_stages
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "weights" / "conv2d_lite_stage4"
+WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "weights" / "conv2d_lite_stage7"
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +28,11 @@ def test_shipped_folder_records_how_it_was_made():
     history = json.loads((WEIGHTS / "history.json").read_text())
     assert len(history["history"]) == config["epochs"]
     assert "gan3d train" in (WEIGHTS / "command.txt").read_text()
-    assert training_stages(WEIGHTS)[0].endswith("conv2d_lite")  # four stages back to the first run
+    assert training_stages(WEIGHTS)[0].endswith("conv2d_lite")  # every stage back to the first run
     gen = load_generator(WEIGHTS)
+    assert models.generator_options(gen) == {"small_cell_head": config["small_cell_head"]}
     assert models.count_parameters(gen)["total"] == models.count_parameters(
-        models.build_generator("conv2d", size="lite"))["total"]
+        models.build_generator("conv2d", size="lite", **models.generator_options(gen)))["total"]
 
 
 
