@@ -41,7 +41,7 @@ bench-mc: setup
 	$(BIN)/gan3d bench-mc --n 4096 --workers 1 2
 
 # The shipped lite Conv2D generator (data/weights/conv2d_lite_stage6) in six stages, about
-# 4 hours on 2 cores (see the histories): `make weights` re-creates all six from scratch
+# 3.5 hours on 2 cores (see the histories): `make weights` re-creates all six from scratch
 # in data/weights_rebuilt, leaving the committed ones alone (WEIGHTS_ROOT=... for elsewhere).
 # Stages 1-3 trained on the Monte Carlo before its fit to Geant4 (`gan3d simulate --tuning
 # start`), stages 4-6 on the fitted one (data/mc_tuning.json).

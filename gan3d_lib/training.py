@@ -10,8 +10,10 @@ against a fit, in ln(E_p), of the training data's (layer-index units), the same 
 physics constraint for the depth of the shower as MAPE(E_cal) is for its energy, and
 ``weight_profile`` the squared difference of the mean longitudinal shapes of the fake and
 the real showers of each primary-energy bin of the batch, ``weight_hits`` the squared relative
-error of the per-bin mean number of hits; with ``cell_power`` < 1 the discriminator sees
-E_cell^p. Each term lives in :mod:`gan3d_lib.losses`. BCE uses smoothed labels (real 0.9,
+error of the per-bin mean number of hits, ``weight_sf_spread``, ``weight_cell_spectrum`` and
+``weight_transverse_log`` the energy resolution, the cell-energy spectrum and the log x/y
+shapes per bin; with ``cell_power`` < 1 the discriminator sees E_cell^p. Each term lives in
+:mod:`gan3d_lib.losses`. BCE uses smoothed labels (real 0.9,
 fake 0.1) with 5 % of the discriminator's labels flipped. Adam, learning rates 5e-4 (G) and
 1e-4 (D). Settings: :mod:`gan3d_lib.train_config`; checkpoints: :mod:`gan3d_lib.checkpoints`;
 ``tf.distribute``: :mod:`gan3d_lib.distribution`.
@@ -197,7 +199,8 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
 
 def generate_showers(generator: Any, energies_gev: np.ndarray, *, seed: int, batch_size: int = 256,
                      latent_norm: str = "sphere") -> np.ndarray:
-    """(N, 25, 25, 25) float32 GeV showers from a Keras generator for the given energies."""
+    """(N, 25, 25, 25) float32 GeV showers from a Keras generator for the given energies, from
+    latent vectors :func:`models.latent_vectors` (``seed``, ``latent_norm``)."""
     import keras
 
     from .models import latent_vectors
