@@ -199,8 +199,7 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
 
 def generate_showers(generator: Any, energies_gev: np.ndarray, *, seed: int, batch_size: int = 256,
                      latent_norm: str = "sphere") -> np.ndarray:
-    """(N, 25, 25, 25) float32 GeV showers from a Keras generator for the given energies, from
-    latent vectors :func:`models.latent_vectors` (``seed``, ``latent_norm``)."""
+    """(N, 25, 25, 25) float32 GeV showers for the energies, latents ``models.latent_vectors(seed, latent_norm)``."""
     import keras
 
     from .models import latent_vectors
