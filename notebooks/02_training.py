@@ -194,7 +194,7 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # 16 900 parameters to the `lite` generator. Stage 6 trains with latents of fixed length
 # (`--latent-norm sphere`, measured below) and adds a term for the energy resolution: the
 # squared log ratio of the per-bin spreads of $E_{cal} / (E_p\,SF(E_p))$, fake over real.
-# Three further runs from stage 6 (their records are in `data/weights/experiments/`, not
+# Three further runs after stage 6 (their records are in `data/weights/experiments/`, not
 # computed by this chapter) added a term for the cell-energy spectrum (cells above 0.3, 1, 3
 # and 10 MeV per bin), then one for the halo and edge rows of the x and y shapes, then a
 # heavier longitudinal-shape term. None is shipped: the first widened the showers, the other
