@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import commands
+from .models import LATENT_NORMS
 from .artefacts import HardwareUnsupported
 
 
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--small-cell-head", action="store_true",
                    help="G gets a second output in ln(E_cell/MeV), added to its ReLU cells, so small cells keep a "
                    "gradient (Conv2D; a folder without it given to --init-generator starts it)")
-    s.add_argument("--latent-norm", choices=["normal", "sphere"], default="normal",
+    s.add_argument("--latent-norm", choices=LATENT_NORMS, default="normal",
                    help="training latents: 'normal' (the study's E_p/100 x N(0,1)^200, length carries E_p to 5%%) or "
                    "'sphere' (same direction at length sqrt(200): exact E_p, as generated at inference)")
     s.add_argument("--init-discriminator", default=None,

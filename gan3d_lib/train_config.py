@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .distribution import STRATEGIES
+from .models import LATENT_NORMS
 
 __all__ = ["TrainConfig", "config_defaults"]
 
@@ -103,8 +104,8 @@ class TrainConfig:
             raise ValueError(f"cell_power must be in (0, 1], got {self.cell_power}")
         if self.lr_decay < 0:
             raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
-        if self.latent_norm not in ("sphere", "normal"):
-            raise ValueError(f"latent_norm must be 'sphere' or 'normal', got {self.latent_norm!r}")
+        if self.latent_norm not in LATENT_NORMS:
+            raise ValueError(f"latent_norm must be one of {LATENT_NORMS}, got {self.latent_norm!r}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
 
