@@ -189,9 +189,9 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # output convolution on the same features, in $\ln(E_{cell} / \mathrm{MeV})$, whose exponential
 # is added to the ReLU's cells. A cell the ReLU sets to exactly 0 GeV gets no gradient from any
 # loss; the head's cells are never exactly 0, so the discriminator and the hits term reach
-# them (it starts at $e^{-10}$ MeV per cell, 0.7 MeV per shower, and is capped at $e^{3}$ = 20 MeV).
-# The study's architecture is otherwise unchanged; the head adds one convolution and
-# 16 900 parameters to the `lite` generator. Stage 6 trains with latents of fixed length
+# them (it starts at $e^{-10}$ MeV per cell and is capped at $e^{3}$ = 20 MeV, the settings
+# `models.SMALL_CELL_INIT_LN_MEV` and `SMALL_CELL_MAX_LN_MEV`). The study's architecture is
+# otherwise unchanged; the head adds one convolution to the generator. Stage 6 trains with latents of fixed length
 # (`--latent-norm sphere`, measured below) and adds a term for the energy resolution: the
 # squared log ratio of the per-bin spreads of $E_{cal} / (E_p\,SF(E_p))$, fake over real.
 # Three further runs after stage 6 (their records are in `data/weights/experiments/`, not
