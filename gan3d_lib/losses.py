@@ -106,18 +106,26 @@ def transverse_error(energies_gev: Any, fake: Any, real: Any) -> Any:
     return 0.5 * sum(_shape_error(energies_gev, transverse_shares(fake, a), transverse_shares(real, a)) for a in (1, 2))
 
 
+def _log_shape_error(energies_gev, fake_shares, real_shares, floor_pct):
+    which = energy_bin_onehot(energies_gev)
+    counts = ops.sum(which, axis=0)
+    f, r = (ops.matmul(ops.transpose(which), s) / ops.maximum(counts, 1.0)[:, None] for s in (fake_shares, real_shares))
+    return ops.sum(counts * ops.mean(ops.log((f + floor_pct) / (r + floor_pct)) ** 2, axis=1)) / ops.sum(counts)
+
+
 def transverse_log_error(energies_gev: Any, fake: Any, real: Any, floor_pct: float = 1e-3) -> Any:
     """Squared log ratio of the per-bin mean x and y shapes (each row's share, plus ``floor_pct``
     %), fake over real, mean over rows, x and y, weighted by the bins' counts: the halo and
     edge rows, which hold a thousandth of the energy, count as much as the core."""
-    which = energy_bin_onehot(energies_gev)
-    counts = ops.sum(which, axis=0)
-    total = 0.0
-    for axis in (1, 2):
-        f, r = (ops.matmul(ops.transpose(which), transverse_shares(s, axis)) / ops.maximum(counts, 1.0)[:, None]
-                for s in (fake, real))
-        total = total + ops.sum(counts * ops.mean(ops.log((f + floor_pct) / (r + floor_pct)) ** 2, axis=1))
-    return total / (2.0 * ops.sum(counts))
+    return 0.5 * sum(_log_shape_error(energies_gev, transverse_shares(fake, a), transverse_shares(real, a), floor_pct)
+                     for a in (1, 2))
+
+
+def profile_log_error(energies_gev: Any, fake: Any, real: Any, floor_pct: float = 1e-3) -> Any:
+    """:func:`transverse_log_error` for the longitudinal shape (each layer's share, mean over the
+    25 layers): a layer 10 % above or below the real mean costs as much at the shower maximum
+    as in the first or the last layer."""
+    return _log_shape_error(energies_gev, longitudinal_shares(fake), longitudinal_shares(real), floor_pct)
 
 
 def discriminator_view(showers: Any, power: float, unit_gev: float, eps: float = 1e-4) -> Any:

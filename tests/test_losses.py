@@ -125,3 +125,19 @@ def test_transverse_log_error_sees_a_thousandth_of_the_energy_moved_to_the_edge(
     edge[:, 0, 12, 10] += 1e-3 * showers.sum(axis=(1, 2, 3))  # 0.1 % of each shower in the first x row
     assert float(_np(losses.transverse_log_error(energies, edge, showers))) > 0.05
     assert float(_np(losses.transverse_error(energies, edge, showers))) < 0.01  # the %^2 term barely moves
+
+
+def test_profile_log_error_counts_a_dip_at_the_maximum_as_much_as_one_in_the_first_layer(sample):
+    showers, energies = sample
+    assert float(_np(losses.profile_log_error(energies, showers, showers))) == pytest.approx(0.0, abs=1e-9)
+
+    def dip(layer):  # 10 % less energy in one layer of every shower
+        out = showers.copy()
+        out[..., layer] *= 0.9
+        return out
+
+    at_max, at_first = (float(_np(losses.profile_log_error(energies, dip(layer), showers))) for layer in (12, 0))
+    assert at_max == pytest.approx(np.log(0.9) ** 2 / 25, rel=0.25)
+    assert at_first == pytest.approx(np.log(0.9) ** 2 / 25, rel=0.25)
+    mse_max, mse_first = (float(_np(losses.profile_error(energies, dip(layer), showers))) for layer in (12, 0))
+    assert mse_max > 10 * mse_first  # the %^2 term hardly sees the first layer
