@@ -15,7 +15,7 @@ export JUPYTER_RUNTIME_DIR := $(CURDIR)/.cache/jupyter/runtime
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup book test lab bench-mc weights weights-stage1 weights-stage2 weights-stage3 weights-stage4 weights-stage5 clean
+.PHONY: setup book test lab bench-mc weights weights-stage1 weights-stage2 weights-stage3 weights-stage4 weights-stage5 weights-stage6 weights-stage7 weights-stage8 clean
 
 setup: $(VENV)/.installed
 
@@ -40,11 +40,11 @@ lab: setup
 bench-mc: setup
 	$(BIN)/gan3d bench-mc --n 4096 --workers 1 2
 
-# The shipped lite Conv2D generator (data/weights/conv2d_lite_stage6) in six stages, about
-# 3.5 hours on 2 cores (see the histories): `make weights` re-creates all six from scratch
+# The shipped lite Conv2D generator (data/weights/conv2d_lite_stage9) in nine stages, about
+# 4.4 hours on 2 cores (see the histories): `make weights` re-creates all nine from scratch
 # in data/weights_rebuilt, leaving the committed ones alone (WEIGHTS_ROOT=... for elsewhere).
 # Stages 1-3 trained on the Monte Carlo before its fit to Geant4 (`gan3d simulate --tuning
-# start`), stages 4-6 on the fitted one (data/mc_tuning.json).
+# start`), stages 4-9 on the fitted one (data/mc_tuning.json).
 # Stage 1: 16 epochs on 20 000 showers uniform in 2-500 GeV; batch 32 and learning rates
 #   1e-3 (G) / 2e-3 (D) instead of the study's 128 and 5e-4 / 1e-4 (four times more updates
 #   per CPU hour).
@@ -57,15 +57,23 @@ bench-mc: setup
 #   discriminator that sees E_cell^0.5 (the 0.1-3 MeV cells), with per-energy-bin hits, x/y shape,
 #   and width and first-layer terms.
 # Stage 5: a small-cell head (a second output in ln E_cell/MeV added to the ReLU's cells); 6 epochs.
-# Stage 6 (the shipped generator): latents of fixed length (--latent-norm sphere), an energy-
-#   resolution term and a doubled hits weight; 4 epochs.
+# Stage 6: latents of fixed length (--latent-norm sphere), an energy-resolution term and a
+#   doubled hits weight; 4 epochs.
+# Stage 7: a cell-spectrum term (cells above 0.3, 1, 3, 10 MeV per bin) and a log x/y shape
+#   term (halo and edge rows); 8 epochs.
+# Stage 8: a log longitudinal-shape term (every layer alike) at half the learning rates; 6 epochs.
+# Stage 9 (the shipped generator): that term weighted 30, the %^2 one 4, at a quarter of stage 7's
+#   learning rates, against stage 8's last discriminator; 4 epochs.
 WEIGHTS_ROOT ?= data/weights_rebuilt
 STAGE1 := $(WEIGHTS_ROOT)/conv2d_lite
 STAGE2 := $(WEIGHTS_ROOT)/conv2d_lite_finetune
 STAGE3 := $(WEIGHTS_ROOT)/conv2d_lite_stage3
 STAGE4 := $(WEIGHTS_ROOT)/conv2d_lite_stage4
 STAGE5 := $(WEIGHTS_ROOT)/conv2d_lite_stage5
-WEIGHTS := $(WEIGHTS_ROOT)/conv2d_lite_stage6
+STAGE6 := $(WEIGHTS_ROOT)/conv2d_lite_stage6
+STAGE7 := $(WEIGHTS_ROOT)/conv2d_lite_stage7
+STAGE8 := $(WEIGHTS_ROOT)/conv2d_lite_stage8
+WEIGHTS := $(WEIGHTS_ROOT)/conv2d_lite_stage9
 STAGE3_EPOCHS ?= 6
 TRAIN_MC := data/mc/train_20k_seed1001_start.h5
 VAL_MC := data/mc/val_2k_seed1002_start.h5
@@ -130,12 +138,35 @@ weights-stage5: weights-stage4
 	    --weight-hits 10 --small-cell-head --init-generator $(STAGE4) \
 	    --init-discriminator $(STAGE4)/checkpoints/epoch_0012 $(FITTED_DATA) --out $(STAGE5)
 
-weights: weights-stage5
+weights-stage6: weights-stage5
 	$(BIN)/gan3d train --model conv2d --size lite --epochs 4 --batch-size 32 \
 	    --max-steps-per-epoch 500 --seed 6 --lr-generator 2e-4 --lr-discriminator 5e-4 \
 	    --lr-decay 0.15 --lr-decay-start-epoch 4 --n-validation 1000 $(STAGE4_TERMS) \
 	    --weight-hits 20 --weight-sf-spread 10 --small-cell-head --latent-norm sphere --init-generator $(STAGE5) \
-	    --init-discriminator $(STAGE5)/checkpoints/epoch_0006 $(FITTED_DATA) --out $(WEIGHTS)
+	    --init-discriminator $(STAGE5)/checkpoints/epoch_0006 $(FITTED_DATA) --out $(STAGE6)
+
+STAGE7_TERMS := $(STAGE4_TERMS) --weight-hits 20 --weight-sf-spread 10 --weight-cell-spectrum 10 \
+	    --weight-transverse-log 5 --small-cell-head --latent-norm sphere
+
+weights-stage7: weights-stage6
+	$(BIN)/gan3d train --model conv2d --size lite --epochs 8 --batch-size 32 \
+	    --max-steps-per-epoch 500 --seed 7 --lr-generator 2e-4 --lr-discriminator 5e-4 \
+	    --lr-decay 0.15 --lr-decay-start-epoch 3 --n-validation 1000 $(STAGE7_TERMS) --init-generator $(STAGE6) \
+	    --init-discriminator $(STAGE6)/checkpoints/epoch_0004 $(FITTED_DATA) --out $(STAGE7)
+
+weights-stage8: weights-stage7
+	$(BIN)/gan3d train --model conv2d --size lite --epochs 6 --batch-size 32 \
+	    --max-steps-per-epoch 500 --seed 10 --lr-generator 1e-4 --lr-discriminator 2.5e-4 \
+	    --lr-decay 0.15 --lr-decay-start-epoch 0 --n-validation 1000 $(STAGE7_TERMS) --weight-profile-log 10 \
+	    --init-generator $(STAGE7) --init-discriminator $(STAGE6)/checkpoints/epoch_0004 $(FITTED_DATA) --out $(STAGE8)
+
+# (--weight-profile 4 after STAGE7_TERMS' 2.0: argparse keeps the last value)
+weights: weights-stage8
+	$(BIN)/gan3d train --model conv2d --size lite --epochs 4 --batch-size 32 \
+	    --max-steps-per-epoch 500 --seed 11 --lr-generator 5e-5 --lr-discriminator 1.25e-4 \
+	    --lr-decay 0.15 --lr-decay-start-epoch 0 --n-validation 1000 $(STAGE7_TERMS) --weight-profile 4.0 \
+	    --weight-profile-log 30 --init-generator $(STAGE8) --init-discriminator $(STAGE8)/checkpoints/epoch_0006 \
+	    $(FITTED_DATA) --out $(WEIGHTS)
 
 clean:
 	rm -rf _build book/generated results .cache
