@@ -1,7 +1,9 @@
 """Gated INT8 against FP32, side by side: showers/s of the searched INT8 artefacts (``gan3d
 quantize --tune``) beside the FP32 graph, OpenVINO FP32 and the all-ops INT8 artefacts, for
 the lite generator and, with each searched layout applied layer for layer, the paper-size
-(untrained) one. Prints the CPU, its flags, threads and batch of every number.
+(untrained) one. Prints the CPU, its flags, threads and batch of every number, and whether each
+searched artefact passed the gate (its manifest's gate record): a search may end without a
+passing configuration, and its speed is then not that of a gated INT8.
 
     python benchmarks/gated_int8_speed.py --tuned data/artefacts/ov8-tuned data/artefacts/onnx8-tuned
 
@@ -49,6 +51,10 @@ def main() -> None:
         for folder in args.tuned:
             art = load_artefact(folder)
             tuned_backends.append(art.backend)
+            gate = art.manifest.get("gate")
+            verdict = ("no gate record in its manifest" if gate is None else "passes the gate" if gate["passed"]
+                       else f"FAILS the gate: {gate['first_failure']}")
+            print(f"{folder}: {verdict}")
             cfg = transfer_config(art.manifest["settings"], quantization.quantizable_layers(art.backend, lite),
                                   quantization.quantizable_layers(art.backend, paper))
             paper_tuned.append(str(quantization.make_artefact(
