@@ -198,13 +198,13 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # Stages 7 to 9 aim at the widths and at the longitudinal shape. Stage 7 adds a term for the
 # cell-energy spectrum (cells above 0.3, 1, 3 and 10 MeV per bin) and one for the halo and edge
 # rows of the x and y shapes, in log, so that a row holding a thousandth of the energy counts as
-# much as the core. It brought the x widths close to the Monte Carlo's, but its mean
-# longitudinal profile went ragged: neighbouring layers 12-16 % apart at the maximum, the
-# 400 GeV maximum two layers deeper than the Monte Carlo's (the check of
-# `tests/test_shipped_weights.py` allows one). Stage 8 adds the same log ratio for the mean
+# much as the core. Its record (`data/weights/conv2d_lite_stage7/command.txt`, not computed by
+# this chapter) shows a mean longitudinal profile uneven from layer to layer near the maximum,
+# with the 400 GeV maximum further from the Monte Carlo's than the one layer that
+# `tests/test_shipped_weights.py` allows. Stage 8 adds the same log ratio for the mean
 # longitudinal shape of each bin (`--weight-profile-log`): every layer's share counts alike,
 # the first and last layers as much as the maximum, where the %² term of stage 3 hardly sees a
-# 10 % dip in a small layer (`tests/test_losses.py`). Stage 9, the shipped one, weights that
+# dip in a small layer (`tests/test_losses.py`). Stage 9, the shipped one, weights that
 # term three times more at lower learning rates. Runs that were not shipped (a cell-spectrum
 # term alone, a heavier %² longitudinal term, heavier resolution and hits terms after stage 9)
 # are recorded in `data/weights/experiments/`; the figures in each stage's `command.txt` are
