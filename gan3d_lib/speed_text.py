@@ -53,13 +53,17 @@ def conv3d_paragraph(ratio: float | None, noise: float | None, *, macs_ratio: fl
 def int8_paragraph(rows: Sequence[Mapping], noise: Mapping[tuple[str, str], float | None], *,
                    int8_limit: float, vnni: bool) -> str:
     """One sentence per INT8 row of the speed-up table (``claim``, ``setting``, ``ours``,
-    ``paper``) with its outcome against 1 and, where the study quoted a value, against it."""
+    ``paper``, optional ``gate``) with its outcome against 1, where the study quoted a value,
+    against it, and where the row's INT8 search ended without passing the gate, that."""
     out = []
     for r in rows:
         n = noise.get((r["claim"], r["setting"]))
         s = compare_sentence(r["claim"].split(" vs ")[0], r["claim"].split(" vs ")[-1], r["ours"], n, r["setting"])
         if r.get("paper") and r["ours"] is not None:
             s += f" The study quoted {r['paper']:g}x for its tuned INT8."
+        if r.get("gate", "").startswith("failed"):
+            s += (" Its search found no configuration that passes the physics gate, so this speed is not one of a "
+                  f"usable generator ({r['gate']}).")
         out.append(s)
     out.append(f"This CPU's arithmetic limit for INT8 over FP32 is {int8_limit:.0f}x ({'with' if vnni else 'without'} "
                "VNNI).")

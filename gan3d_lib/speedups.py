@@ -11,7 +11,7 @@ from typing import Any
 from .bench import paired_ratio, ratio
 from .claims import claim
 
-__all__ = ["PRECISION_COMPARISONS", "speedup_table", "export_difference", "conv2d_over_conv3d"]
+__all__ = ["PRECISION_COMPARISONS", "search_gate", "speedup_table", "export_difference", "conv2d_over_conv3d"]
 
 
 #: (row label, numerator backend, denominator backend, the study's claim or None)
@@ -40,10 +40,21 @@ def _float_layers_note(artefact: str | os.PathLike) -> str:
     return ""
 
 
+def search_gate(artefact: str | os.PathLike) -> str:
+    """The physics gate's verdict recorded by an INT8 search in the artefact's manifest: 'passed',
+    'failed: <first failure>', or '' for an artefact no search gated (its verdict is chapter 3's)."""
+    manifest = Path(artefact) / "manifest.json"
+    gate = json.loads(manifest.read_text()).get("gate") if manifest.exists() else None
+    if not gate:
+        return ""
+    return "passed" if gate["passed"] else f"failed: {gate.get('first_failure') or 'see its manifest'}"
+
+
 def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate: float, geant4_rate: float,
                   conv3d: str | os.PathLike, cores: int) -> list[dict]:
     """The study's speed claims beside ratios of these measurements (rows: key, claim, setting,
-    size, batch_size, paper, ours; ``ours`` is None where a runtime was skipped). ``key``:
+    size, batch_size, paper, ours; ``ours`` is None where a runtime was skipped; precision rows add ``gate``,
+    is the numerator's :func:`search_gate` for precision rows, else ''). ``key``:
     'conv2d_vs_conv3d', 'precision' (with ``numerator``/``denominator`` backends), 'streams',
     'gan_vs_mc' or 'gan_vs_geant4'.
 
@@ -71,7 +82,8 @@ def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate
                              "claim": label.replace(" vs ", _float_layers_note(named[num]) + " vs ", 1),
                              "paper": claimed, "size": size, "batch_size": batch[size],
                              "setting": f"{size}, batch {batch[size]}",
-                             "ours": ratio(sweep, named[num], named[den], batch[size])})
+                             "ours": ratio(sweep, named[num], named[den], batch[size]),
+                             "gate": search_gate(named[num])})
     single = {r["batch_size"]: r for r in stream_runs if r["streams"] == 1 and r["threads_per_stream"] == cores}
     multi = {r["batch_size"]: r for r in stream_runs if r["streams"] == cores and r["threads_per_stream"] == 1}
     if cores > 1 and single and multi:

@@ -136,3 +136,19 @@ def test_speedup_rows_say_when_the_layers_outside_int8_run_in_bf16(tmp_path):
     assert tuned["claim"] == "OpenVINO INT8 searched against the gate (layers outside INT8 in BF16) vs TF FP32 graph"
     assert tuned["ours"] == pytest.approx(3.0)
     assert "BF16" not in next(r for r in table if r["numerator"] == "openvino-fp32")["claim"]
+
+
+def test_speedup_rows_carry_the_search_gate_verdict_of_the_numerator(tmp_path):
+    import json
+
+    manifests = {"tf-graph-fp32": {}, "inc-int8-tuned": {"gate": {"passed": True}},
+                 "openvino-int8-tuned": {"gate": {"passed": False, "first_failure": "hits failed in 2-20 GeV"}}}
+    for name, manifest in manifests.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(json.dumps(manifest))
+    sweep = [_record(str(tmp_path / b), b, "lite", 64, 100.0) for b in manifests]
+    streams = [_record(str(tmp_path / "tf-graph-fp32"), "tf-graph-fp32", "lite", 64, 100.0)]
+    gates = {r["numerator"]: r["gate"] for r in
+             speedups.speedup_table(sweep, streams, mc_rate=1.0, geant4_rate=1.0, conv3d="none", cores=1) if r.get("numerator")}
+    assert gates == {"inc-int8-tuned": "passed", "openvino-int8-tuned": "failed: hits failed in 2-20 GeV"}
+    assert speedups.search_gate(tmp_path / "tf-graph-fp32") == ""

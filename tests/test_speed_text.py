@@ -35,6 +35,10 @@ def test_int8_paragraph_quotes_the_study_only_where_it_has_a_value():
     assert text.count("The study quoted 1.8x") == 1
     assert "1.90x as fast as FP32 graph" in text and "faster." in text and "not resolved." in text
     assert not any(w in text.lower() for w in CAUSE_WORDS)
+    assert "physics gate" not in text
+    failed = [{**rows[1], "gate": "failed: hits failed in 2-20 GeV"}]
+    text = int8_paragraph(failed, {}, int8_limit=4, vnni=True)
+    assert "no configuration that passes the physics gate" in text and "hits failed in 2-20 GeV" in text
 
 
 def _profile(wall, ops, algs=None):
