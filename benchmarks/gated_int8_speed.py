@@ -27,6 +27,7 @@ def main() -> None:
     from gan3d_lib.models import build_generator, generator_options
     from gan3d_lib.profiles import kernel_precision_ms, op_profile
     from gan3d_lib.results import machine_info
+    from gan3d_lib.speedups import search_gate
     from gan3d_lib.training import load_generator
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -51,10 +52,7 @@ def main() -> None:
         for folder in args.tuned:
             art = load_artefact(folder)
             tuned_backends.append(art.backend)
-            gate = art.manifest.get("gate")
-            verdict = ("no gate record in its manifest" if gate is None else "passes the gate" if gate["passed"]
-                       else f"FAILS the gate: {gate['first_failure']}")
-            print(f"{folder}: {verdict}")
+            print(f"{folder}: physics gate {search_gate(folder) or 'not recorded in its manifest'}")
             cfg = transfer_config(art.manifest["settings"], quantization.quantizable_layers(art.backend, lite),
                                   quantization.quantizable_layers(art.backend, paper))
             paper_tuned.append(str(quantization.make_artefact(
