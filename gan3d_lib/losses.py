@@ -74,10 +74,11 @@ def energy_bin_onehot(energies_gev: Any) -> Any:
 
 
 def per_bin_means(energies_gev: Any, *values: Any) -> Any:
-    """(counts (n_bins,), [per-bin mean (n_bins,) of each value (n,)])."""
+    """(counts (n_bins,), [per-bin mean (n_bins,) or (n_bins, k) of each value (n,) or (n, k)])."""
     which = energy_bin_onehot(energies_gev)
     counts = ops.sum(which, axis=0)
-    return counts, [ops.matmul(ops.transpose(which), v) / ops.maximum(counts, 1.0) for v in values]
+    return counts, [ops.matmul(ops.transpose(which), v) / ops.reshape(ops.maximum(counts, 1.0), (-1,) + (1,) * (len(v.shape) - 1))
+                    for v in values]
 
 
 def transverse_shares(showers: Any, axis: int) -> Any:
@@ -88,10 +89,8 @@ def transverse_shares(showers: Any, axis: int) -> Any:
 
 
 def _shape_error(energies_gev, fake_shares, real_shares):
-    which = energy_bin_onehot(energies_gev)
-    counts = ops.sum(which, axis=0)
-    diff = ops.matmul(ops.transpose(which), fake_shares - real_shares) / ops.maximum(counts, 1.0)[:, None]
-    return ops.sum(counts * ops.mean(diff**2, axis=1)) / ops.cast(ops.shape(energies_gev)[0], "float32")
+    counts, (f, r) = per_bin_means(energies_gev, fake_shares, real_shares)
+    return ops.sum(counts * ops.mean((f - r) ** 2, axis=1)) / ops.sum(counts)
 
 
 def profile_error(energies_gev: Any, fake: Any, real: Any) -> Any:
@@ -107,9 +106,7 @@ def transverse_error(energies_gev: Any, fake: Any, real: Any) -> Any:
 
 
 def _log_shape_error(energies_gev, fake_shares, real_shares, floor_pct):
-    which = energy_bin_onehot(energies_gev)
-    counts = ops.sum(which, axis=0)
-    f, r = (ops.matmul(ops.transpose(which), s) / ops.maximum(counts, 1.0)[:, None] for s in (fake_shares, real_shares))
+    counts, (f, r) = per_bin_means(energies_gev, fake_shares, real_shares)
     return ops.sum(counts * ops.mean(ops.log((f + floor_pct) / (r + floor_pct)) ** 2, axis=1)) / ops.sum(counts)
 
 
