@@ -22,6 +22,9 @@ __all__ = [
     "normalised_profile_mean",
     "moments",
     "hits",
+    "hits_by_layer",
+    "radial_distance_cells",
+    "hits_by_radius",
     "cell_energy_spectrum",
     "energy_bin_labels",
     "energy_bin_index",
@@ -115,6 +118,26 @@ def moments(profiles_gev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def hits(showers: np.ndarray, threshold_gev: float = 0.0) -> np.ndarray:
     """(N,) number of cells with energy strictly above ``threshold_gev``."""
     return (_as_showers(showers) > threshold_gev).sum(axis=(1, 2, 3))
+
+
+def hits_by_layer(showers: np.ndarray, threshold_gev: float = 0.0) -> np.ndarray:
+    """(depth,) mean number of cells above ``threshold_gev`` per shower in each layer."""
+    return (_as_showers(showers) > threshold_gev).sum(axis=(1, 2)).mean(axis=0)
+
+
+def radial_distance_cells(n_x: int, n_y: int) -> np.ndarray:
+    """(n_x, n_y) distance (cell widths) of each cell's centre from the grid's centre, the beam axis."""
+    x, y = np.meshgrid(np.arange(n_x) - (n_x - 1) / 2, np.arange(n_y) - (n_y - 1) / 2, indexing="ij")
+    return np.hypot(x, y)
+
+
+def hits_by_radius(showers: np.ndarray, threshold_gev: float = 0.0) -> np.ndarray:
+    """(n_rings,) mean number of cells above ``threshold_gev`` per shower whose centre lies at
+    distance r from the beam axis, rounded to the nearest cell width (ring r = 0, 1, ...)."""
+    s = _as_showers(showers)
+    ring = np.rint(radial_distance_cells(s.shape[1], s.shape[2])).astype(int)
+    per_cell = (s > threshold_gev).sum(axis=3).mean(axis=0)  # (x, y) mean hits per shower over depth
+    return np.bincount(ring.ravel(), weights=per_cell.ravel(), minlength=int(ring.max()) + 1)
 
 
 def cell_energy_spectrum(

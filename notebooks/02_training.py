@@ -59,7 +59,7 @@ import numpy as np
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib import models, plotting, presets
+from gan3d_lib import models, observables, plotting, presets
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.evaluation import compare_at_energies
 from gan3d_lib.mc import ShowerSimulator
@@ -67,6 +67,7 @@ from gan3d_lib.reference import GEANT4_SHOWER_FACTS
 from gan3d_lib.io import read_showers
 from gan3d_lib.shower_facts import (FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table,
                                     goal_display_rows, goal_rows, goal_summary, latent_conditioning_rows)
+from gan3d_lib.validation import HITS_THRESHOLD_GEV
 from gan3d_lib.training import TrainConfig, generate_showers, load_generator, stage_summaries, train
 from gan3d_lib.results import write_results
 from gan3d_lib.tables import markdown_table
@@ -312,6 +313,37 @@ results["generator_goals"] = goal_table
 glue("goals_met", sum(r["met"] for r in goal_table), display=False)
 glue("goals_total", len(goal_table), display=False)
 display(Markdown(goal_summary(goal_table)))
+
+# %% [markdown]
+# Where the hits are, in the highest-energy bin: the mean number of cells above the hits
+# threshold per shower in each layer and in each ring around the beam axis (cells whose centre
+# lies r cell widths from it, r rounded), the generator's beside the Monte Carlo's, with
+# their ratio below.
+
+# %%
+top = goal_energies >= observables.DEFAULT_ENERGY_BINS_GEV[-2]
+top_label = observables.energy_bin_labels(observables.DEFAULT_ENERGY_BINS_GEV)[-1]
+hits_where = {}
+for what, count, xlabel in (("layer", observables.hits_by_layer, "layer"),
+                            ("ring", observables.hits_by_radius, "distance from the beam axis [cell widths]")):
+    hits_where[what] = {"Monte Carlo": count(goal_mc[top], HITS_THRESHOLD_GEV),
+                        "Conv2D GAN (lite)": count(goal_gan[top], HITS_THRESHOLD_GEV)}
+    plotting.plot_profiles_with_ratio({k: (v, None) for k, v in hits_where[what].items()}, xlabel=xlabel,
+                                      ylabel="hits per shower", logy=False, title=f"{top_label} electrons")
+    plt.show()
+rings = hits_where["ring"]
+inner = {k: float(v[:3].sum()) for k, v in rings.items()}
+outer = {k: float(v[3:].sum()) for k, v in rings.items()}
+results["hits_where"] = {"bin": top_label, "n_showers": int(top.sum()),
+                         **{f"{what}_{k}": v.tolist() for what, d in hits_where.items() for k, v in d.items()}}
+glue("top_bin", top_label, display=False)
+glue("hits_inner_ratio", inner["Conv2D GAN (lite)"] / inner["Monte Carlo"], display=False)
+glue("hits_outer_ratio", outer["Conv2D GAN (lite)"] / outer["Monte Carlo"], display=False)
+
+# %% [markdown]
+# In the {glue:text}`top_bin` bin the generator has {glue:text}`hits_inner_ratio:.2f` times the
+# Monte Carlo's hits within 2.5 cell widths of the axis and {glue:text}`hits_outer_ratio:.2f`
+# times its hits further out.
 
 # %% [markdown]
 # ### The latent's length and the energy resolution

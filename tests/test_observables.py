@@ -102,3 +102,17 @@ def test_fit_sampling_fraction_recovers_a_known_polynomial():
     assert coeffs == pytest.approx([-0.002, 0.03], abs=1e-9)
     with pytest.raises(ValueError, match="more than 3"):
         obs.fit_sampling_fraction(s[:2], e[:2])
+
+
+def test_hits_by_layer_and_by_radius_count_cells_above_threshold_where_they_are():
+    showers = np.zeros((2, 25, 25, 25), dtype=np.float32)
+    showers[0, 12, 12, 3] = 1.0  # on the axis, layer 3
+    showers[0, 12, 15, 3] = 1e-3  # 3 cells out
+    showers[1, 16, 15, 7] = 1e-3  # 5 cells out (3, 4 triangle), layer 7
+    showers[1, 0, 12, 7] = 1e-6  # below the threshold
+    layer = obs.hits_by_layer(showers, 1e-5)
+    assert layer.shape == (25,) and layer[3] == 1.0 and layer[7] == 0.5 and layer.sum() == 1.5
+    ring = obs.hits_by_radius(showers, 1e-5)
+    assert ring.shape == (18,)  # the corners are 12 sqrt(2) = 17 cell widths out
+    assert ring[0] == 0.5 and ring[3] == 0.5 and ring[5] == 0.5 and ring.sum() == 1.5
+    assert obs.radial_distance_cells(25, 25)[12, 12] == 0.0
