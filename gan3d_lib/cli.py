@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--weight-profile-log", type=float, default=0.0,
                    help="weight of the per-energy-bin squared log ratio of the mean longitudinal shapes, every layer "
                    "alike (not in the study: 0)")
+    s.add_argument("--weight-layer-hits", type=float, default=0.0,
+                   help="weight of the per-energy-bin squared log ratio of the mean hits of each layer (not in the "
+                   "study: 0)")
     s.add_argument("--generator-as-deployed", action="store_true",
                    help="G runs as deployed (BatchNorm moving statistics, no dropout) in both updates: fine-tuning")
     s.add_argument("--output-gradient-slope", type=float, default=0.0,

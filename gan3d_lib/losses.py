@@ -19,7 +19,7 @@ from . import observables as obs
 
 __all__ = ["mape", "binary_cross_entropy", "polyval", "ecal_target", "longitudinal_shares", "depth_error",
            "energy_bin_onehot", "per_bin_means", "profile_error", "transverse_shares", "transverse_error",
-           "discriminator_view", "soft_hits", "hits_error", "shower_moments", "moments_error",
+           "discriminator_view", "soft_hits", "hits_error", "layer_hits_error", "shower_moments", "moments_error",
            "sampling_fraction_spread_error", "cell_spectrum_error", "transverse_log_error", "CELL_SPECTRUM_THRESHOLDS_GEV"]
 
 ops = keras.ops
@@ -133,10 +133,10 @@ def discriminator_view(showers: Any, power: float, unit_gev: float, eps: float =
     return unit_gev * (ops.power(showers / unit_gev + eps, power) - eps**power)
 
 
-def soft_hits(showers: Any, threshold_gev: float, width: float = 0.3) -> Any:
+def soft_hits(showers: Any, threshold_gev: float, width: float = 0.3, axis: tuple[int, ...] = (1, 2, 3)) -> Any:
     """(n,) differentiable number of cells above ``threshold_gev``: the sum of
-    sigmoid(ln(E / threshold) / width) over cells."""
-    return ops.sum(ops.sigmoid((ops.log(showers + 1e-9) - float(np.log(threshold_gev))) / width), axis=(1, 2, 3))
+    sigmoid(ln(E / threshold) / width) over cells (over ``axis``: (1, 2) gives (n, 25) per layer)."""
+    return ops.sum(ops.sigmoid((ops.log(showers + 1e-9) - float(np.log(threshold_gev))) / width), axis=axis)
 
 
 def hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float) -> Any:
@@ -144,6 +144,15 @@ def hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float) ->
     counts, (h_fake, h_real) = per_bin_means(energies_gev, soft_hits(fake, threshold_gev), soft_hits(real, threshold_gev))
     rel = h_fake / ops.maximum(h_real, 1.0) - 1.0
     return ops.sum(counts * rel**2) / ops.sum(counts)
+
+
+def layer_hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float) -> Any:
+    """Squared log ratio of the per-bin mean :func:`soft_hits` of each layer (plus 1), fake over
+    real, mean over the 25 layers, weighted by the bins' counts: a layer with half the hits costs
+    as much in the shower's start as at its maximum, and layers alternating in hits cost too."""
+    counts, (f, r) = per_bin_means(energies_gev, soft_hits(fake, threshold_gev, axis=(1, 2)),
+                                   soft_hits(real, threshold_gev, axis=(1, 2)))
+    return ops.sum(counts * ops.mean(ops.log((f + 1.0) / (r + 1.0)) ** 2, axis=1)) / ops.sum(counts)
 
 
 #: thresholds (GeV) of :func:`cell_spectrum_error`: 0.3, 1, 3 and 10 MeV

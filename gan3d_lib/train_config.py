@@ -66,6 +66,8 @@ class TrainConfig:
     weight_transverse_log: float = 0.0
     # per squared log ratio of the per-bin mean longitudinal shapes (every layer alike); not in the study
     weight_profile_log: float = 0.0
+    # per squared log ratio of the per-bin mean hits of each layer; not in the study
+    weight_layer_hits: float = 0.0
     # Run the generator as it is deployed (BatchNorm with its moving statistics, no dropout)
     # in both updates, so that the discriminator and the losses judge exactly the showers
     # users get: training-mode dropout and batch statistics shift the inference-mode output.
@@ -100,7 +102,7 @@ class TrainConfig:
         weights = {k: getattr(self, k) for k in ("weight_depth", "weight_profile", "weight_hits", "weight_transverse",
                                                     "weight_moments", "weight_sf_spread",
                                                     "weight_cell_spectrum", "weight_transverse_log",
-                                                    "weight_profile_log")}
+                                                    "weight_profile_log", "weight_layer_hits")}
         if min(weights.values()) < 0:
             raise ValueError(f"loss weights must be >= 0, got {weights}")
         if not 0 < self.cell_power <= 1:

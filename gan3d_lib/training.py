@@ -4,19 +4,16 @@ Losses (the study's Conv2D training, F. Rehm): the discriminator minimises ``w_b
 BCE(real/fake) + w_aux * MAPE(E_p/100)``; the generator minimises ``w_bce * BCE(fake -> real) +
 w_aux * MAPE(E_p/100) + w_ecal * MAPE(E_cal)``, where the E_cal target of a generated shower is
 ``E_p * SF(E_p)`` from a polynomial fit of the training data's sampling fraction. An optional
-term of our own (``weight_depth``, 0 in the study) adds ``w_depth * |z_c - z_c(E_p)|``: the
-generated shower's longitudinal barycentre against a fit, in ln(E_p), of the training data's
-(layer-index units), the same kind of physics constraint for the depth of the shower as
-MAPE(E_cal) is for its energy, and ``weight_profile`` the squared difference of the mean
-longitudinal shapes of the fake and the real showers of each primary-energy bin of the batch,
-``weight_hits`` the squared relative error of the per-bin mean number of hits,
-``weight_sf_spread``, ``weight_cell_spectrum``, ``weight_transverse_log`` and
-``weight_profile_log`` the energy resolution, the cell-energy spectrum and the log x/y and
-longitudinal shapes per bin; with ``cell_power`` < 1 the discriminator sees E_cell^p. Each term
-lives in :mod:`gan3d_lib.losses`. BCE uses smoothed labels (real 0.9, fake 0.1) with 5 % of the
-discriminator's labels flipped. Adam, learning rates 5e-4 (G) and 1e-4 (D). Settings:
-:mod:`gan3d_lib.train_config`; checkpoints: :mod:`gan3d_lib.checkpoints`; ``tf.distribute``:
-:mod:`gan3d_lib.distribution`.
+term of our own (``weight_depth``, 0 in the study) adds ``w_depth * |z_c - z_c(E_p)|``: the generated
+shower's longitudinal barycentre against a fit, in ln(E_p), of the training data's (layer-index units), the same kind
+of constraint for the shower's depth as MAPE(E_cal) is for its energy. Per primary-energy bin of the batch, fake
+against real: ``weight_profile`` the squared difference of the mean longitudinal shapes, ``weight_hits`` the squared
+relative error of the mean number of hits, and squared log ratios for the energy resolution (``weight_sf_spread``),
+the cell-energy spectrum (``weight_cell_spectrum``), the x/y and longitudinal shapes (``weight_transverse_log``,
+``weight_profile_log``) and the hits of each layer (``weight_layer_hits``); with ``cell_power`` < 1 the
+discriminator sees E_cell^p. Each term lives in :mod:`gan3d_lib.losses`. BCE uses smoothed labels (real 0.9, fake
+0.1) with 5 % of the discriminator's labels flipped. Adam, learning rates 5e-4 (G) and 1e-4 (D). Settings:
+:mod:`gan3d_lib.train_config`; checkpoints: :mod:`gan3d_lib.checkpoints`; ``tf.distribute``: :mod:`gan3d_lib.distribution`.
 
 Every random draw of step ``s`` is a stateless function of ``(seed, s)`` and each epoch's
 shuffle of ``(seed, epoch)``, so a run resumed from a checkpoint repeats exactly what
@@ -174,7 +171,9 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
                  lambda: terms.sampling_fraction_spread_error(energies, fake, showers, sf_coeffs)),
                 ("weight_cell_spectrum", "g_cell_spectrum_logsq", lambda: terms.cell_spectrum_error(energies, fake, showers)),
                 ("weight_transverse_log", "g_transverse_logsq", lambda: terms.transverse_log_error(energies, fake, showers)),
-                ("weight_profile_log", "g_profile_logsq", lambda: terms.profile_log_error(energies, fake, showers)))
+                ("weight_profile_log", "g_profile_logsq", lambda: terms.profile_log_error(energies, fake, showers)),
+                ("weight_layer_hits", "g_layer_hits_logsq",
+                 lambda: terms.layer_hits_error(energies, fake, showers, HITS_THRESHOLD_GEV)))
             for weight_name, loss_name, term in optional:
                 weight = getattr(config, weight_name)
                 if weight > 0:

@@ -141,3 +141,18 @@ def test_profile_log_error_counts_a_dip_at_the_maximum_as_much_as_one_in_the_fir
     assert at_first == pytest.approx(np.log(0.9) ** 2 / 25, rel=0.25)
     mse_max, mse_first = (float(_np(losses.profile_error(energies, dip(layer), showers))) for layer in (12, 0))
     assert mse_max > 10 * mse_first  # the %^2 term hardly sees the first layer
+
+
+def test_soft_hits_per_layer_sum_to_the_shower_and_layer_hits_error_sees_one_emptied_layer(sample):
+    showers, energies = sample
+    per_layer = _np(losses.soft_hits(showers, HITS_THRESHOLD_GEV, axis=(1, 2)))
+    assert per_layer.shape == (len(energies), 25)
+    np.testing.assert_allclose(per_layer.sum(axis=1), _np(losses.soft_hits(showers, HITS_THRESHOLD_GEV)), rtol=1e-4)
+    assert float(_np(losses.layer_hits_error(energies, showers, showers, HITS_THRESHOLD_GEV))) == pytest.approx(0, abs=1e-9)
+    emptied = showers.copy()
+    emptied[..., 5] = 0.0  # layer 5 loses all its hits
+    counts, means = losses.per_bin_means(energies, per_layer[:, 5].astype(np.float32))
+    counts, hits_5 = _np(counts), _np(means[0])
+    expected = np.sum(counts * np.log(1.0 / (hits_5 + 1.0)) ** 2) / counts.sum() / 25
+    got = float(_np(losses.layer_hits_error(energies, emptied, showers, HITS_THRESHOLD_GEV)))
+    assert got == pytest.approx(expected, rel=1e-3) and got > 0.1
