@@ -53,8 +53,8 @@ def search_gate(artefact: str | os.PathLike) -> str:
 def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate: float, geant4_rate: float,
                   conv3d: str | os.PathLike, cores: int) -> list[dict]:
     """The study's speed claims beside ratios of these measurements (rows: key, claim, setting,
-    size, batch_size, paper, ours; ``ours`` is None where a runtime was skipped; precision rows add ``gate``,
-    is the numerator's :func:`search_gate` for precision rows, else ''). ``key``:
+    size, batch_size, paper, ours; ``ours`` is None where a runtime was skipped; precision rows add
+    ``gate``, the numerator's :func:`search_gate`). ``key``:
     'conv2d_vs_conv3d', 'precision' (with ``numerator``/``denominator`` backends), 'streams',
     'gan_vs_mc' or 'gan_vs_geant4'.
 
