@@ -209,7 +209,7 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # term three times more at lower learning rates. Runs that were not shipped (a cell-spectrum
 # term alone, a heavier %² longitudinal term, heavier resolution and hits terms after stage 9,
 # stage 9's losses on showers uniform in E_p or on a mix of both spectra, a fresh discriminator that
-# sees $E_{cell}^{0.25}$, a term for the hits of each layer)
+# sees $E_{cell}^{0.25}$, a term for the hits of each layer, alone and with a heavier width term)
 # are recorded in `data/weights/experiments/`; the figures in each stage's `command.txt` are
 # not computed by this chapter. Stages 5 and 6 were
 # stopped three epochs after their best validation score (after 6 and 4 epochs); their
