@@ -32,10 +32,15 @@ PRECISION_COMPARISONS = (
 )
 
 
+def _manifest(artefact: str | os.PathLike) -> dict:
+    """The artefact's manifest.json as read, {} where there is none (runs of other tools)."""
+    path = Path(artefact) / "manifest.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def _float_layers_note(artefact: str | os.PathLike) -> str:
     """' (layers outside INT8 in BF16)' for an INT8 artefact whose other layers compute in BF16."""
-    manifest = Path(artefact) / "manifest.json"
-    if manifest.exists() and json.loads(manifest.read_text()).get("settings", {}).get("float_precision") == "bf16":
+    if _manifest(artefact).get("settings", {}).get("float_precision") == "bf16":
         return " (layers outside INT8 in BF16)"
     return ""
 
@@ -43,8 +48,7 @@ def _float_layers_note(artefact: str | os.PathLike) -> str:
 def search_gate(artefact: str | os.PathLike) -> str:
     """The physics gate's verdict recorded by an INT8 search in the artefact's manifest: 'passed',
     'failed: <first failure>', or '' for an artefact no search gated (its verdict is chapter 3's)."""
-    manifest = Path(artefact) / "manifest.json"
-    gate = json.loads(manifest.read_text()).get("gate") if manifest.exists() else None
+    gate = _manifest(artefact).get("gate")
     if not gate:
         return ""
     return "passed" if gate["passed"] else f"failed: {gate.get('first_failure') or 'see its manifest'}"

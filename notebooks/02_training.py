@@ -322,8 +322,10 @@ display(Markdown(goal_summary(goal_table)))
 # their ratio below.
 
 # %%
-top = goal_energies >= observables.DEFAULT_ENERGY_BINS_GEV[-2]
-top_label = observables.energy_bin_labels(observables.DEFAULT_ENERGY_BINS_GEV)[-1]
+bins = observables.DEFAULT_ENERGY_BINS_GEV
+top = observables.energy_bin_index(goal_energies, bins) == len(bins) - 2  # the goal table's last bin
+top_label = observables.energy_bin_labels(bins)[-1]
+inner_rings = 3  # rings r = 0, 1, 2: cell centres within 2.5 cell widths of the axis
 hits_where = {}
 for what, count, xlabel in (("layer", observables.hits_by_layer, "layer"),
                             ("ring", observables.hits_by_radius, "distance from the beam axis [cell widths]")):
@@ -333,17 +335,18 @@ for what, count, xlabel in (("layer", observables.hits_by_layer, "layer"),
                                       ylabel="hits per shower", logy=False, title=f"{top_label} electrons")
     plt.show()
 rings = hits_where["ring"]
-inner = {k: float(v[:3].sum()) for k, v in rings.items()}
-outer = {k: float(v[3:].sum()) for k, v in rings.items()}
+inner = {k: float(v[:inner_rings].sum()) for k, v in rings.items()}
+outer = {k: float(v[inner_rings:].sum()) for k, v in rings.items()}
 results["hits_where"] = {"bin": top_label, "n_showers": int(top.sum()),
                          **{f"{what}_{k}": v.tolist() for what, d in hits_where.items() for k, v in d.items()}}
 glue("top_bin", top_label, display=False)
+glue("inner_radius", inner_rings - 0.5, display=False)
 glue("hits_inner_ratio", inner["Conv2D GAN (lite)"] / inner["Monte Carlo"], display=False)
 glue("hits_outer_ratio", outer["Conv2D GAN (lite)"] / outer["Monte Carlo"], display=False)
 
 # %% [markdown]
 # In the {glue:text}`top_bin` bin the generator has {glue:text}`hits_inner_ratio:.2f` times the
-# Monte Carlo's hits within 2.5 cell widths of the axis and {glue:text}`hits_outer_ratio:.2f`
+# Monte Carlo's hits within {glue:text}`inner_radius:.1f` cell widths of the axis and {glue:text}`hits_outer_ratio:.2f`
 # times its hits further out.
 
 # %% [markdown]
