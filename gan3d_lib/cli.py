@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="D sees cell energies to this power, e.g. 0.5 (the study: 1, linear)")
     s.add_argument("--weight-hits", type=float, default=0.0,
                    help="weight of the per-energy-bin squared relative error of mean hits in G's loss (not in the study: 0)")
+    s.add_argument("--hits-softness", type=float, default=0.3,
+                   help="width in ln(E_cell) of the sigmoid that counts a cell above 0.097 MeV in the hits terms")
     s.add_argument("--weight-transverse", type=float, default=0.0,
                    help="weight of the per-energy-bin mean x and y shape error (%%^2) in G's loss (not in the study: 0)")
     s.add_argument("--weight-moments", type=float, default=0.0,
@@ -117,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--weight-layer-hits", type=float, default=0.0,
                    help="weight of the per-energy-bin squared log ratio of the mean hits of each layer (not in the "
                    "study: 0)")
+    s.add_argument("--weight-ranked-cells", type=float, default=0.0,
+                   help="weight of the per-energy-bin squared log ratio of the mean k-th largest cell energies, k < 2048 "
+                   "(not in the study: 0)")
     s.add_argument("--generator-as-deployed", action="store_true",
                    help="G runs as deployed (BatchNorm moving statistics, no dropout) in both updates: fine-tuning")
     s.add_argument("--output-gradient-slope", type=float, default=0.0,

@@ -20,7 +20,8 @@ from . import observables as obs
 __all__ = ["mape", "binary_cross_entropy", "polyval", "ecal_target", "longitudinal_shares", "depth_error",
            "energy_bin_onehot", "per_bin_means", "profile_error", "transverse_shares", "transverse_error",
            "discriminator_view", "soft_hits", "hits_error", "layer_hits_error", "shower_moments", "moments_error",
-           "sampling_fraction_spread_error", "cell_spectrum_error", "transverse_log_error", "CELL_SPECTRUM_THRESHOLDS_GEV"]
+           "sampling_fraction_spread_error", "cell_spectrum_error", "ranked_cells_error", "transverse_log_error",
+           "CELL_SPECTRUM_THRESHOLDS_GEV"]
 
 ops = keras.ops
 #: inner edges (GeV) of the primary-energy bins the per-bin terms use
@@ -139,19 +140,20 @@ def soft_hits(showers: Any, threshold_gev: float, width: float = 0.3, axis: tupl
     return ops.sum(ops.sigmoid((ops.log(showers + 1e-9) - float(np.log(threshold_gev))) / width), axis=axis)
 
 
-def hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float) -> Any:
-    """Squared relative error of the per-bin mean :func:`soft_hits`, weighted by the bins' counts."""
-    counts, (h_fake, h_real) = per_bin_means(energies_gev, soft_hits(fake, threshold_gev), soft_hits(real, threshold_gev))
+def hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float, width: float = 0.3) -> Any:
+    """Squared relative error of the per-bin mean :func:`soft_hits` (of ``width``), weighted by the bins' counts."""
+    counts, (h_fake, h_real) = per_bin_means(energies_gev, soft_hits(fake, threshold_gev, width),
+                                             soft_hits(real, threshold_gev, width))
     rel = h_fake / ops.maximum(h_real, 1.0) - 1.0
     return ops.sum(counts * rel**2) / ops.sum(counts)
 
 
-def layer_hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float) -> Any:
+def layer_hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float, width: float = 0.3) -> Any:
     """Squared log ratio of the per-bin mean :func:`soft_hits` of each layer (plus 1), fake over
     real, mean over the 25 layers, weighted by the bins' counts: a layer with half the hits costs
     as much in the shower's start as at its maximum, and layers alternating in hits cost too."""
-    counts, (f, r) = per_bin_means(energies_gev, soft_hits(fake, threshold_gev, axis=(1, 2)),
-                                   soft_hits(real, threshold_gev, axis=(1, 2)))
+    counts, (f, r) = per_bin_means(energies_gev, soft_hits(fake, threshold_gev, width, axis=(1, 2)),
+                                   soft_hits(real, threshold_gev, width, axis=(1, 2)))
     return ops.sum(counts * ops.mean(ops.log((f + 1.0) / (r + 1.0)) ** 2, axis=1)) / ops.sum(counts)
 
 
@@ -169,6 +171,18 @@ def cell_spectrum_error(energies_gev: Any, fake: Any, real: Any,
         counts, (n_fake, n_real) = per_bin_means(energies_gev, soft_hits(fake, t), soft_hits(real, t))
         total = total + ops.sum(counts * ops.log((n_fake + 1.0) / (n_real + 1.0)) ** 2) / ops.sum(counts)
     return total / len(thresholds_gev)
+
+
+def ranked_cells_error(energies_gev: Any, fake: Any, real: Any, n_ranks: int = 2048, floor_gev: float = 1e-5) -> Any:
+    """Squared log ratio of the per-bin mean k-th largest cell energy (GeV, plus ``floor_gev``), fake
+    over real, mean over ranks k < ``n_ranks``, weighted by the bins' counts: each shower's cell
+    spectrum rank by rank, so a cell that should be 0.3 MeV and is 0.003 MeV is pulled up
+    wherever it is, however far below any threshold (a threshold count leaves it no gradient)."""
+    def ranked(showers):
+        return ops.top_k(ops.reshape(showers, (ops.shape(showers)[0], -1)), n_ranks, sorted=True)[0]
+
+    counts, (f, r) = per_bin_means(energies_gev, ranked(fake), ranked(real))
+    return ops.sum(counts * ops.mean(ops.log((f + floor_gev) / (r + floor_gev)) ** 2, axis=1)) / ops.sum(counts)
 
 
 def sampling_fraction_spread_error(energies_gev: Any, fake: Any, real: Any, sf_coeffs: Sequence[float]) -> Any:

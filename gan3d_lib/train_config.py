@@ -55,6 +55,9 @@ class TrainConfig:
     # Per-energy-bin term of our own, fake vs real showers of the same bin: squared relative
     # error of the mean (soft) number of hits above HITS_THRESHOLD_GEV; 0 = not in the loss.
     weight_hits: float = 0.0
+    # Width, in ln(E_cell), of the sigmoid that counts a cell as a hit in the hits terms: a cell
+    # e^-3 below the threshold still pulls at width 1, hardly at all at 0.3.
+    hits_softness: float = 0.3
     weight_transverse: float = 0.0  # per %^2 of mean x and y shape error per energy bin; not in the study
     # per squared log ratio of the per-bin mean x and y widths and first-layer share; not in the study
     weight_moments: float = 0.0
@@ -68,6 +71,8 @@ class TrainConfig:
     weight_profile_log: float = 0.0
     # per squared log ratio of the per-bin mean hits of each layer; not in the study
     weight_layer_hits: float = 0.0
+    # per squared log ratio of the per-bin mean k-th largest cell energy, k < 2048; not in the study
+    weight_ranked_cells: float = 0.0
     # Run the generator as it is deployed (BatchNorm with its moving statistics, no dropout)
     # in both updates, so that the discriminator and the losses judge exactly the showers
     # users get: training-mode dropout and batch statistics shift the inference-mode output.
@@ -102,11 +107,13 @@ class TrainConfig:
         weights = {k: getattr(self, k) for k in ("weight_depth", "weight_profile", "weight_hits", "weight_transverse",
                                                     "weight_moments", "weight_sf_spread",
                                                     "weight_cell_spectrum", "weight_transverse_log",
-                                                    "weight_profile_log", "weight_layer_hits")}
+                                                    "weight_profile_log", "weight_layer_hits", "weight_ranked_cells")}
         if min(weights.values()) < 0:
             raise ValueError(f"loss weights must be >= 0, got {weights}")
         if not 0 < self.cell_power <= 1:
             raise ValueError(f"cell_power must be in (0, 1], got {self.cell_power}")
+        if self.hits_softness <= 0:
+            raise ValueError(f"hits_softness must be > 0 (ln units), got {self.hits_softness}")
         if self.lr_decay < 0:
             raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
         if self.latent_norm not in LATENT_NORMS:

@@ -109,7 +109,7 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         raise ValueError("weight_depth > 0 needs depth_coeffs (observables.fit_longitudinal_centre)")
     sf_coeffs = [float(c) for c in sf_coeffs]
     depth_coeffs = [float(c) for c in depth_coeffs] if depth_coeffs is not None else [0.0]
-    g_training = not config.generator_as_deployed
+    g_training, softness = not config.generator_as_deployed, config.hits_softness
     seed = tf.constant(int(config.seed), tf.int64)
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
 
@@ -166,14 +166,15 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
                 ("weight_profile", "g_profile_mse", lambda: terms.profile_error(energies, fake, showers)),
                 ("weight_transverse", "g_transverse_mse", lambda: terms.transverse_error(energies, fake, showers)),
                 ("weight_moments", "g_moments_logsq", lambda: terms.moments_error(energies, fake, showers)),
-                ("weight_hits", "g_hits_rel_sq", lambda: terms.hits_error(energies, fake, showers, HITS_THRESHOLD_GEV)),
+                ("weight_hits", "g_hits_rel_sq", lambda: terms.hits_error(energies, fake, showers, HITS_THRESHOLD_GEV, softness)),
                 ("weight_sf_spread", "g_sf_spread_logsq",
                  lambda: terms.sampling_fraction_spread_error(energies, fake, showers, sf_coeffs)),
                 ("weight_cell_spectrum", "g_cell_spectrum_logsq", lambda: terms.cell_spectrum_error(energies, fake, showers)),
                 ("weight_transverse_log", "g_transverse_logsq", lambda: terms.transverse_log_error(energies, fake, showers)),
                 ("weight_profile_log", "g_profile_logsq", lambda: terms.profile_log_error(energies, fake, showers)),
                 ("weight_layer_hits", "g_layer_hits_logsq",
-                 lambda: terms.layer_hits_error(energies, fake, showers, HITS_THRESHOLD_GEV)))
+                 lambda: terms.layer_hits_error(energies, fake, showers, HITS_THRESHOLD_GEV, softness)),
+                ("weight_ranked_cells", "g_ranked_cells_logsq", lambda: terms.ranked_cells_error(energies, fake, showers)))
             for weight_name, loss_name, term in optional:
                 weight = getattr(config, weight_name)
                 if weight > 0:

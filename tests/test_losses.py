@@ -156,3 +156,38 @@ def test_soft_hits_per_layer_sum_to_the_shower_and_layer_hits_error_sees_one_emp
     expected = np.sum(counts * np.log(1.0 / (hits_5 + 1.0)) ** 2) / counts.sum() / 25
     got = float(_np(losses.layer_hits_error(energies, emptied, showers, HITS_THRESHOLD_GEV)))
     assert got == pytest.approx(expected, rel=1e-3) and got > 0.1
+
+
+def test_a_wider_hits_sigmoid_pulls_cells_far_below_the_threshold(sample):
+    import tensorflow as tf
+
+    showers, energies = sample
+    faint = np.where(showers > HITS_THRESHOLD_GEV, HITS_THRESHOLD_GEV * np.exp(-3.0), 0.0).astype(np.float32)  # hits e^3 below
+    pulls = {}
+    for width in (0.3, 1.0):
+        cells = tf.Variable(faint)
+        with tf.GradientTape() as tape:
+            error = losses.hits_error(energies, cells, showers, HITS_THRESHOLD_GEV, width)
+        pulls[width] = float(-tf.reduce_sum(tape.gradient(error, cells)))  # > 0: raising the cells lowers the error
+    assert pulls[0.3] > 0 and pulls[1.0] > 100 * pulls[0.3]
+
+
+def test_ranked_cells_error_matches_sorted_cells_and_pulls_the_faint_tail(sample):
+    import tensorflow as tf
+
+    showers, energies = sample
+    assert float(_np(losses.ranked_cells_error(energies, showers, showers))) == pytest.approx(0.0, abs=1e-12)
+    faint = showers * np.float32(0.01)
+    ranked = lambda x: -np.sort(-x.reshape(len(x), -1), axis=1)[:, :2048]  # noqa: E731
+    bins = np.digitize(energies, obs.DEFAULT_ENERGY_BINS_GEV[1:-1])
+    expected = [np.mean(np.log((ranked(faint[bins == b]).mean(0) + 1e-5) / (ranked(showers[bins == b]).mean(0) + 1e-5)) ** 2)
+                for b in np.unique(bins)]
+    counts = [np.sum(bins == b) for b in np.unique(bins)]
+    got = float(_np(losses.ranked_cells_error(energies, faint, showers)))
+    assert got == pytest.approx(np.average(expected, weights=counts), rel=1e-3) and got > 0.5
+    cells = tf.Variable(faint)
+    with tf.GradientTape() as tape:
+        error = losses.ranked_cells_error(energies, cells, showers)
+    pull = -tape.gradient(error, cells).numpy()
+    tail = (showers > 1e-4) & (showers < 1e-3)  # 0.1-1 MeV cells of the reference, now 1-10 keV
+    assert (pull[tail] > 0).mean() > 0.9  # raising them lowers the error

@@ -89,6 +89,8 @@ def test_learning_rates_decay_exponentially_from_the_start_epoch():
     assert g == pytest.approx(1e-3 * np.exp(-0.2)) and d == pytest.approx(2e-3 * np.exp(-0.2))
     with pytest.raises(ValueError, match="lr_decay"):
         TrainConfig(lr_decay=-1.0)
+    with pytest.raises(ValueError, match="hits_softness"):
+        TrainConfig(hits_softness=0.0)
 
 
 def test_fine_tuning_starts_from_the_given_generator_and_scores_every_energy_bin(data, tmp_path):
