@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--weight-ranked-cells", type=float, default=0.0,
                    help="weight of the per-energy-bin squared log ratio of the mean k-th largest cell energies, k < 2048 "
                    "(not in the study: 0)")
+    s.add_argument("--weight-rings", type=float, default=0.0,
+                   help="weight of the per-energy-bin squared log ratios of the mean energy and hits of each ring of cells "
+                   "around the beam axis (not in the study: 0)")
     s.add_argument("--generator-as-deployed", action="store_true",
                    help="G runs as deployed (BatchNorm moving statistics, no dropout) in both updates: fine-tuning")
     s.add_argument("--output-gradient-slope", type=float, default=0.0,

@@ -20,7 +20,8 @@ from . import observables as obs
 __all__ = ["mape", "binary_cross_entropy", "polyval", "ecal_target", "longitudinal_shares", "depth_error",
            "energy_bin_onehot", "per_bin_means", "profile_error", "transverse_shares", "transverse_error",
            "discriminator_view", "soft_hits", "hits_error", "layer_hits_error", "shower_moments", "moments_error",
-           "sampling_fraction_spread_error", "cell_spectrum_error", "ranked_cells_error", "transverse_log_error",
+           "sampling_fraction_spread_error", "cell_spectrum_error", "ranked_cells_error", "ring_sums", "ring_error",
+           "transverse_log_error",
            "CELL_SPECTRUM_THRESHOLDS_GEV"]
 
 ops = keras.ops
@@ -183,6 +184,26 @@ def ranked_cells_error(energies_gev: Any, fake: Any, real: Any, n_ranks: int = 2
 
     counts, (f, r) = per_bin_means(energies_gev, ranked(fake), ranked(real))
     return ops.sum(counts * ops.mean(ops.log((f + floor_gev) / (r + floor_gev)) ** 2, axis=1)) / ops.sum(counts)
+
+
+def ring_sums(values: Any, n_rings: int = 13) -> Any:
+    """(n, n_rings) sums of (n, n_x, n_y) ``values`` over the rings of cells around the beam axis:
+    ring r holds the cells whose centre lies r cell widths from it (rounded); the last ring all beyond."""
+    ring = np.minimum(np.rint(obs.radial_distance_cells(values.shape[1], values.shape[2])).astype(int), n_rings - 1)
+    members = np.eye(n_rings, dtype=np.float32)[ring.ravel()]  # (n_x n_y, n_rings)
+    return ops.matmul(ops.reshape(values, (-1, values.shape[1] * values.shape[2])), members)
+
+
+def ring_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float, width: float = 0.3,
+               floor_gev: float = 1e-5) -> Any:
+    """Sum of two squared log ratios per ring of cells around the beam axis (:func:`ring_sums`), fake
+    over real, of the per-bin means: the ring's energy (GeV, plus ``floor_gev``) and its (soft) hits
+    (plus 1), mean over rings, weighted by the bins' counts. Together they fix the mean energy per hit
+    cell in each ring: a halo painted in too few, too hot cells costs in both."""
+    columns = [ops.sum(s, axis=3) for s in (fake, real)] + [soft_hits(s, threshold_gev, width, axis=3) for s in (fake, real)]
+    counts, (e_f, e_r, h_f, h_r) = per_bin_means(energies_gev, *(ring_sums(v) for v in columns))
+    per_ring = ops.log((e_f + floor_gev) / (e_r + floor_gev)) ** 2 + ops.log((h_f + 1.0) / (h_r + 1.0)) ** 2
+    return ops.sum(counts * ops.mean(per_ring, axis=1)) / ops.sum(counts)
 
 
 def sampling_fraction_spread_error(energies_gev: Any, fake: Any, real: Any, sf_coeffs: Sequence[float]) -> Any:

@@ -73,6 +73,8 @@ class TrainConfig:
     weight_layer_hits: float = 0.0
     # per squared log ratio of the per-bin mean k-th largest cell energy, k < 2048; not in the study
     weight_ranked_cells: float = 0.0
+    # per squared log ratio of the per-bin mean energy and hits of each ring of cells around the axis; not in the study
+    weight_rings: float = 0.0
     # Run the generator as it is deployed (BatchNorm with its moving statistics, no dropout)
     # in both updates, so that the discriminator and the losses judge exactly the showers
     # users get: training-mode dropout and batch statistics shift the inference-mode output.
@@ -104,10 +106,7 @@ class TrainConfig:
             raise ValueError(f"precision must be 'float32' or 'mixed_bfloat16', got {self.precision!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
-        weights = {k: getattr(self, k) for k in ("weight_depth", "weight_profile", "weight_hits", "weight_transverse",
-                                                    "weight_moments", "weight_sf_spread",
-                                                    "weight_cell_spectrum", "weight_transverse_log",
-                                                    "weight_profile_log", "weight_layer_hits", "weight_ranked_cells")}
+        weights = {k: v for k, v in vars(self).items() if k.startswith("weight_")}
         if min(weights.values()) < 0:
             raise ValueError(f"loss weights must be >= 0, got {weights}")
         if not 0 < self.cell_power <= 1:

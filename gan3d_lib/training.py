@@ -6,13 +6,11 @@ w_aux * MAPE(E_p/100) + w_ecal * MAPE(E_cal)``, where the E_cal target of a gene
 ``E_p * SF(E_p)`` from a polynomial fit of the training data's sampling fraction. An optional
 term of our own (``weight_depth``, 0 in the study) adds ``w_depth * |z_c - z_c(E_p)|``: the generated
 shower's longitudinal barycentre against a fit, in ln(E_p), of the training data's (layer-index units), the same kind
-of constraint for the shower's depth as MAPE(E_cal) is for its energy. Per primary-energy bin of the batch, fake
-against real: ``weight_profile`` the squared difference of the mean longitudinal shapes, ``weight_hits`` the squared
-relative error of the mean number of hits, and squared log ratios for the energy resolution (``weight_sf_spread``),
-the cell-energy spectrum (``weight_cell_spectrum``), the x/y and longitudinal shapes (``weight_transverse_log``,
-``weight_profile_log``) and the hits of each layer (``weight_layer_hits``); with ``cell_power`` < 1 the
-discriminator sees E_cell^p. Each term lives in :mod:`gan3d_lib.losses`. BCE uses smoothed labels (real 0.9, fake
-0.1) with 5 % of the discriminator's labels flipped. Adam, learning rates 5e-4 (G) and 1e-4 (D). Settings:
+of constraint for the shower's depth as MAPE(E_cal) is for its energy. Further terms of our own compare fake and
+real showers per primary-energy bin of the batch (shapes, hits, resolution, cell spectrum, rings; each ``weight_*``
+of :mod:`gan3d_lib.train_config`, 0 = off, each term in :mod:`gan3d_lib.losses`); with ``cell_power`` < 1 the
+discriminator sees E_cell^p. BCE uses smoothed labels (real 0.9, fake 0.1) with 5 % of the discriminator's labels
+flipped. Adam, learning rates 5e-4 (G) and 1e-4 (D). Settings:
 :mod:`gan3d_lib.train_config`; checkpoints: :mod:`gan3d_lib.checkpoints`; ``tf.distribute``: :mod:`gan3d_lib.distribution`.
 
 Every random draw of step ``s`` is a stateless function of ``(seed, s)`` and each epoch's
@@ -109,7 +107,7 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         raise ValueError("weight_depth > 0 needs depth_coeffs (observables.fit_longitudinal_centre)")
     sf_coeffs = [float(c) for c in sf_coeffs]
     depth_coeffs = [float(c) for c in depth_coeffs] if depth_coeffs is not None else [0.0]
-    g_training, softness = not config.generator_as_deployed, config.hits_softness
+    g_training, softness, threshold = not config.generator_as_deployed, config.hits_softness, HITS_THRESHOLD_GEV
     seed = tf.constant(int(config.seed), tf.int64)
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
 
@@ -174,7 +172,8 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
                 ("weight_profile_log", "g_profile_logsq", lambda: terms.profile_log_error(energies, fake, showers)),
                 ("weight_layer_hits", "g_layer_hits_logsq",
                  lambda: terms.layer_hits_error(energies, fake, showers, HITS_THRESHOLD_GEV, softness)),
-                ("weight_ranked_cells", "g_ranked_cells_logsq", lambda: terms.ranked_cells_error(energies, fake, showers)))
+                ("weight_ranked_cells", "g_ranked_cells_logsq", lambda: terms.ranked_cells_error(energies, fake, showers)),
+                ("weight_rings", "g_rings_logsq", lambda: terms.ring_error(energies, fake, showers, threshold, softness)))
             for weight_name, loss_name, term in optional:
                 weight = getattr(config, weight_name)
                 if weight > 0:

@@ -191,3 +191,22 @@ def test_ranked_cells_error_matches_sorted_cells_and_pulls_the_faint_tail(sample
     pull = -tape.gradient(error, cells).numpy()
     tail = (showers > 1e-4) & (showers < 1e-3)  # 0.1-1 MeV cells of the reference, now 1-10 keV
     assert (pull[tail] > 0).mean() > 0.9  # raising them lowers the error
+
+
+def test_ring_sums_cover_the_grid_and_ring_error_sees_an_emptied_ring(sample):
+    showers, energies = sample
+    per_ring = _np(losses.ring_sums(np.ones((1, 25, 25), np.float32)))[0]
+    assert per_ring.sum() == 625 and per_ring[0] == 1 and per_ring[1] == 8  # the axis cell, then its 8 neighbours
+    assert float(_np(losses.ring_error(energies, showers, showers, HITS_THRESHOLD_GEV))) == pytest.approx(0.0, abs=1e-9)
+    ring = np.rint(obs.radial_distance_cells(25, 25))
+    emptied = np.where((ring == 6)[None, :, :, None], 0.0, showers).astype(np.float32)
+    bins = np.digitize(energies, obs.DEFAULT_ENERGY_BINS_GEV[1:-1])
+    hits = _np(losses.soft_hits(showers, HITS_THRESHOLD_GEV, axis=3))
+    expected, counts = [], []
+    for b in np.unique(bins):
+        e_ring = showers[bins == b][:, ring == 6].sum(axis=(1, 2)).mean()
+        h_ring = hits[bins == b][:, ring == 6].sum(axis=1).mean()
+        expected.append((np.log(1e-5 / (e_ring + 1e-5)) ** 2 + np.log(1.0 / (h_ring + 1.0)) ** 2) / 13)
+        counts.append(np.sum(bins == b))
+    got = float(_np(losses.ring_error(energies, emptied, showers, HITS_THRESHOLD_GEV)))
+    assert got == pytest.approx(np.average(expected, weights=counts), rel=1e-3) and got > 1.0
