@@ -25,6 +25,7 @@ __all__ = [
     "hits_by_layer",
     "radial_distance_cells",
     "hits_by_radius",
+    "energy_by_radius",
     "cell_energy_spectrum",
     "energy_bin_labels",
     "energy_bin_index",
@@ -131,13 +132,21 @@ def radial_distance_cells(n_x: int, n_y: int) -> np.ndarray:
     return np.hypot(x, y)
 
 
+def _by_ring(per_cell: np.ndarray) -> np.ndarray:
+    """(n_rings,) sums of (n_x, n_y) ``per_cell`` over the rings r = 0, 1, ... cell widths from the axis (rounded)."""
+    ring = np.rint(radial_distance_cells(*per_cell.shape)).astype(int)
+    return np.bincount(ring.ravel(), weights=per_cell.ravel(), minlength=int(ring.max()) + 1)
+
+
 def hits_by_radius(showers: np.ndarray, threshold_gev: float = 0.0) -> np.ndarray:
     """(n_rings,) mean number of cells above ``threshold_gev`` per shower whose centre lies at
     distance r from the beam axis, rounded to the nearest cell width (ring r = 0, 1, ...)."""
-    s = _as_showers(showers)
-    ring = np.rint(radial_distance_cells(s.shape[1], s.shape[2])).astype(int)
-    per_cell = (s > threshold_gev).sum(axis=3).mean(axis=0)  # (x, y) mean hits per shower over depth
-    return np.bincount(ring.ravel(), weights=per_cell.ravel(), minlength=int(ring.max()) + 1)
+    return _by_ring((_as_showers(showers) > threshold_gev).sum(axis=3).mean(axis=0))
+
+
+def energy_by_radius(showers: np.ndarray) -> np.ndarray:
+    """(n_rings,) mean energy (GeV) per shower in the cells of each ring of :func:`hits_by_radius`."""
+    return _by_ring(_as_showers(showers).sum(axis=3).mean(axis=0))
 
 
 def cell_energy_spectrum(

@@ -116,3 +116,6 @@ def test_hits_by_layer_and_by_radius_count_cells_above_threshold_where_they_are(
     assert ring.shape == (18,)  # the corners are 12 sqrt(2) = 17 cell widths out
     assert ring[0] == 0.5 and ring[3] == 0.5 and ring[5] == 0.5 and ring.sum() == 1.5
     assert obs.radial_distance_cells(25, 25)[12, 12] == 0.0
+    energy = obs.energy_by_radius(showers)  # GeV per shower, the sub-threshold cell included
+    np.testing.assert_allclose(energy[[0, 3, 5, 12]], [0.5, 5e-4, 5e-4, 5e-7], rtol=1e-6)
+    assert energy.sum() == pytest.approx(showers.sum() / 2)
