@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--weight-rings", type=float, default=0.0,
                    help="weight of the per-energy-bin squared log ratios of the mean energy and hits of each ring of cells "
                    "around the beam axis (not in the study: 0)")
+    s.add_argument("--select-epoch", choices=["val_score", "last"], default="val_score",
+                   help="keep the generator of the epoch with the lowest validation score, or of the last epoch")
     s.add_argument("--generator-as-deployed", action="store_true",
                    help="G runs as deployed (BatchNorm moving statistics, no dropout) in both updates: fine-tuning")
     s.add_argument("--output-gradient-slope", type=float, default=0.0,

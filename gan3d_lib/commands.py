@@ -147,7 +147,7 @@ def train(args: argparse.Namespace) -> int:
                          weight_cell_spectrum=args.weight_cell_spectrum, weight_transverse_log=args.weight_transverse_log,
                          weight_profile_log=args.weight_profile_log, weight_layer_hits=args.weight_layer_hits,
                          hits_softness=args.hits_softness, weight_ranked_cells=args.weight_ranked_cells,
-                         weight_rings=args.weight_rings,
+                         weight_rings=args.weight_rings, select_epoch=args.select_epoch,
                          generator_as_deployed=args.generator_as_deployed,
                          output_gradient_slope=args.output_gradient_slope, init_discriminator=args.init_discriminator,
                          small_cell_head=args.small_cell_head, latent_norm=args.latent_norm)

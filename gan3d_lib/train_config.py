@@ -75,6 +75,9 @@ class TrainConfig:
     weight_ranked_cells: float = 0.0
     # per squared log ratio of the per-bin mean energy and hits of each ring of cells around the axis; not in the study
     weight_rings: float = 0.0
+    # Which epoch's generator is kept as generator.weights.h5 (history.json's "best"): 'val_score',
+    # the lowest validation score, or 'last', the last epoch (when a criterion outside the score decides).
+    select_epoch: str = "val_score"
     # Run the generator as it is deployed (BatchNorm with its moving statistics, no dropout)
     # in both updates, so that the discriminator and the losses judge exactly the showers
     # users get: training-mode dropout and batch statistics shift the inference-mode output.
@@ -117,6 +120,8 @@ class TrainConfig:
             raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
         if self.latent_norm not in LATENT_NORMS:
             raise ValueError(f"latent_norm must be one of {LATENT_NORMS}, got {self.latent_norm!r}")
+        if self.select_epoch not in ("val_score", "last"):
+            raise ValueError(f"select_epoch must be 'val_score' or 'last', got {self.select_epoch!r}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
 

@@ -30,7 +30,7 @@ Output folder::
 
     config.json              the TrainConfig
     history.json             one record per finished epoch (losses, validation metric)
-    generator.weights.h5     generator of the best validation epoch
+    generator.weights.h5     generator of the best validation epoch (``select_epoch`` 'last': the last epoch)
     checkpoints/epoch_NNNN/  variables.npz (networks, optimizers, dropout RNG states), state.json
 """
 
@@ -315,7 +315,7 @@ def train(
         history.append(record)
         if not chief:
             continue
-        if best is None or record["val_score"] < best["val_score"]:
+        if best is None or config.select_epoch == "last" or record["val_score"] < best["val_score"]:
             best = {"epoch": record["epoch"], "val_score": record["val_score"],
                     "val_shower_shape_mse": record["val_shower_shape_mse"]}
             with atomic_file(out / "generator.weights.h5", suffix=".weights.h5") as tmp:

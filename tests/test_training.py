@@ -248,3 +248,16 @@ def test_the_streamed_order_keeps_at_most_two_groups_and_visits_every_shower(dat
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(ea, eb)
         assert len(ds._cache) <= 6  # noqa: SLF001 - at most two groups of 3 chunks
+
+
+def test_select_epoch_last_keeps_the_last_epochs_generator(data, tmp_path):
+    config = TrainConfig(model="conv2d", size=0.125, epochs=3, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32,
+                         weight_rings=1.0, weight_ranked_cells=1.0, select_epoch="last")
+    history = train(config, data[0], data[1], tmp_path, progress=False)
+    assert {"g_rings_logsq", "g_ranked_cells_logsq"} <= set(history[0])  # the terms ran in the compiled step
+    assert json.loads((tmp_path / "history.json").read_text())["best"]["epoch"] == 3
+    kept = load_generator(tmp_path)
+    with np.load(latest_checkpoint(tmp_path) / "variables.npz") as z:
+        np.testing.assert_array_equal(kept.variables[0].numpy(), z["g_0"])
+    with pytest.raises(ValueError, match="select_epoch"):
+        TrainConfig(select_epoch="first")
