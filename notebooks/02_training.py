@@ -39,7 +39,7 @@
 
 # %% tags=["parameters"]
 preset = "default"  # ci for tests, default for the published book
-weights_dir = "data/weights/conv2d_lite_stage9"  # training folder of the generator to evaluate
+weights_dir = "data/weights/conv2d_lite_stage10"  # training folder of the generator to evaluate
 n_live_showers = 0  # showers for the live training run, 0 takes the preset value
 live_steps = 0  # training steps per live run, 0 takes the preset value
 n_eval = 0  # showers per energy for the GAN versus Monte Carlo comparison, 0 takes the preset value
@@ -157,9 +157,9 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 #
 # ## The shipped generator's training
 #
-# `make weights` trains the `lite` Conv2D generator in nine stages, each starting from the
+# `make weights` trains the `lite` Conv2D generator in ten stages, each starting from the
 # previous one's generator (`--init-generator`), and keeps each stage's epoch with the best
-# validation score against held-out showers. Stage 1 plays the study's game on 20 000 Monte
+# validation score against held-out showers (stage 10 keeps its last epoch; see below). Stage 1 plays the study's game on 20 000 Monte
 # Carlo showers uniform in 2-500 GeV, like the CERN files; to fit CPU hours it uses batches
 # of 32 and Adam learning rates of 1e-3 (G) and 2e-3 (D) instead of the study's 128 and
 # 5e-4 / 1e-4, about four times more updates per hour. Stage 2 continues on showers
@@ -205,12 +205,20 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # `tests/test_shipped_weights.py` allows. Stage 8 adds the same log ratio for the mean
 # longitudinal shape of each bin (`--weight-profile-log`): every layer's share counts alike,
 # the first and last layers as much as the maximum, where the %² term of stage 3 hardly sees a
-# dip in a small layer (`tests/test_losses.py`). Stage 9, the shipped one, weights that
-# term three times more at lower learning rates. Runs that were not shipped (a cell-spectrum
+# dip in a small layer (`tests/test_losses.py`). Stage 9 weights that
+# term three times more at lower learning rates. Stage 10, the shipped one, adds a term for each ring of cells
+# around the beam axis (`--weight-rings`, `losses.ring_error`): per energy bin, the squared log ratios of the ring's
+# mean energy and of its mean hits, fake over real, which together fix the energy per hit in each ring. Stage 9's
+# record (`data/weights/experiments/conv2d_lite_stage10_ranked_cells_w10/command.txt`, not computed by this chapter)
+# shows its halo at 250-500 GeV (rings 5 to 9 cell widths from the axis) with 0.29 to 0.34 times the Monte Carlo's
+# hits and 0.8 to 1.4 times its energy; the figures below show where the shipped stage stands. Stage 10 keeps its last epoch (`--select-epoch
+# last`): by the run's record the epoch with the best validation score, the second, has its 400 GeV shower maximum two
+# layers from the Monte Carlo's, outside the one layer `tests/test_shipped_weights.py` allows. Runs that were not shipped (a cell-spectrum
 # term alone, a heavier %² longitudinal term, heavier resolution and hits terms after stage 9,
 # stage 9's losses on showers uniform in E_p or on a mix of both spectra, a fresh discriminator that
-# sees $E_{cell}^{0.25}$, a term for the hits of each layer, alone and with a heavier width term)
-# are recorded in `data/weights/experiments/`; the figures in each stage's `command.txt` are
+# sees $E_{cell}^{0.25}$, a term for the hits of each layer, alone and with a heavier width term, a hits term whose
+# sigmoid reaches cells far below the threshold, a term for each shower's cell energies rank by rank, and one for the
+# energy and hits of each ring of cells around the beam axis) are recorded in `data/weights/experiments/`; the figures in each stage's `command.txt` are
 # not computed by this chapter. Stages 5 and 6 were
 # stopped three epochs after their best validation score (after 6 and 4 epochs); their
 # `config.json` records the epochs that ran. Every stage's history, configuration and command
@@ -326,28 +334,34 @@ bins = observables.DEFAULT_ENERGY_BINS_GEV
 top = observables.energy_bin_index(goal_energies, bins) == len(bins) - 2  # the goal table's last bin
 top_label = observables.energy_bin_labels(bins)[-1]
 inner_rings = 3  # rings r = 0, 1, 2: cell centres within 2.5 cell widths of the axis
+ring_axis = "distance from the beam axis [cell widths]"
 hits_where = {}
-for what, count, xlabel in (("layer", observables.hits_by_layer, "layer"),
-                            ("ring", observables.hits_by_radius, "distance from the beam axis [cell widths]")):
-    hits_where[what] = {"Monte Carlo": count(goal_mc[top], HITS_THRESHOLD_GEV),
-                        "Conv2D GAN (lite)": count(goal_gan[top], HITS_THRESHOLD_GEV)}
+for what, count, xlabel, ylabel, logy in (
+        ("layer", lambda s: observables.hits_by_layer(s, HITS_THRESHOLD_GEV), "layer", "hits per shower", False),
+        ("ring", lambda s: observables.hits_by_radius(s, HITS_THRESHOLD_GEV), ring_axis, "hits per shower", False),
+        ("ring_energy", observables.energy_by_radius, ring_axis, "energy per shower [GeV]", True)):
+    hits_where[what] = {"Monte Carlo": count(goal_mc[top]), "Conv2D GAN (lite)": count(goal_gan[top])}
     plotting.plot_profiles_with_ratio({k: (v, None) for k, v in hits_where[what].items()}, xlabel=xlabel,
-                                      ylabel="hits per shower", logy=False, title=f"{top_label} electrons")
+                                      ylabel=ylabel, logy=logy, title=f"{top_label} electrons")
     plt.show()
-rings = hits_where["ring"]
-inner = {k: float(v[:inner_rings].sum()) for k, v in rings.items()}
-outer = {k: float(v[inner_rings:].sum()) for k, v in rings.items()}
 results["hits_where"] = {"bin": top_label, "n_showers": int(top.sum()),
                          **{f"{what}_{k}": v.tolist() for what, d in hits_where.items() for k, v in d.items()}}
 glue("top_bin", top_label, display=False)
 glue("inner_radius", inner_rings - 0.5, display=False)
-glue("hits_inner_ratio", inner["Conv2D GAN (lite)"] / inner["Monte Carlo"], display=False)
-glue("hits_outer_ratio", outer["Conv2D GAN (lite)"] / outer["Monte Carlo"], display=False)
+for what in ("ring", "ring_energy"):
+    gan, mc = hits_where[what]["Conv2D GAN (lite)"], hits_where[what]["Monte Carlo"]
+    glue(f"{what}_inner_ratio", float(gan[:inner_rings].sum() / mc[:inner_rings].sum()), display=False)
+    glue(f"{what}_outer_ratio", float(gan[inner_rings:].sum() / mc[inner_rings:].sum()), display=False)
+outer_per_hit = {k: hits_where["ring_energy"][k][inner_rings:].sum() / hits_where["ring"][k][inner_rings:].sum()
+                 for k in hits_where["ring"]}
+glue("outer_energy_per_hit_ratio", float(outer_per_hit["Conv2D GAN (lite)"] / outer_per_hit["Monte Carlo"]), display=False)
 
 # %% [markdown]
-# In the {glue:text}`top_bin` bin the generator has {glue:text}`hits_inner_ratio:.2f` times the
-# Monte Carlo's hits within {glue:text}`inner_radius:.1f` cell widths of the axis and {glue:text}`hits_outer_ratio:.2f`
-# times its hits further out.
+# In the {glue:text}`top_bin` bin the generator has {glue:text}`ring_inner_ratio:.2f` times the
+# Monte Carlo's hits within {glue:text}`inner_radius:.1f` cell widths of the axis and {glue:text}`ring_outer_ratio:.2f`
+# times its hits further out; its energy there is {glue:text}`ring_energy_inner_ratio:.2f` and
+# {glue:text}`ring_energy_outer_ratio:.2f` times the Monte Carlo's. Beyond that radius its energy per hit (the rings'
+# energy over their hits) is {glue:text}`outer_energy_per_hit_ratio:.2f` times the Monte Carlo's.
 
 # %% [markdown]
 # ### The latent's length and the energy resolution
