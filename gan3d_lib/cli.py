@@ -11,6 +11,22 @@ from .models import LATENT_NORMS
 from .artefacts import HardwareUnsupported
 
 
+#: our per-energy-bin loss terms (gan3d_lib.losses): --weight-<term> and what each compares
+_BIN_TERMS = (
+    ("profile", "mean longitudinal shape error (%%^2)"),
+    ("hits", "squared relative error of mean hits"),
+    ("transverse", "mean x and y shape error (%%^2)"),
+    ("moments", "squared log ratio of mean x/y widths and first-layer share"),
+    ("sf-spread", "squared log ratio of the relative E_cal spreads"),
+    ("cell-spectrum", "squared log ratio of the numbers of cells above 0.3, 1, 3 and 10 MeV"),
+    ("transverse-log", "squared log ratio of the mean x and y shapes, halo and edge rows included"),
+    ("profile-log", "squared log ratio of the mean longitudinal shapes, every layer alike"),
+    ("layer-hits", "squared log ratio of the mean hits of each layer"),
+    ("ranked-cells", "squared log ratio of the mean k-th largest cell energies, k < 2048"),
+    ("rings", "squared log ratios of the mean energy and hits of each ring of cells around the beam axis"),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gan3d`` command."""
     p = argparse.ArgumentParser(prog="gan3d", description="Reproducible calorimeter GANs: data, book, benchmarks.")
@@ -91,40 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--weight-ecal", type=float, default=0.1, help="weight of MAPE(E_cal) in G's loss (study: 0.1)")
     s.add_argument("--weight-depth", type=float, default=0.0,
                    help="weight of |barycentre - fit(E_p)| in layers in G's loss (not in the study: 0)")
-    s.add_argument("--weight-profile", type=float, default=0.0,
-                   help="weight of the per-energy-bin mean longitudinal shape error (%%^2) in G's loss (not in the study: 0)")
     s.add_argument("--cell-power", type=float, default=1.0,
                    help="D sees cell energies to this power, e.g. 0.5 (the study: 1, linear)")
-    s.add_argument("--weight-hits", type=float, default=0.0,
-                   help="weight of the per-energy-bin squared relative error of mean hits in G's loss (not in the study: 0)")
     s.add_argument("--hits-softness", type=float, default=0.3,
                    help="width in ln(E_cell) of the sigmoid that counts a cell above 0.097 MeV in the hits terms")
-    s.add_argument("--weight-transverse", type=float, default=0.0,
-                   help="weight of the per-energy-bin mean x and y shape error (%%^2) in G's loss (not in the study: 0)")
-    s.add_argument("--weight-moments", type=float, default=0.0,
-                   help="weight of the per-energy-bin squared log ratio of mean x/y widths and first-layer share "
-                   "(not in the study: 0)")
-    s.add_argument("--weight-sf-spread", type=float, default=0.0,
-                   help="weight of the per-energy-bin squared log ratio of the relative E_cal spreads, fake over real "
-                   "(not in the study: 0)")
-    s.add_argument("--weight-cell-spectrum", type=float, default=0.0,
-                   help="weight of the per-energy-bin squared log ratio of the numbers of cells above 0.3, 1, 3 and "
-                   "10 MeV (not in the study: 0)")
-    s.add_argument("--weight-transverse-log", type=float, default=0.0,
-                   help="weight of the per-energy-bin squared log ratio of the mean x and y shapes, halo and edge rows "
-                   "included (not in the study: 0)")
-    s.add_argument("--weight-profile-log", type=float, default=0.0,
-                   help="weight of the per-energy-bin squared log ratio of the mean longitudinal shapes, every layer "
-                   "alike (not in the study: 0)")
-    s.add_argument("--weight-layer-hits", type=float, default=0.0,
-                   help="weight of the per-energy-bin squared log ratio of the mean hits of each layer (not in the "
-                   "study: 0)")
-    s.add_argument("--weight-ranked-cells", type=float, default=0.0,
-                   help="weight of the per-energy-bin squared log ratio of the mean k-th largest cell energies, k < 2048 "
-                   "(not in the study: 0)")
-    s.add_argument("--weight-rings", type=float, default=0.0,
-                   help="weight of the per-energy-bin squared log ratios of the mean energy and hits of each ring of cells "
-                   "around the beam axis (not in the study: 0)")
+    for term, what in _BIN_TERMS:
+        s.add_argument(f"--weight-{term}", type=float, default=0.0,
+                       help=f"weight in G's loss of the per-energy-bin {what}, fake vs real (not in the study: 0)")
     s.add_argument("--select-epoch", choices=["val_score", "last"], default="val_score",
                    help="keep the generator of the epoch with the lowest validation score, or of the last epoch")
     s.add_argument("--generator-as-deployed", action="store_true",

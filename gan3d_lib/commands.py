@@ -135,22 +135,16 @@ def train(args: argparse.Namespace) -> int:
     from .training import TrainConfig, train
 
     size = args.size if args.size in ("lite", "paper") else float(args.size)
+    weights = {k: v for k, v in vars(args).items() if k.startswith("weight_")}
     config = TrainConfig(model=args.model, size=size, epochs=args.epochs, batch_size=args.batch_size,
                          seed=args.seed, precision=args.precision, n_validation=args.n_validation,
                          max_steps_per_epoch=args.max_steps_per_epoch, lr_generator=args.lr_generator,
                          lr_discriminator=args.lr_discriminator, lr_decay=args.lr_decay,
                          lr_decay_start_epoch=args.lr_decay_start_epoch, init_generator=args.init_generator,
-                         strategy=args.strategy, weight_ecal=args.weight_ecal, weight_depth=args.weight_depth,
-                         weight_profile=args.weight_profile, cell_power=args.cell_power,
-                         weight_hits=args.weight_hits, weight_transverse=args.weight_transverse,
-                         weight_moments=args.weight_moments, weight_sf_spread=args.weight_sf_spread,
-                         weight_cell_spectrum=args.weight_cell_spectrum, weight_transverse_log=args.weight_transverse_log,
-                         weight_profile_log=args.weight_profile_log, weight_layer_hits=args.weight_layer_hits,
-                         hits_softness=args.hits_softness, weight_ranked_cells=args.weight_ranked_cells,
-                         weight_rings=args.weight_rings, select_epoch=args.select_epoch,
-                         generator_as_deployed=args.generator_as_deployed,
+                         strategy=args.strategy, cell_power=args.cell_power, hits_softness=args.hits_softness,
+                         select_epoch=args.select_epoch, generator_as_deployed=args.generator_as_deployed,
                          output_gradient_slope=args.output_gradient_slope, init_discriminator=args.init_discriminator,
-                         small_cell_head=args.small_cell_head, latent_norm=args.latent_norm)
+                         small_cell_head=args.small_cell_head, latent_norm=args.latent_norm, **weights)
     history = train(config, args.data, args.validation, args.out, progress=not args.quiet,
                     max_in_memory_gb=args.max_in_memory_gb)
     print(json.dumps({"epochs": len(history), "step": history[-1]["step"] if history else 0, "out": str(args.out)}))

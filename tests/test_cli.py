@@ -60,3 +60,18 @@ def test_quantize_writes_an_artefact_and_tunes_only_int8(tmp_path, capsys):
     assert [r["batch_size"] for r in records] == [1, 2] and all(r["showers_per_s"] > 0 for r in records)
     assert main(["bench", "--artefacts", str(tmp_path), "--batch", "1"]) == 2
     assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_train_passes_every_loss_weight_flag_to_its_config(tmp_path, monkeypatch):
+    from gan3d_lib import cli, training
+
+    seen = {}
+    monkeypatch.setattr(training, "train", lambda config, *a, **k: seen.setdefault("config", config) and [])
+    flags = [f"--weight-{term}" for term, _ in cli._BIN_TERMS]
+    argv = ["train", "--data", "x.h5", "--validation", "y.h5", "--out", str(tmp_path), "--select-epoch", "last"]
+    for i, flag in enumerate(flags):
+        argv += [flag, str(i + 1.5)]
+    assert cli.main(argv) == 0
+    config = seen["config"]
+    assert [getattr(config, f[2:].replace("-", "_")) for f in flags] == [i + 1.5 for i in range(len(flags))]
+    assert config.select_epoch == "last"
