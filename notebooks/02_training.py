@@ -157,9 +157,9 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 #
 # ## The shipped generator's training
 #
-# `make weights` trains the `lite` Conv2D generator in ten stages, each starting from the
-# previous one's generator (`--init-generator`), and keeps each stage's epoch with the best
-# validation score against held-out showers (stage 10 keeps its last epoch; see below). Stage 1 plays the study's game on 20 000 Monte
+# `make weights` trains the `lite` Conv2D generator in ten stages, each starting from the previous one's generator
+# (`--init-generator`), and keeps each stage's epoch with the best validation score against held-out showers (stage
+# 10 keeps its last epoch; see below). Stage 1 plays the study's game on 20 000 Monte
 # Carlo showers uniform in 2-500 GeV, like the CERN files; to fit CPU hours it uses batches
 # of 32 and Adam learning rates of 1e-3 (G) and 2e-3 (D) instead of the study's 128 and
 # 5e-4 / 1e-4, about four times more updates per hour. Stage 2 continues on showers
@@ -205,20 +205,21 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # `tests/test_shipped_weights.py` allows. Stage 8 adds the same log ratio for the mean
 # longitudinal shape of each bin (`--weight-profile-log`): every layer's share counts alike,
 # the first and last layers as much as the maximum, where the %² term of stage 3 hardly sees a
-# dip in a small layer (`tests/test_losses.py`). Stage 9 weights that
-# term three times more at lower learning rates. Stage 10, the shipped one, adds a term for each ring of cells
-# around the beam axis (`--weight-rings`, `losses.ring_error`): per energy bin, the squared log ratios of the ring's
-# mean energy and of its mean hits, fake over real, which together fix the energy per hit in each ring. Stage 9's
-# record (`data/weights/experiments/conv2d_lite_stage10_ranked_cells_w10/command.txt`, not computed by this chapter)
-# shows its halo at 250-500 GeV (rings 5 to 9 cell widths from the axis) with 0.29 to 0.34 times the Monte Carlo's
-# hits and 0.8 to 1.4 times its energy; the figures below show where the shipped stage stands. Stage 10 keeps its last epoch (`--select-epoch
-# last`): by the run's record the epoch with the best validation score, the second, has its 400 GeV shower maximum two
-# layers from the Monte Carlo's, outside the one layer `tests/test_shipped_weights.py` allows. Runs that were not shipped (a cell-spectrum
-# term alone, a heavier %² longitudinal term, heavier resolution and hits terms after stage 9,
-# stage 9's losses on showers uniform in E_p or on a mix of both spectra, a fresh discriminator that
-# sees $E_{cell}^{0.25}$, a term for the hits of each layer, alone and with a heavier width term, a hits term whose
-# sigmoid reaches cells far below the threshold, a term for each shower's cell energies rank by rank, and one for the
-# energy and hits of each ring of cells around the beam axis) are recorded in `data/weights/experiments/`; the figures in each stage's `command.txt` are
+# dip in a small layer (`tests/test_losses.py`). Stage 9 weights that term three times more at lower learning rates.
+# Stage 10, the shipped one, adds a term for each ring of cells around the beam axis (`--weight-rings`,
+# `losses.ring_error`): per energy bin, the squared log ratios of the ring's mean energy and of its mean hits, fake
+# over real, which together fix the energy per hit in each ring. Stage 9's record
+# (`data/weights/experiments/conv2d_lite_stage10_ranked_cells_w10/command.txt`, not computed by this chapter) shows
+# its halo at 250-500 GeV (rings 5 to 9 cell widths from the axis) with 0.29 to 0.34 times the Monte Carlo's hits and
+# 0.8 to 1.4 times its energy; the figures below show where the shipped stage stands. Stage 10 keeps its last epoch
+# (`--select-epoch last`): by the run's record the epoch with the best validation score, the second, has its 400 GeV
+# shower maximum two layers from the Monte Carlo's, outside the one layer `tests/test_shipped_weights.py` allows.
+# Runs that were not shipped (a cell-spectrum term alone, a heavier %² longitudinal term, heavier resolution and hits
+# terms after stage 9, stage 9's losses on showers uniform in E_p or on a mix of both spectra, a fresh discriminator
+# that sees $E_{cell}^{0.25}$, a term for the hits of each layer, alone and with a heavier width term, a hits term
+# whose sigmoid reaches cells far below the threshold, a term for each shower's cell energies rank by rank, and one
+# for the energy and hits of each ring of cells around the beam axis) are recorded in `data/weights/experiments/`;
+# the figures in each stage's `command.txt` are
 # not computed by this chapter. Stages 5 and 6 were
 # stopped three epochs after their best validation score (after 6 and 4 epochs); their
 # `config.json` records the epochs that ran. Every stage's history, configuration and command
