@@ -210,10 +210,10 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # `losses.ring_error`): per energy bin, the squared log ratios of the ring's mean energy and of its mean hits, fake
 # over real, which together fix the energy per hit in each ring. Stage 9's record
 # (`data/weights/experiments/conv2d_lite_stage10_ranked_cells_w10/command.txt`, not computed by this chapter) shows
-# its halo at 250-500 GeV (rings 5 to 9 cell widths from the axis) with 0.29 to 0.34 times the Monte Carlo's hits and
-# 0.8 to 1.4 times its energy; the figures below show where the shipped stage stands. Stage 10 keeps its last epoch
+# its halo at 250-500 GeV with fewer hits than the Monte Carlo's at about the Monte Carlo's energy; the figures below
+# measure where the shipped stage stands. Stage 10 keeps its last epoch
 # (`--select-epoch last`): by the run's record the epoch with the best validation score, the second, has its 400 GeV
-# shower maximum two layers from the Monte Carlo's, outside the one layer `tests/test_shipped_weights.py` allows.
+# shower maximum more than one layer from the Monte Carlo's, outside the one layer `tests/test_shipped_weights.py` allows.
 # Runs that were not shipped (a cell-spectrum term alone, a heavier %² longitudinal term, heavier resolution and hits
 # terms after stage 9, stage 9's losses on showers uniform in E_p or on a mix of both spectra, a fresh discriminator
 # that sees $E_{cell}^{0.25}$, a term for the hits of each layer, alone and with a heavier width term, a hits term
