@@ -59,13 +59,17 @@ def load_checkpoint(path: Path, gen: Any, disc: Any, g_opt: Any, d_opt: Any) -> 
 
 
 def load_discriminator(checkpoint: Path, disc: Any) -> None:
-    """The discriminator's variables from a checkpoint folder (``variables.npz``)."""
+    """The discriminator's variables from a checkpoint folder (``variables.npz``). A discriminator
+    with a feature critic (layers 'critic_*') from one saved without: all but the critic's, which stay fresh."""
     path = checkpoint / "variables.npz"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no checkpoint to take the discriminator from "
                                 "(expected a folder such as out/checkpoints/epoch_0010)")
     with np.load(path) as z:
-        for i, v in enumerate(disc.variables):
+        variables = list(disc.variables)
+        if sum(k.startswith("d_") and k[2:].isdigit() for k in z.files) != len(variables):
+            variables = [v for v in variables if not v.path.startswith("critic_")]
+        for i, v in enumerate(variables):
             key = f"d_{i}"
             if key not in z or z[key].shape != tuple(v.shape):
                 raise ValueError(f"{path}: {key} missing or shaped {z[key].shape if key in z else None}, "

@@ -21,7 +21,7 @@ __all__ = ["mape", "binary_cross_entropy", "polyval", "ecal_target", "longitudin
            "energy_bin_onehot", "per_bin_means", "profile_error", "transverse_shares", "transverse_error",
            "discriminator_view", "soft_hits", "hits_error", "layer_hits_error", "shower_moments", "moments_error",
            "sampling_fraction_spread_error", "cell_spectrum_error", "ranked_cells_error", "ring_sums", "ring_error",
-           "transverse_log_error",
+           "transverse_log_error", "critic_features", "N_CRITIC_FEATURES",
            "CELL_SPECTRUM_THRESHOLDS_GEV"]
 
 ops = keras.ops
@@ -204,6 +204,29 @@ def ring_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float, wi
     counts, (e_f, e_r, h_f, h_r) = per_bin_means(energies_gev, *(ring_sums(v) for v in columns))
     per_ring = ops.log((e_f + floor_gev) / (e_r + floor_gev)) ** 2 + ops.log((h_f + 1.0) / (h_r + 1.0)) ** 2
     return ops.sum(counts * ops.mean(per_ring, axis=1)) / ops.sum(counts)
+
+
+#: length of :func:`critic_features`: ln E_p, E_cal ratio, hits, then 13 rings and 25 layers of hits and energy shares
+N_CRITIC_FEATURES = 3 + 2 * 13 + 2 * 25
+
+
+def critic_features(energies_gev: Any, showers: Any, sf_coeffs: Sequence[float], threshold_gev: float,
+                    width: float = 0.3, share_floor: float = 1e-4) -> Any:
+    """(n, :data:`N_CRITIC_FEATURES`) what the discriminator's feature critic sees of each shower with
+    its primary energy: ln(E_p / 100 GeV), 20 ln(E_cal / (E_p SF(E_p))) (so 5 % of resolution is 1),
+    ln(1 + hits), then ln(1 + hits) and ln(share + ``share_floor``) of the energy of each ring of cells
+    around the axis (:func:`ring_sums`) and of each layer. Judged with E_p, the resolution and the
+    hits are per shower, so a spread that per-bin means leave free is seen (CaloGAN's discriminator
+    likewise sees the total energy against E_p and the sparsity)."""
+    total = ops.sum(showers, axis=(1, 2, 3))
+    per_cell = ops.sigmoid((ops.log(showers + 1e-9) - float(np.log(threshold_gev))) / width)
+    share = lambda v: ops.log(v / (total[:, None] + 1e-9) + share_floor)  # noqa: E731
+    columns = [ops.log(energies_gev / 100.0)[:, None],
+               20.0 * ops.log((total + 1e-9) / ecal_target(energies_gev, sf_coeffs))[:, None],
+               ops.log1p(ops.sum(per_cell, axis=(1, 2, 3)))[:, None],
+               ops.log1p(ring_sums(ops.sum(per_cell, axis=3))), share(ring_sums(ops.sum(showers, axis=3))),
+               ops.log1p(ops.sum(per_cell, axis=(1, 2))), share(ops.sum(showers, axis=(1, 2)))]
+    return ops.concatenate(columns, axis=1)
 
 
 def sampling_fraction_spread_error(energies_gev: Any, fake: Any, real: Any, sf_coeffs: Sequence[float]) -> Any:

@@ -75,6 +75,9 @@ class TrainConfig:
     weight_ranked_cells: float = 0.0
     # per squared log ratio of the per-bin mean energy and hits of each ring of cells around the axis; not in the study
     weight_rings: float = 0.0
+    # The discriminator also judges physics features of each shower with its E_p (losses.critic_features:
+    # resolution, hits per ring and per layer) in a small dense critic (models.build_discriminator); not in the study
+    feature_critic: bool = False
     # Which epoch's generator is kept as generator.weights.h5 (history.json's "best"): 'val_score',
     # the lowest validation score, or 'last', the last epoch (when a criterion outside the score decides).
     select_epoch: str = "val_score"

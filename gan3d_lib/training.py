@@ -59,7 +59,6 @@ __all__ = ["TrainConfig", "train", "build_training", "load_generator", "latest_c
            "training_stages", "stage_summaries", "make_strategy", "STRATEGIES"]
 
 
-
 def _set_precision(precision: str):
     import keras
 
@@ -69,6 +68,7 @@ def _set_precision(precision: str):
 def _build(config: TrainConfig):
     import keras
 
+    from .losses import N_CRITIC_FEATURES
     from .models import build_discriminator, build_generator
 
     _set_precision(config.precision)
@@ -76,7 +76,8 @@ def _build(config: TrainConfig):
         gen = build_generator(config.model, size=config.size, seed=config.seed,
                               output_gradient_slope=config.output_gradient_slope,
                               small_cell_head=config.small_cell_head)
-        disc = build_discriminator(config.model, size=config.size, seed=config.seed + 1)
+        disc = build_discriminator(config.model, size=config.size, seed=config.seed + 1,
+                                   n_critic_features=N_CRITIC_FEATURES if config.feature_critic else 0)
     finally:
         _set_precision("float32")
     g_opt = keras.optimizers.Adam(config.lr_generator, name="adam_generator")
@@ -118,7 +119,7 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         start = offset + tf.distribute.get_replica_context().replica_id_in_sync_group * n
         return x[start:start + n]
 
-    sphere = config.latent_norm == "sphere"
+    sphere, critic = config.latent_norm == "sphere", config.feature_critic
 
     def latent(energies, s):  # as models.latent_vectors(norm=config.latent_norm)
         n = tf.shape(energies)[0]
@@ -127,8 +128,9 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
             noise = noise * (LATENT_SIZE**0.5 / tf.norm(noise, axis=1, keepdims=True))
         return energies[:, None] / 100.0 * local(noise, n)
 
-    def seen(showers):
-        return terms.discriminator_view(showers, float(config.cell_power), NET_UNIT_GEV)
+    def seen(showers, energies):  # the discriminator's inputs
+        view = terms.discriminator_view(showers, float(config.cell_power), NET_UNIT_GEV)
+        return [view, terms.critic_features(energies, showers, sf_coeffs, threshold, softness)] if critic else view
 
     def scaled(loss):  # a replica's share of the global-batch mean
         return loss if replicas == 1 else loss / replicas
@@ -146,14 +148,14 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         with tf.GradientTape() as tape:
             # One pass over real and fake together: BatchNorm statistics of a real-only and a
             # fake-only batch would normalise away exactly the differences D must see.
-            g_out, a_out, _ = disc(seen(tf.concat([showers, fake], 0)), training=True)
+            g_out, a_out, _ = disc(seen(tf.concat([showers, fake], 0), tf.concat([energies, energies], 0)), training=True)
             d_bce = terms.binary_cross_entropy(labels, g_out[:, 0])
             d_aux = terms.mape(tf.concat([e100, e100], 0), tf.cast(a_out[:, 0], tf.float32))
             d_loss = scaled(config.weight_bce * d_bce + config.weight_aux * d_aux)
         d_opt.apply_gradients(zip(tape.gradient(d_loss, disc.trainable_variables), disc.trainable_variables))
         with tf.GradientTape() as tape:
             fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s + 2])), training=g_training), tf.float32)
-            g_fake, a_fake, _ = disc(seen(fake), training=False)
+            g_fake, a_fake, _ = disc(seen(fake, energies), training=False)
             g_bce = terms.binary_cross_entropy(tf.fill((n,), config.label_real), g_fake[:, 0])
             g_aux = terms.mape(e100, tf.cast(a_fake[:, 0], tf.float32))
             g_ecal = terms.mape(terms.ecal_target(energies, sf_coeffs), tf.reduce_sum(fake, axis=(1, 2, 3)))
@@ -356,8 +358,7 @@ def stage_summaries(out_dir: str | os.PathLike) -> list[dict]:
     folder, config, history, best epoch, epochs, showers seen and hours of training."""
     out = []
     for folder in training_stages(out_dir):
-        doc = json.loads((Path(folder) / "history.json").read_text())
-        config = json.loads((Path(folder) / "config.json").read_text())
+        doc, config = (json.loads((Path(folder) / name).read_text()) for name in ("history.json", "config.json"))
         history = doc["history"]
         out.append({"folder": folder, "config": config, "history": history, "best": doc["best"], "epochs": len(history),
                     "showers_trained": history[-1]["step"] * config["batch_size"] if history else 0,

@@ -210,3 +210,23 @@ def test_ring_sums_cover_the_grid_and_ring_error_sees_an_emptied_ring(sample):
         counts.append(np.sum(bins == b))
     got = float(_np(losses.ring_error(energies, emptied, showers, HITS_THRESHOLD_GEV)))
     assert got == pytest.approx(np.average(expected, weights=counts), rel=1e-3) and got > 1.0
+
+
+def test_critic_features_read_each_showers_resolution_hits_and_shares(sample):
+    showers, energies = sample
+    sf = obs.fit_sampling_fraction(showers, energies)
+    f = _np(losses.critic_features(energies, showers, sf, HITS_THRESHOLD_GEV))
+    assert f.shape == (len(energies), losses.N_CRITIC_FEATURES)
+    np.testing.assert_allclose(f[:, 0], np.log(energies / 100.0), rtol=1e-5)
+    target = energies * np.polyval(sf, energies / 100.0)
+    np.testing.assert_allclose(f[:, 1], 20 * np.log(showers.sum(axis=(1, 2, 3)) / target), atol=1e-3)
+    hits = _np(losses.soft_hits(showers, HITS_THRESHOLD_GEV))
+    np.testing.assert_allclose(np.expm1(f[:, 2]), hits, rtol=1e-4)
+    np.testing.assert_allclose(np.expm1(f[:, 3:16]).sum(axis=1), hits, rtol=1e-4)  # rings
+    np.testing.assert_allclose(np.expm1(f[:, 29:54]).sum(axis=1), hits, rtol=1e-4)  # layers
+    np.testing.assert_allclose((np.exp(f[:, 54:]) - 1e-4).sum(axis=1), 1.0, rtol=1e-4)  # layer energy shares
+    brighter = showers.copy()
+    brighter[0] *= 1.05  # one shower 5 % brighter: its resolution feature moves by 20 ln 1.05, no other shower's
+    g = _np(losses.critic_features(energies, brighter, sf, HITS_THRESHOLD_GEV))
+    assert g[0, 1] - f[0, 1] == pytest.approx(20 * np.log(1.05), rel=1e-3)
+    np.testing.assert_allclose(g[1:], f[1:], rtol=1e-6)
