@@ -121,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--output-gradient-slope", type=float, default=0.0,
                    help="G's output ReLU passes a LeakyReLU gradient of this slope, so cells at 0 GeV still learn "
                    "(showers and weights unchanged; 0: plain ReLU)")
-    s.add_argument("--feature-critic", action="store_true",
-                   help="D also judges each shower's resolution, hits per ring and per layer with its E_p in a dense critic")
+    s.add_argument("--weight-feature-critic", type=float, default=0.0,
+                   help="> 0: D gets a dense real/fake critic of each shower's resolution, hits and energy shares per ring "
+                   "and per layer with its E_p; its BCE enters both losses with this weight")
     s.add_argument("--small-cell-head", action="store_true",
                    help="G gets a second output in ln(E_cell/MeV), added to its ReLU cells, so small cells keep a "
                    "gradient (Conv2D; a folder without it given to --init-generator starts it)")

@@ -256,25 +256,24 @@ def __getattr__(name: str):
 
 def _heads(features, showers, critic_features=None):
     L = _keras().layers
-    if critic_features is None:
-        generation = L.Dense(1, activation="sigmoid", name="generation")(features)
-    else:  # the critic's logit, 0 at the start, adds to the images' (layers 'critic_*': checkpoints.load_discriminator)
-        c = critic_features
-        for i in (1, 2):
-            c = L.LeakyReLU(negative_slope=0.2, name=f"critic_act_{i}")(L.Dense(64, name=f"critic_dense_{i}")(c))
-        logits = [L.Dense(1, name="generation_logit")(features), L.Dense(1, kernel_initializer="zeros", name="critic_logit")(c)]
-        generation = L.Activation("sigmoid", name="generation")(L.Add(name="critic_add")(logits))
+    generation = L.Dense(1, activation="sigmoid", name="generation")(features)
     auxiliary = L.Dense(1, name="auxiliary")(features)
     ecal = _total_energy_layer()(name="ecal")(showers)
-    return [generation, auxiliary, ecal]
+    if critic_features is None:
+        return [generation, auxiliary, ecal]
+    c = critic_features  # layers 'critic_*' (checkpoints.load_discriminator); its output starts at 0.5
+    for i in (1, 2):
+        c = L.LeakyReLU(negative_slope=0.2, name=f"critic_act_{i}")(L.Dense(64, name=f"critic_dense_{i}")(c))
+    critic = L.Dense(1, activation="sigmoid", kernel_initializer="zeros", name="critic_output")(c)
+    return [generation, auxiliary, ecal, critic]
 
 
 def build_discriminator(kind: str, *, size: str | float = "paper", seed: int = 0, n_critic_features: int = 0) -> Any:
     """A discriminator ``kind`` in {'conv3d', 'conv2d'}: showers -> [generation, auxiliary, ecal].
 
     ``n_critic_features`` > 0 (training only) adds a second input, (N, n) physics features of each
-    shower with its E_p (``losses.critic_features``), and a small dense critic whose logit adds to
-    the images' before the sigmoid of 'generation': [showers, features] -> the same three outputs."""
+    shower with its E_p (``losses.critic_features``), and a small dense critic with its own real/fake
+    output: [showers, features] -> [generation, auxiliary, ecal, critic]."""
     keras = _keras()
     L = keras.layers
     width = SIZES[size] if isinstance(size, str) else float(size)

@@ -75,9 +75,10 @@ class TrainConfig:
     weight_ranked_cells: float = 0.0
     # per squared log ratio of the per-bin mean energy and hits of each ring of cells around the axis; not in the study
     weight_rings: float = 0.0
-    # The discriminator also judges physics features of each shower with its E_p (losses.critic_features:
-    # resolution, hits per ring and per layer) in a small dense critic (models.build_discriminator); not in the study
-    feature_critic: bool = False
+    # > 0: the discriminator gets a feature critic, a dense real/fake head on each shower's physics features
+    # with its E_p (losses.critic_features: resolution, hits and energy shares per ring and per layer;
+    # models.build_discriminator), whose BCE both players' losses take with this weight; not in the study
+    weight_feature_critic: float = 0.0
     # Which epoch's generator is kept as generator.weights.h5 (history.json's "best"): 'val_score',
     # the lowest validation score, or 'last', the last epoch (when a criterion outside the score decides).
     select_epoch: str = "val_score"

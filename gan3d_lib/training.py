@@ -54,6 +54,7 @@ from .geometry import ENERGY_RANGE_GEV
 from .io import read_showers
 from .shower_stream import TrainingShowers
 from .train_config import TrainConfig, config_defaults
+from .training_records import stage_summaries, training_stages
 
 __all__ = ["TrainConfig", "train", "build_training", "load_generator", "latest_checkpoint", "generate_showers",
            "training_stages", "stage_summaries", "make_strategy", "STRATEGIES"]
@@ -77,7 +78,7 @@ def _build(config: TrainConfig):
                               output_gradient_slope=config.output_gradient_slope,
                               small_cell_head=config.small_cell_head)
         disc = build_discriminator(config.model, size=config.size, seed=config.seed + 1,
-                                   n_critic_features=N_CRITIC_FEATURES if config.feature_critic else 0)
+                                   n_critic_features=N_CRITIC_FEATURES if config.weight_feature_critic > 0 else 0)
     finally:
         _set_precision("float32")
     g_opt = keras.optimizers.Adam(config.lr_generator, name="adam_generator")
@@ -119,7 +120,7 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         start = offset + tf.distribute.get_replica_context().replica_id_in_sync_group * n
         return x[start:start + n]
 
-    sphere, critic = config.latent_norm == "sphere", config.feature_critic
+    sphere, w_critic = config.latent_norm == "sphere", config.weight_feature_critic
 
     def latent(energies, s):  # as models.latent_vectors(norm=config.latent_norm)
         n = tf.shape(energies)[0]
@@ -130,7 +131,7 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
 
     def seen(showers, energies):  # the discriminator's inputs
         view = terms.discriminator_view(showers, float(config.cell_power), NET_UNIT_GEV)
-        return [view, terms.critic_features(energies, showers, sf_coeffs, threshold, softness)] if critic else view
+        return [view, terms.critic_features(energies, showers, sf_coeffs, threshold, softness)] if w_critic else view
 
     def scaled(loss):  # a replica's share of the global-batch mean
         return loss if replicas == 1 else loss / replicas
@@ -148,19 +149,24 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         with tf.GradientTape() as tape:
             # One pass over real and fake together: BatchNorm statistics of a real-only and a
             # fake-only batch would normalise away exactly the differences D must see.
-            g_out, a_out, _ = disc(seen(tf.concat([showers, fake], 0), tf.concat([energies, energies], 0)), training=True)
+            g_out, a_out, *c_out = disc(seen(tf.concat([showers, fake], 0), tf.concat([energies, energies], 0)), training=True)
             d_bce = terms.binary_cross_entropy(labels, g_out[:, 0])
             d_aux = terms.mape(tf.concat([e100, e100], 0), tf.cast(a_out[:, 0], tf.float32))
-            d_loss = scaled(config.weight_bce * d_bce + config.weight_aux * d_aux)
+            d_critic = terms.binary_cross_entropy(labels, c_out[1][:, 0]) if w_critic else 0.0
+            d_loss = scaled(config.weight_bce * d_bce + config.weight_aux * d_aux + w_critic * d_critic)
         d_opt.apply_gradients(zip(tape.gradient(d_loss, disc.trainable_variables), disc.trainable_variables))
         with tf.GradientTape() as tape:
             fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s + 2])), training=g_training), tf.float32)
-            g_fake, a_fake, _ = disc(seen(fake, energies), training=False)
+            g_fake, a_fake, *c_fake = disc(seen(fake, energies), training=False)
             g_bce = terms.binary_cross_entropy(tf.fill((n,), config.label_real), g_fake[:, 0])
             g_aux = terms.mape(e100, tf.cast(a_fake[:, 0], tf.float32))
             g_ecal = terms.mape(terms.ecal_target(energies, sf_coeffs), tf.reduce_sum(fake, axis=(1, 2, 3)))
             g_loss = config.weight_bce * g_bce + config.weight_aux * g_aux + config.weight_ecal * g_ecal
             losses = {"g_bce": scaled(g_bce), "g_aux_mape": scaled(g_aux), "g_ecal_mape": scaled(g_ecal)}
+            if w_critic:
+                g_critic = terms.binary_cross_entropy(tf.fill((n,), config.label_real), c_fake[1][:, 0])
+                g_loss += w_critic * g_critic
+                losses.update(g_critic_bce=scaled(g_critic), d_critic_bce=scaled(d_critic))
             optional = (  # (weight, loss name, term): our physics terms, each off at weight 0
                 ("weight_depth", "g_depth_layers", lambda: terms.depth_error(energies, fake, depth_coeffs)),
                 ("weight_profile", "g_profile_mse", lambda: terms.profile_error(energies, fake, showers)),
@@ -332,38 +338,6 @@ def train(
                   f"SF ratio {record['val_sampling_fraction_ratio']:.3f} "
                   f"({record['showers_per_s']:.0f} showers/s)", flush=True)
     return history
-
-
-def training_stages(out_dir: str | os.PathLike) -> list[str]:
-    """The training folders that made ``out_dir``'s generator, first stage first: each
-    fine-tuning stage names the folder it started from in its ``init_generator``."""
-    stages = [str(out_dir)]
-    while True:
-        cfg_path = Path(stages[0]) / "config.json"
-        if not cfg_path.exists():
-            raise FileNotFoundError(f"{cfg_path}: not a training folder (no config.json)")
-        init = json.loads(cfg_path.read_text()).get("init_generator")
-        if not init:
-            return stages
-        # a relative path was relative to where training ran: here, or a folder above this one
-        candidates = [Path(init)] + [up / init for up in Path(stages[0]).resolve().parents]
-        found = str(next((c for c in candidates if (c / "config.json").exists()), Path(init)))
-        if found in stages:
-            raise ValueError(f"{cfg_path}: init_generator {init} makes a cycle of training folders")
-        stages.insert(0, found)
-
-
-def stage_summaries(out_dir: str | os.PathLike) -> list[dict]:
-    """One record per training stage of ``out_dir`` (:func:`training_stages`, first first):
-    folder, config, history, best epoch, epochs, showers seen and hours of training."""
-    out = []
-    for folder in training_stages(out_dir):
-        doc, config = (json.loads((Path(folder) / name).read_text()) for name in ("history.json", "config.json"))
-        history = doc["history"]
-        out.append({"folder": folder, "config": config, "history": history, "best": doc["best"], "epochs": len(history),
-                    "showers_trained": history[-1]["step"] * config["batch_size"] if history else 0,
-                    "training_hours": sum(h["seconds"] for h in history) / 3600})
-    return out
 
 
 def _load_initial_generator(gen, init: Path, config: TrainConfig) -> None:

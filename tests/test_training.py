@@ -263,7 +263,9 @@ def test_select_epoch_last_keeps_the_last_epochs_generator(data, tmp_path):
         TrainConfig(select_epoch="first")
 
 
-def test_a_feature_critic_starts_as_the_discriminator_it_is_given_and_learns(data, tmp_path):
+def test_a_feature_critic_starts_from_a_discriminator_without_one_and_learns(data, tmp_path):
+    import keras
+
     from gan3d_lib.checkpoints import load_discriminator
     from gan3d_lib.losses import critic_features
 
@@ -272,20 +274,20 @@ def test_a_feature_critic_starts_as_the_discriminator_it_is_given_and_learns(dat
     ckpt = latest_checkpoint(tmp_path / "a")
     showers, energies = read_showers(data[0])
     sf = obs.fit_sampling_fraction(showers, energies)
-    plain = build_training(TrainConfig(init_discriminator=str(ckpt), **small), sf)[1]
-    critic = build_training(TrainConfig(init_discriminator=str(ckpt), feature_critic=True, **small), sf)[1]
+    plain = build_training(TrainConfig(**small), sf)[1]
+    critic = build_training(TrainConfig(weight_feature_critic=1.0, **small), sf)[1]
     load_discriminator(ckpt, plain)
     load_discriminator(ckpt, critic)  # all but the critic's layers
-    import keras
-
     x, e = (keras.ops.convert_to_tensor(a[:BATCH]) for a in (showers, energies))
-    features = critic_features(e, x, sf, HITS_THRESHOLD_GEV)
-    for a, b in zip(plain(x, training=False), critic([x, features], training=False)):  # its logit starts at 0
+    before, after = plain(x, training=False), critic([x, critic_features(e, x, sf, HITS_THRESHOLD_GEV)], training=False)
+    for a, b in zip(before, after[:3]):  # the image heads are the checkpoint's
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-7)
-    config = TrainConfig(epochs=2, feature_critic=True, init_discriminator=str(ckpt), **small)
-    train(config, data[0], data[1], tmp_path / "b", progress=False)
+    np.testing.assert_allclose(np.asarray(after[3]), 0.5)  # the critic starts undecided
+    config = TrainConfig(epochs=2, weight_feature_critic=1.0, init_discriminator=str(ckpt), **small)
+    history = train(config, data[0], data[1], tmp_path / "b", progress=False)
+    assert {"g_critic_bce", "d_critic_bce"} <= set(history[0])
     with np.load(latest_checkpoint(tmp_path / "b") / "variables.npz") as z:
-        kernel = [z[f"d_{i}"] for i, v in enumerate(critic.variables) if v.path == "critic_logit/kernel"][0]
-    assert np.abs(kernel).max() > 0  # the critic's logit moved off 0
-    resumed = TrainConfig(epochs=3, feature_critic=True, init_discriminator=str(ckpt), **small)
+        kernel = [z[f"d_{i}"] for i, v in enumerate(critic.variables) if v.path == "critic_output/kernel"][0]
+    assert np.abs(kernel).max() > 0  # the critic learned
+    resumed = TrainConfig(epochs=3, weight_feature_critic=1.0, init_discriminator=str(ckpt), **small)
     assert len(train(resumed, data[0], data[1], tmp_path / "b", progress=False)) == 3  # resumes with the critic
