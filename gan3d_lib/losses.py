@@ -135,10 +135,15 @@ def discriminator_view(showers: Any, power: float, unit_gev: float, eps: float =
     return unit_gev * (ops.power(showers / unit_gev + eps, power) - eps**power)
 
 
+def _hit_weights(showers: Any, threshold_gev: float, width: float) -> Any:
+    """Per cell sigmoid(ln(E / threshold) / width): 1 well above ``threshold_gev``, 0 well below."""
+    return ops.sigmoid((ops.log(showers + 1e-9) - float(np.log(threshold_gev))) / width)
+
+
 def soft_hits(showers: Any, threshold_gev: float, width: float = 0.3, axis: tuple[int, ...] = (1, 2, 3)) -> Any:
     """(n,) differentiable number of cells above ``threshold_gev``: the sum of
     sigmoid(ln(E / threshold) / width) over cells (over ``axis``: (1, 2) gives (n, 25) per layer)."""
-    return ops.sum(ops.sigmoid((ops.log(showers + 1e-9) - float(np.log(threshold_gev))) / width), axis=axis)
+    return ops.sum(_hit_weights(showers, threshold_gev, width), axis=axis)
 
 
 def hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float, width: float = 0.3) -> Any:
@@ -219,7 +224,7 @@ def critic_features(energies_gev: Any, showers: Any, sf_coeffs: Sequence[float],
     hits are per shower, so a spread that per-bin means leave free is seen (CaloGAN's discriminator
     likewise sees the total energy against E_p and the sparsity)."""
     total = ops.sum(showers, axis=(1, 2, 3))
-    per_cell = ops.sigmoid((ops.log(showers + 1e-9) - float(np.log(threshold_gev))) / width)
+    per_cell = _hit_weights(showers, threshold_gev, width)  # once, summed three ways
     share = lambda v: ops.log(v / (total[:, None] + 1e-9) + share_floor)  # noqa: E731
     columns = [ops.log(energies_gev / 100.0)[:, None],
                20.0 * ops.log((total + 1e-9) / ecal_target(energies_gev, sf_coeffs))[:, None],

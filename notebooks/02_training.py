@@ -225,7 +225,7 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # The feature critic aims at the energy resolution, which no stage brought within its goal above 20 GeV. Every term
 # above compares per-bin means of a batch, and the discriminator judges shower images without their primary energy,
 # so nothing judges each shower's $E_{cal}$ against its own $E_p$; the per-bin spread term estimates a spread from
-# about eight showers per bin and batch. As in CaloGAN, whose discriminator also sees the total energy against the
+# the few showers of each bin in a batch. As in CaloGAN, whose discriminator also sees the total energy against the
 # conditioning energy and the sparsity, `--weight-feature-critic` gives the discriminator a second, dense real/fake
 # head (`losses.critic_features`, `models.build_discriminator`) that sees per shower $\ln E_p$, the log ratio of
 # $E_{cal}$ to its target, the hits, and the hits and energy shares of each ring of cells around the axis and of each
