@@ -6,7 +6,8 @@
   parameters at width 1).
 
 Generators map a latent vector (N, 200) to showers (N, 25, 25, 25) in GeV, non-negative
-(final ReLU; with the optional small-cell head, ReLU plus a positive exp(...) in MeV). The
+(final ReLU; with the optional small-cell head, ReLU plus a positive exp(...) in MeV; with the
+optional energy-scale head, all cells of a shower times one learned factor). The
 primary energy conditions the latent vector by multiplication, ``latent = (E / 100 GeV) * u``
 with u of length sqrt(200) (the study's u ~ N(0, 1)^200 with ``norm='normal'``;
 :func:`latent_vectors`). ``width`` multiplies every
@@ -19,13 +20,15 @@ not learned).
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import numpy as np
 
+from . import layers
+
 __all__ = ["LATENT_SIZE", "LATENT_NORMS", "NET_UNIT_GEV", "SIZES", "SMALL_CELL_INIT_LN_MEV", "SMALL_CELL_MAX_LN_MEV",
-           "latent_vectors", "latent_energy_gev", "build_generator", "build_discriminator", "generator_options",
+           "ENERGY_SCALE_CENTRE_SF", "ENERGY_SCALE_MAX_LN", "HEADS", "latent_vectors", "latent_energy_gev",
+           "build_generator", "build_discriminator", "generator_options",
            "transfer_weights", "count_parameters", "layer_multiply_accumulates", "multiply_accumulates", "TotalEnergy"]
 
 LATENT_SIZE = 200
@@ -39,6 +42,14 @@ NET_UNIT_GEV = _NET_UNIT_GEV  #: GeV per unit of the networks' cell values
 # exp(-10) MeV = 4.5e-5 MeV (0.7 MeV over all 15 625 cells) and is capped at exp(3) = 20 MeV.
 SMALL_CELL_INIT_LN_MEV = -10.0
 SMALL_CELL_MAX_LN_MEV = 3.0
+# The energy-scale head's features are ln(E_cal / (E_p x ENERGY_SCALE_CENTRE_SF)): a centre near
+# the calorimeter's sampling fraction (2.5-2.9 %, reference.GEANT4_REFERENCE), not a fitted value;
+# it only keeps the feature near 0, so that its weight and the bias do not learn the same thing.
+# The factor exp(g) is held within exp(+-ENERGY_SCALE_MAX_LN).
+ENERGY_SCALE_CENTRE_SF = 0.027
+ENERGY_SCALE_MAX_LN = 0.5
+#: build_generator's optional heads, each named by its layers' name prefix.
+HEADS = {"small_cell_head": "small_cells", "energy_scale_head": "energy_scale"}
 
 
 LATENT_NORMS = ("sphere", "normal")
@@ -121,7 +132,8 @@ def _conv2d_branch(x, width: float):
     return _block(x, L.Conv2D(25, 2, padding="valid", use_bias=False), dropout=0.2)  # 26 -> 25
 
 
-def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: float, small_cell_head: bool):
+def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: float, small_cell_head: bool,
+                      energy_scale_head: bool):
     keras = _keras()
     L = keras.layers
     inp = keras.Input((latent_size,), name="latent")
@@ -136,19 +148,25 @@ def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: flo
     x = L.Concatenate(axis=-1)(outs)
     features = x
     x = L.Conv2D(25, 3, padding="same", use_bias=False)(features)
-    cells = _straight_through_relu_layer()(output_gradient_slope)(x) if output_gradient_slope > 0 else L.ReLU()(x)
+    cells = layers.straight_through_relu_layer()(output_gradient_slope)(x) if output_gradient_slope > 0 else L.ReLU()(x)
     if small_cell_head:
         # A second output in ln(E / MeV), added to the ReLU's cells: never exactly 0, so every
         # cell keeps a gradient. Starts at exp(SMALL_CELL_INIT_LN_MEV) MeV in every cell.
         log_small = L.Conv2D(25, 3, padding="same", kernel_initializer="zeros", name="small_cells_ln_mev",
                              bias_initializer=keras.initializers.Constant(SMALL_CELL_INIT_LN_MEV))(features)
-        cells = L.Add(name="cells_mev")([cells, _bounded_exp_layer()(SMALL_CELL_MAX_LN_MEV, name="small_cells_mev")(log_small)])
+        small = layers.bounded_exp_layer()(SMALL_CELL_MAX_LN_MEV, name="small_cells_mev")(log_small)
+        cells = L.Add(name="cells_mev")([cells, small])
+    if energy_scale_head:
+        # float32 under any policy: ln of a sum over 15 625 cells.
+        cells = layers.energy_scale_layer()(_NET_UNIT_GEV, ENERGY_SCALE_CENTRE_SF, ENERGY_SCALE_MAX_LN,
+                                      name="energy_scale", dtype="float32")([inp, cells])
     out = L.Rescaling(_NET_UNIT_GEV, name="shower")(cells)
     return keras.Model(inp, out, name="conv2d_generator")
 
 
 def build_generator(kind: str, *, size: str | float = "paper", latent_size: int = LATENT_SIZE, seed: int = 0,
-                    output_gradient_slope: float = 0.0, small_cell_head: bool = False) -> Any:
+                    output_gradient_slope: float = 0.0, small_cell_head: bool = False,
+                    energy_scale_head: bool = False) -> Any:
     """A generator ``kind`` in {'conv3d', 'conv2d'} at ``size`` ('paper', 'lite' or a width).
 
     ``output_gradient_slope`` > 0 (Conv2D, for training only) makes the output ReLU pass the
@@ -157,75 +175,43 @@ def build_generator(kind: str, *, size: str | float = "paper", latent_size: int 
 
     ``small_cell_head`` (Conv2D) adds a second output convolution on the same features, in
     ln(E_cell / MeV), whose exp(...) (at most exp(SMALL_CELL_MAX_LN_MEV) MeV) is added to the
-    ReLU's cells: the 0.1-3 MeV cells that a ReLU, once switched off, cannot learn back."""
+    ReLU's cells: the 0.1-3 MeV cells that a ReLU, once switched off, cannot learn back.
+
+    ``energy_scale_head`` (Conv2D) multiplies every cell of a shower by one factor exp(g) learned
+    from that shower's own E_cal / E_p and E_p (see ``EnergyScale``): its total energy calibrated
+    apart from its shape. It starts as the identity."""
     width = SIZES[size] if isinstance(size, str) else float(size)
     _keras().utils.set_random_seed(seed)
     if kind == "conv3d":
-        if small_cell_head:
-            raise ValueError("small_cell_head is defined for the conv2d generator only")
+        if small_cell_head or energy_scale_head:
+            raise ValueError("small_cell_head and energy_scale_head are defined for the conv2d generator only")
         return _conv3d_generator(width, latent_size)
     if kind == "conv2d":
-        return _conv2d_generator(width, latent_size, output_gradient_slope, small_cell_head)
+        return _conv2d_generator(width, latent_size, output_gradient_slope, small_cell_head, energy_scale_head)
     raise ValueError(f"unknown generator kind {kind!r}; choose 'conv3d' or 'conv2d'")
 
 
-@cache
-def _straight_through_relu_layer():
-    keras = _keras()
 
-    @keras.saving.register_keras_serializable(package="gan3d")
-    class StraightThroughReLU(keras.layers.Layer):
-        """ReLU forward; backward the gradient of LeakyReLU(``slope``) (a straight-through estimate)."""
-
-        def __init__(self, slope: float, **kwargs):
-            super().__init__(**kwargs)
-            self.slope = float(slope)
-
-        def call(self, x):
-            leaky = keras.ops.where(x > 0, x, self.slope * x)
-            return leaky + keras.ops.stop_gradient(keras.ops.relu(x) - leaky)
-
-        def get_config(self):
-            return {**super().get_config(), "slope": self.slope}
-
-    return StraightThroughReLU
-
-
-@cache
-def _bounded_exp_layer():
-    keras = _keras()
-
-    @keras.saving.register_keras_serializable(package="gan3d")
-    class BoundedExp(keras.layers.Layer):
-        """exp(min(x, ``max_log``)): a positive output that cannot run away."""
-
-        def __init__(self, max_log: float, **kwargs):
-            super().__init__(**kwargs)
-            self.max_log = float(max_log)
-
-        def call(self, x):
-            return keras.ops.exp(keras.ops.minimum(x, self.max_log))
-
-        def get_config(self):
-            return {**super().get_config(), "max_log": self.max_log}
-
-    return BoundedExp
+def _head_of(layer) -> str | None:
+    return next((head for head, prefix in HEADS.items() if layer.name.startswith(prefix)), None)
 
 
 def generator_options(generator: Any) -> dict[str, bool]:
-    """The :func:`build_generator` options a built generator was made with ({'small_cell_head': ...}),
-    so that another size or a reloaded copy is built alike."""
-    return {"small_cell_head": any(layer.name.startswith("small_cells") for layer in generator.layers)}
+    """The :func:`build_generator` options a built generator was made with ({'small_cell_head': ...,
+    'energy_scale_head': ...}), so that another size or a reloaded copy is built alike."""
+    heads = {_head_of(layer) for layer in generator.layers}
+    return {head: head in heads for head in HEADS}
 
 
 def transfer_weights(source: Any, target: Any) -> int:
     """Copy the weights of ``source`` into the layers of ``target`` that it shares (same order,
-    same shapes), skipping ``target``'s small-cell head; returns the number of layers copied.
-    For starting a generator with a small-cell head from one trained without it."""
+    same shapes), skipping ``target``'s heads (:data:`HEADS`) that ``source`` lacks; returns the
+    number of layers copied. For starting a generator with a head from one trained without it."""
+    source_heads = {head for head, present in generator_options(source).items() if present}
     src = [layer for layer in source.layers if layer.weights]
-    dst = [layer for layer in target.layers if layer.weights and not layer.name.startswith("small_cells")]
+    dst = [layer for layer in target.layers if layer.weights and _head_of(layer) in source_heads | {None}]
     if len(src) != len(dst):
-        raise ValueError(f"{source.name} has {len(src)} layers with weights, {target.name} {len(dst)} besides its head")
+        raise ValueError(f"{source.name} has {len(src)} layers with weights, {target.name} {len(dst)} besides its heads")
     for a, b in zip(src, dst):
         shapes_a, shapes_b = [w.shape for w in a.get_weights()], [w.shape for w in b.get_weights()]
         if shapes_a != shapes_b:
@@ -234,23 +220,9 @@ def transfer_weights(source: Any, target: Any) -> int:
     return len(dst)
 
 
-@cache
-def _total_energy_layer():
-    keras = _keras()
-
-    @keras.saving.register_keras_serializable(package="gan3d")
-    class TotalEnergy(keras.layers.Layer):
-        """Sum of all cell energies of a (N, 25, 25, 25) shower: (N, 1) in GeV."""
-
-        def call(self, showers):
-            return keras.ops.sum(showers, axis=(1, 2, 3))[:, None]
-
-    return TotalEnergy
-
-
 def __getattr__(name: str):
     if name == "TotalEnergy":
-        return _total_energy_layer()
+        return layers.total_energy_layer()
     raise AttributeError(name)
 
 
@@ -258,7 +230,7 @@ def _heads(features, showers, critic_features=None):
     L = _keras().layers
     generation = L.Dense(1, activation="sigmoid", name="generation")(features)
     auxiliary = L.Dense(1, name="auxiliary")(features)
-    ecal = _total_energy_layer()(name="ecal")(showers)
+    ecal = layers.total_energy_layer()(name="ecal")(showers)
     if critic_features is None:
         return [generation, auxiliary, ecal]
     c = critic_features  # layers 'critic_*' (checkpoints.load_discriminator); its output starts at 0.5

@@ -95,6 +95,12 @@ class TrainConfig:
     # never exactly 0, so the small ones keep a gradient. A generator without it (init_generator)
     # starts this one with the head's initial exp(-10) MeV per cell.
     small_cell_head: bool = False
+    # The Conv2D generator's energy-scale head (models.build_generator): each shower's cells times
+    # one factor learned from its own E_cal / E_p, so its total energy is calibrated apart from its
+    # shape. A generator without it (init_generator) starts this one at the identity.
+    energy_scale_head: bool = False
+    # Train only the energy-scale head; every other generator weight stays as init_generator left it.
+    train_only_energy_scale: bool = False
     # Training latents (models.latent_vectors): 'normal', the study's E_p / 100 x N(0, 1)^200, whose
     # length carries E_p to 5 %; 'sphere', the same direction at length sqrt(200) (exact E_p),
     # as the library generates at inference. Earlier stages keep 'normal' to be re-created exactly.
@@ -126,6 +132,8 @@ class TrainConfig:
             raise ValueError(f"latent_norm must be one of {LATENT_NORMS}, got {self.latent_norm!r}")
         if self.select_epoch not in ("val_score", "last"):
             raise ValueError(f"select_epoch must be 'val_score' or 'last', got {self.select_epoch!r}")
+        if self.train_only_energy_scale and not self.energy_scale_head:
+            raise ValueError("train_only_energy_scale needs energy_scale_head")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
 

@@ -76,7 +76,10 @@ def _build(config: TrainConfig):
     try:
         gen = build_generator(config.model, size=config.size, seed=config.seed,
                               output_gradient_slope=config.output_gradient_slope,
-                              small_cell_head=config.small_cell_head)
+                              small_cell_head=config.small_cell_head, energy_scale_head=config.energy_scale_head)
+        if config.train_only_energy_scale:
+            for layer in gen.layers:
+                layer.trainable = layer.name == "energy_scale"
         disc = build_discriminator(config.model, size=config.size, seed=config.seed + 1,
                                    n_critic_features=N_CRITIC_FEATURES if config.weight_feature_critic > 0 else 0)
     finally:
@@ -342,13 +345,13 @@ def train(
 
 def _load_initial_generator(gen, init: Path, config: TrainConfig) -> None:
     """Weights of ``init`` (a training folder or .weights.h5) into ``gen``; a folder trained
-    without the small-cell head starts a generator with one (models.transfer_weights)."""
-    from .models import transfer_weights
+    without a head that ``config`` asks for starts a generator with it (models.transfer_weights)."""
+    from .models import HEADS, transfer_weights
 
     init_cfg = json.loads((init / "config.json").read_text()) if (init / "config.json").exists() else {}
-    if config.small_cell_head and not init_cfg.get("small_cell_head", False):
+    if any(getattr(config, head) and not init_cfg.get(head, False) for head in HEADS):
         if not init.is_dir():
-            raise ValueError(f"{init}: give the training folder (its config.json says whether it has a small-cell head)")
+            raise ValueError(f"{init}: give the training folder (its config.json says which heads it has)")
         transfer_weights(load_generator(init), gen)
         return
     gen.load_weights(init / "generator.weights.h5" if init.is_dir() else init)
@@ -357,18 +360,18 @@ def _load_initial_generator(gen, init: Path, config: TrainConfig) -> None:
 def load_generator(out_dir_or_weights: str | os.PathLike, *, model: str | None = None, size: str | None = None) -> Any:
     """A Keras generator with trained weights: a training folder (uses its config.json and the
     best-epoch ``generator.weights.h5``) or a ``.weights.h5`` file with ``model`` and ``size``."""
-    from .models import build_generator
+    from .models import HEADS, build_generator
 
     path = Path(out_dir_or_weights)
-    small_cell_head = False
+    heads = {}
     if path.is_dir():
         cfg = json.loads((path / "config.json").read_text())
         model, size, path = cfg["model"], cfg["size"], path / "generator.weights.h5"
-        small_cell_head = bool(cfg.get("small_cell_head", False))
+        heads = {head: bool(cfg.get(head, False)) for head in HEADS}
     if model is None or size is None:
         raise ValueError(f"{path}: give model and size for a bare weights file")
     if not path.exists():
         raise FileNotFoundError(f"{path}: no generator weights")
-    gen = build_generator(model, size=size, small_cell_head=small_cell_head)
+    gen = build_generator(model, size=size, **heads)
     gen.load_weights(path)
     return gen

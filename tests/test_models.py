@@ -62,6 +62,30 @@ def test_small_cell_head_starts_from_a_plain_generator_and_gives_every_cell_a_gr
         models.build_generator("conv3d", size=0.1, small_cell_head=True)
 
 
+def test_energy_scale_head_starts_as_the_identity_and_scales_each_shower_by_its_own_factor():
+    plain = models.build_generator("conv2d", size=0.1, seed=3, small_cell_head=True)
+    headed = models.build_generator("conv2d", size=0.1, seed=4, small_cell_head=True, energy_scale_head=True)
+    assert models.generator_options(headed) == {"small_cell_head": True, "energy_scale_head": True}
+    assert models.transfer_weights(plain, headed) == len([layer for layer in plain.layers if layer.weights])
+    energies = np.array([5.0, 60.0, 300.0])
+    z = models.latent_vectors(energies, seed=2, norm="sphere")
+    base = np.asarray(plain(z, training=False), np.float64)
+    np.testing.assert_array_equal(np.asarray(headed(z, training=False)), base)
+    w, b = np.array([-0.3, 0.05, 0.02, -0.01]), 0.03
+    head = headed.get_layer("energy_scale")
+    head.kernel.assign(w.astype(np.float32))
+    head.bias.assign(np.float32(b))
+    showers = np.asarray(headed(z, training=False), np.float64)
+    u = np.log(base.sum(axis=(1, 2, 3)) / (energies * models.ENERGY_SCALE_CENTRE_SF))
+    ln_e = np.log(energies / 100.0)
+    factor = np.exp(np.clip(np.stack([u, u * ln_e, ln_e, ln_e**2], axis=1) @ w + b, -0.5, 0.5))
+    np.testing.assert_allclose(showers, base * factor[:, None, None, None], rtol=1e-4, atol=1e-12)
+    ratios = showers[base > 0] / base[base > 0]  # one factor per shower: the shapes are untouched
+    assert len(np.unique(np.round(ratios, 4))) <= len(energies)
+    with pytest.raises(ValueError, match="conv2d generator only"):
+        models.build_generator("conv3d", size=0.1, energy_scale_head=True)
+
+
 @pytest.mark.parametrize("kind", ["conv3d", "conv2d"])
 def test_discriminator_heads(kind):
     d = models.build_discriminator(kind, size="lite")

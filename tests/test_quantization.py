@@ -161,19 +161,20 @@ def test_openvino_int8_with_bf16_float_layers_says_so_and_runs_it(tiny_generator
 
 
 @pytest.mark.parametrize("backend", ["keras-fp32", "tf-graph-fp32", "onnx-fp32", "openvino-fp32", "tflite-fp32"])
-def test_a_generator_with_a_small_cell_head_exports_to_every_fp32_runtime(backend, tmp_path):
-    from gan3d_lib.models import SMALL_CELL_INIT_LN_MEV, transfer_weights
+def test_a_generator_with_both_heads_exports_to_every_fp32_runtime(backend, tmp_path):
+    from gan3d_lib.models import ENERGY_SCALE_MAX_LN, SMALL_CELL_INIT_LN_MEV, transfer_weights
 
-    headed = build_generator("conv2d", size=0.125, seed=12, small_cell_head=True)
+    headed = build_generator("conv2d", size=0.125, seed=12, small_cell_head=True, energy_scale_head=True)
     transfer_weights(build_generator("conv2d", size=0.125, seed=11), headed)
     bias = headed.get_layer("small_cells_ln_mev").bias
     bias.assign(bias.numpy() + np.linspace(0.0, 9.0, bias.shape[0], dtype=np.float32))  # up to exp(-1) MeV
+    headed.get_layer("energy_scale").kernel.assign(np.array([-0.3, 0.05, 0.02, -0.01], np.float32))
     art = quantization.make_artefact(backend, headed, tmp_path / backend, model="conv2d", size=0.125, source="test")
-    assert art.manifest["generator_options"] == {"small_cell_head": True}
+    assert art.manifest["generator_options"] == {"small_cell_head": True, "energy_scale_head": True}
     z = latent_vectors(np.array([3.0, 250.0]), seed=4)
     expected = np.asarray(headed(z, training=False))
     got = load_artefact(art.path).generate_from_latent(z)
-    assert (got > 0).all() and got.min() >= np.exp(SMALL_CELL_INIT_LN_MEV) * 1e-3 * 0.99
+    assert (got > 0).all() and got.min() >= np.exp(SMALL_CELL_INIT_LN_MEV - ENERGY_SCALE_MAX_LN) * 1e-3 * 0.99
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * float(expected.max()))
 
 

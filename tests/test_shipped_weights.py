@@ -30,7 +30,7 @@ def test_shipped_folder_records_how_it_was_made():
     assert "gan3d train" in (WEIGHTS / "command.txt").read_text()
     assert training_stages(WEIGHTS)[0].endswith("conv2d_lite")  # every stage back to the first run
     gen = load_generator(WEIGHTS)
-    assert models.generator_options(gen) == {"small_cell_head": config["small_cell_head"]}
+    assert models.generator_options(gen) == {head: config.get(head, False) for head in models.HEADS}
     assert models.count_parameters(gen)["total"] == models.count_parameters(
         models.build_generator("conv2d", size="lite", **models.generator_options(gen)))["total"]
 

@@ -122,6 +122,23 @@ def test_a_small_cell_head_stage_starts_from_a_generator_without_one(data, tmp_p
     np.testing.assert_allclose(added_gev, np.exp(-10.0) * 1e-3, rtol=1e-3, atol=1e-9)
 
 
+def test_an_energy_scale_stage_trains_only_its_head(data, tmp_path):
+    first = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32)
+    train(first, data[0], data[1], tmp_path / "a", progress=False)
+    second = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=3, n_validation=32,
+                         init_generator=str(tmp_path / "a"), energy_scale_head=True, train_only_energy_scale=True,
+                         lr_generator=0.05, generator_as_deployed=True, weight_sf_spread=10.0)
+    train(second, data[0], data[1], tmp_path / "b", progress=False)
+    start, scaled = load_generator(tmp_path / "a"), load_generator(tmp_path / "b")
+    head = scaled.get_layer("energy_scale")
+    assert np.abs(head.kernel.numpy()).max() > 0.01  # the head learned
+    rest = [v.numpy() for layer in scaled.layers if layer is not head for v in layer.weights]
+    np.testing.assert_array_equal(np.concatenate([r.ravel() for r in rest]),
+                                  np.concatenate([v.numpy().ravel() for v in start.weights]))
+    with pytest.raises(ValueError, match="needs energy_scale_head"):
+        TrainConfig(model="conv2d", size=0.125, train_only_energy_scale=True)
+
+
 def _depth_error(gen, energies, coeffs, real):
     centre = obs.moments(obs.longitudinal_profile(generate_showers(gen, energies, seed=5)))[0]
     return float(np.nanmean(np.abs(centre - np.polyval(coeffs, np.log(energies / 100.0)))))

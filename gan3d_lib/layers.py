@@ -1,0 +1,108 @@
+"""Custom Keras layers of the generators and discriminators (registered for saving as 'gan3d>...').
+
+Each is made on first use, so that importing gan3d_lib does not import Keras."""
+
+from __future__ import annotations
+
+from functools import cache
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+@cache
+def straight_through_relu_layer():
+    keras = _keras()
+
+    @keras.saving.register_keras_serializable(package="gan3d")
+    class StraightThroughReLU(keras.layers.Layer):
+        """ReLU forward; backward the gradient of LeakyReLU(``slope``) (a straight-through estimate)."""
+
+        def __init__(self, slope: float, **kwargs):
+            super().__init__(**kwargs)
+            self.slope = float(slope)
+
+        def call(self, x):
+            leaky = keras.ops.where(x > 0, x, self.slope * x)
+            return leaky + keras.ops.stop_gradient(keras.ops.relu(x) - leaky)
+
+        def get_config(self):
+            return {**super().get_config(), "slope": self.slope}
+
+    return StraightThroughReLU
+
+
+@cache
+def bounded_exp_layer():
+    keras = _keras()
+
+    @keras.saving.register_keras_serializable(package="gan3d")
+    class BoundedExp(keras.layers.Layer):
+        """exp(min(x, ``max_log``)): a positive output that cannot run away."""
+
+        def __init__(self, max_log: float, **kwargs):
+            super().__init__(**kwargs)
+            self.max_log = float(max_log)
+
+        def call(self, x):
+            return keras.ops.exp(keras.ops.minimum(x, self.max_log))
+
+        def get_config(self):
+            return {**super().get_config(), "max_log": self.max_log}
+
+    return BoundedExp
+
+
+@cache
+def energy_scale_layer():
+    keras = _keras()
+
+    @keras.saving.register_keras_serializable(package="gan3d")
+    class EnergyScale(keras.layers.Layer):
+        """[latent (N, L), cells (N, 25, 25, 25)] -> cells x exp(g), one factor per shower:
+        g = w . [u, u l, l, l^2] + b, clipped to +-``max_log``, with l = ln(E_p / 100 GeV) from the
+        latent's length (exact for 'sphere' latents) and u = ln(E_cal / (E_p ``centre_sf``)),
+        E_cal = ``unit_gev`` x the cells' sum. With w = -beta (1 + c l), u's spread shrinks by
+        beta (1 + c l) about a centre set by b, its shape untouched. Starts at w = b = 0."""
+
+        def __init__(self, unit_gev: float, centre_sf: float, max_log: float, **kwargs):
+            super().__init__(**kwargs)
+            self.unit_gev, self.centre_sf, self.max_log = float(unit_gev), float(centre_sf), float(max_log)
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(shape=(4,), initializer="zeros", name="kernel")
+            self.bias = self.add_weight(shape=(), initializer="zeros", name="bias")
+
+        def call(self, inputs):
+            ops = keras.ops
+            latent, cells = inputs
+            e_p = 100.0 * ops.sqrt(ops.sum(latent * latent, axis=1)) / float(latent.shape[-1]) ** 0.5
+            e_cal = self.unit_gev * ops.sum(cells, axis=(1, 2, 3))
+            ln_e = ops.log(e_p / 100.0 + 1e-12)
+            u = ops.log((e_cal + 1e-12) / (e_p * self.centre_sf + 1e-12))
+            features = ops.stack([u, u * ln_e, ln_e, ln_e * ln_e], axis=1)
+            g = ops.clip(ops.matmul(features, self.kernel[:, None])[:, 0] + self.bias, -self.max_log, self.max_log)
+            return cells * ops.exp(g)[:, None, None, None]
+
+        def get_config(self):
+            return {**super().get_config(), "unit_gev": self.unit_gev, "centre_sf": self.centre_sf,
+                    "max_log": self.max_log}
+
+    return EnergyScale
+
+
+@cache
+def total_energy_layer():
+    keras = _keras()
+
+    @keras.saving.register_keras_serializable(package="gan3d")
+    class TotalEnergy(keras.layers.Layer):
+        """Sum of all cell energies of a (N, 25, 25, 25) shower: (N, 1) in GeV."""
+
+        def call(self, showers):
+            return keras.ops.sum(showers, axis=(1, 2, 3))[:, None]
+
+    return TotalEnergy
