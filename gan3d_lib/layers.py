@@ -4,6 +4,7 @@ Each is made on first use, so that importing gan3d_lib does not import Keras."""
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 
@@ -79,10 +80,10 @@ def energy_scale_layer():
         def call(self, inputs):
             ops = keras.ops
             latent, cells = inputs
-            e_p = 100.0 * ops.sqrt(ops.sum(latent * latent, axis=1)) / float(latent.shape[-1]) ** 0.5
-            e_cal = self.unit_gev * ops.sum(cells, axis=(1, 2, 3))
-            ln_e = ops.log(e_p / 100.0 + 1e-12)
-            u = ops.log((e_cal + 1e-12) / (e_p * self.centre_sf + 1e-12))
+            # Logs of sums only (no division, no square root): TFLite's full-integer kernels
+            # fail on a quantized divisor that rounds to zero.
+            ln_e = 0.5 * ops.log(ops.mean(latent * latent, axis=1) + 1e-12)  # E_p / 100 GeV = |z| / sqrt(L)
+            u = ops.log(ops.sum(cells, axis=(1, 2, 3)) + 1e-12) - ln_e + math.log(self.unit_gev / (100.0 * self.centre_sf))
             features = ops.stack([u, u * ln_e, ln_e, ln_e * ln_e], axis=1)
             g = ops.clip(ops.matmul(features, self.kernel[:, None])[:, 0] + self.bias, -self.max_log, self.max_log)
             return cells * ops.exp(g)[:, None, None, None]

@@ -28,8 +28,8 @@ from . import layers
 
 __all__ = ["LATENT_SIZE", "LATENT_NORMS", "NET_UNIT_GEV", "SIZES", "SMALL_CELL_INIT_LN_MEV", "SMALL_CELL_MAX_LN_MEV",
            "ENERGY_SCALE_CENTRE_SF", "ENERGY_SCALE_MAX_LN", "HEADS", "latent_vectors", "latent_energy_gev",
-           "build_generator", "build_discriminator", "generator_options",
-           "transfer_weights", "count_parameters", "layer_multiply_accumulates", "multiply_accumulates", "TotalEnergy"]
+           "build_generator", "build_discriminator", "generator_options", "transfer_weights", "energy_scale_at_identity",
+           "count_parameters", "layer_multiply_accumulates", "multiply_accumulates", "TotalEnergy"]
 
 LATENT_SIZE = 200
 SIZES = {"paper": 1.0, "lite": 0.25}
@@ -218,6 +218,19 @@ def transfer_weights(source: Any, target: Any) -> int:
             raise ValueError(f"layer {a.name} {shapes_a} does not match {b.name} {shapes_b}")
         b.set_weights(a.get_weights())
     return len(dst)
+
+
+def energy_scale_at_identity(generator: Any) -> Any:
+    """A copy of ``generator`` whose energy-scale head multiplies by 1: the showers it would paint
+    without the head (``ValueError`` if it has none)."""
+    options = generator_options(generator)
+    if not options["energy_scale_head"]:
+        raise ValueError(f"{generator.name} has no energy-scale head")
+    copy = _keras().models.clone_model(generator)
+    copy.set_weights(generator.get_weights())
+    head = copy.get_layer("energy_scale")
+    head.set_weights([np.zeros_like(w) for w in head.get_weights()])
+    return copy
 
 
 def __getattr__(name: str):

@@ -18,7 +18,8 @@ import numpy as np
 from . import observables as obs
 
 __all__ = ["FACTS", "GENERATOR_GOALS", "shower_facts", "facts_table", "facts_at_energies", "facts_by_energy_bin",
-           "goal_rows", "goal_display_rows", "goal_summary", "latent_conditioning_rows"]
+           "goal_rows", "goal_display_rows", "goal_summary", "latent_conditioning_rows", "resolution_rows",
+           "sampling_fraction_by_bin"]
 
 #: (key, label with unit) of each fact, in table order.
 FACTS = (
@@ -185,3 +186,20 @@ def latent_conditioning_rows(reference: np.ndarray, sphere: np.ndarray, normal: 
     return [{"key": label, "reference": facts[0][label]["sf_rms_over_mean"], "sphere": facts[1][label]["sf_rms_over_mean"],
              "normal": facts[2][label]["sf_rms_over_mean"], "latent_energy_spread": float(np.std(carried[which == b]))}
             for b, label in enumerate(obs.energy_bin_labels(obs.DEFAULT_ENERGY_BINS_GEV)) if label in facts[0]]
+
+
+def resolution_rows(reference: np.ndarray, samples: Mapping[str, np.ndarray], energies_gev: np.ndarray) -> list[dict]:
+    """Per primary-energy bin: the SF rms / mean of the ``reference`` showers ('reference') and of
+    each sample's showers for the same energies (N,) GeV (keyed by the sample's name)."""
+    facts = {name: facts_by_energy_bin(s, energies_gev) for name, s in {"reference": reference, **samples}.items()}
+    return [{"key": label, **{name: f[label]["sf_rms_over_mean"] for name, f in facts.items()}}
+            for label in facts["reference"] if all(label in f for f in facts.values())]
+
+
+def sampling_fraction_by_bin(showers: np.ndarray, energies_gev: np.ndarray) -> dict[str, np.ndarray]:
+    """{bin label: E_cal / E_p of each shower in that primary-energy bin} (dimensionless), bins of
+    ``observables.DEFAULT_ENERGY_BINS_GEV``; empty bins left out."""
+    bins = obs.DEFAULT_ENERGY_BINS_GEV
+    which = obs.energy_bin_index(np.asarray(energies_gev), bins)
+    sf = obs.sampling_fraction(showers, energies_gev)
+    return {label: sf[which == b] for b, label in enumerate(obs.energy_bin_labels(bins)) if (which == b).any()}

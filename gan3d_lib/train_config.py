@@ -99,8 +99,9 @@ class TrainConfig:
     # one factor learned from its own E_cal / E_p, so its total energy is calibrated apart from its
     # shape. A generator without it (init_generator) starts this one at the identity.
     energy_scale_head: bool = False
-    # Train only the energy-scale head; every other generator weight stays as init_generator left it.
-    train_only_energy_scale: bool = False
+    # Train only these heads (names of models.HEADS); every other generator weight stays as
+    # init_generator left it. Empty: train the whole generator.
+    train_only_heads: list[str] = field(default_factory=list)
     # Training latents (models.latent_vectors): 'normal', the study's E_p / 100 x N(0, 1)^200, whose
     # length carries E_p to 5 %; 'sphere', the same direction at length sqrt(200) (exact E_p),
     # as the library generates at inference. Earlier stages keep 'normal' to be re-created exactly.
@@ -132,8 +133,10 @@ class TrainConfig:
             raise ValueError(f"latent_norm must be one of {LATENT_NORMS}, got {self.latent_norm!r}")
         if self.select_epoch not in ("val_score", "last"):
             raise ValueError(f"select_epoch must be 'val_score' or 'last', got {self.select_epoch!r}")
-        if self.train_only_energy_scale and not self.energy_scale_head:
-            raise ValueError("train_only_energy_scale needs energy_scale_head")
+        absent = [head for head in self.train_only_heads if not getattr(self, head, False)]
+        if absent:
+            raise ValueError(f"train_only_heads names heads this generator does not have: {absent} "
+                             "(choose among small_cell_head, energy_scale_head, and switch them on)")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
 

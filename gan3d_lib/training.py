@@ -70,16 +70,17 @@ def _build(config: TrainConfig):
     import keras
 
     from .losses import N_CRITIC_FEATURES
-    from .models import build_discriminator, build_generator
+    from .models import HEADS, build_discriminator, build_generator
 
     _set_precision(config.precision)
     try:
         gen = build_generator(config.model, size=config.size, seed=config.seed,
                               output_gradient_slope=config.output_gradient_slope,
                               small_cell_head=config.small_cell_head, energy_scale_head=config.energy_scale_head)
-        if config.train_only_energy_scale:
+        if config.train_only_heads:
+            prefixes = tuple(HEADS[head] for head in config.train_only_heads)
             for layer in gen.layers:
-                layer.trainable = layer.name == "energy_scale"
+                layer.trainable = layer.name.startswith(prefixes)
         disc = build_discriminator(config.model, size=config.size, seed=config.seed + 1,
                                    n_critic_features=N_CRITIC_FEATURES if config.weight_feature_critic > 0 else 0)
     finally:

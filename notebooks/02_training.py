@@ -39,7 +39,7 @@
 
 # %% tags=["parameters"]
 preset = "default"  # ci for tests, default for the published book
-weights_dir = "data/weights/conv2d_lite_stage10"  # training folder of the generator to evaluate
+weights_dir = "data/weights/conv2d_lite_stage11"  # training folder of the generator to evaluate
 n_live_showers = 0  # showers for the live training run, 0 takes the preset value
 live_steps = 0  # training steps per live run, 0 takes the preset value
 n_eval = 0  # showers per energy for the GAN versus Monte Carlo comparison, 0 takes the preset value
@@ -66,7 +66,8 @@ from gan3d_lib.mc import ShowerSimulator
 from gan3d_lib.reference import GEANT4_SHOWER_FACTS
 from gan3d_lib.io import read_showers
 from gan3d_lib.shower_facts import (FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table,
-                                    goal_display_rows, goal_rows, goal_summary, latent_conditioning_rows)
+                                    goal_display_rows, goal_rows, goal_summary, latent_conditioning_rows,
+                                    resolution_rows, sampling_fraction_by_bin)
 from gan3d_lib.validation import HITS_THRESHOLD_GEV
 from gan3d_lib.training import TrainConfig, generate_showers, load_generator, stage_summaries, train
 from gan3d_lib.results import write_results
@@ -157,9 +158,9 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 #
 # ## The shipped generator's training
 #
-# `make weights` trains the `lite` Conv2D generator in ten stages, each starting from the previous one's generator
-# (`--init-generator`), and keeps each stage's epoch with the best validation score against held-out showers (stage
-# 10 keeps its last epoch; see below). Stage 1 plays the study's game on 20 000 Monte
+# `make weights` trains the `lite` Conv2D generator in eleven stages, each starting from the previous one's generator
+# (`--init-generator`), and keeps each stage's epoch with the best validation score against held-out showers (stages
+# 10 and 11 keep their last epoch; see below). Stage 1 plays the study's game on 20 000 Monte
 # Carlo showers uniform in 2-500 GeV, like the CERN files; to fit CPU hours it uses batches
 # of 32 and Adam learning rates of 1e-3 (G) and 2e-3 (D) instead of the study's 128 and
 # 5e-4 / 1e-4, about four times more updates per hour. Stage 2 continues on showers
@@ -206,7 +207,7 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # longitudinal shape of each bin (`--weight-profile-log`): every layer's share counts alike,
 # the first and last layers as much as the maximum, where the %² term of stage 3 hardly sees a
 # dip in a small layer (`tests/test_losses.py`). Stage 9 weights that term three times more at lower learning rates.
-# Stage 10, the shipped one, adds a term for each ring of cells around the beam axis (`--weight-rings`,
+# Stage 10 adds a term for each ring of cells around the beam axis (`--weight-rings`,
 # `losses.ring_error`): per energy bin, the squared log ratios of the ring's mean energy and of its mean hits, fake
 # over real, which together fix the energy per hit in each ring. Stage 9's record
 # (`data/weights/experiments/conv2d_lite_stage10_ranked_cells_w10/command.txt`, not computed by this chapter) shows
@@ -233,7 +234,18 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # artefact would change. By the runs' records (`conv2d_lite_stage11_*`, not computed by this chapter) the spread of
 # $E_{cal} / E_p$ above 20 GeV stayed close to stage 10's in every epoch but one, the third of the run with the critic's
 # own head, in which it and the showers' width at 250-500 GeV grew; that head told the showers apart better epoch by
-# epoch. None of the four runs is shipped. Stages 5 and 6 were
+# epoch. None of the four runs is shipped.
+#
+# Stage 11, the shipped one, changes the generator's output instead (`--energy-scale-head`, `models.build_generator`,
+# `gan3d_lib.layers`). Every cell of a shower comes from the same network, so the network paints a shower's total
+# energy and its shape together. The head multiplies all cells of a shower by one factor $e^{g}$, where $g$ is linear
+# in $u = \ln(E_{cal} / (E_p\,c))$, $u \ln(E_p / 100\,\mathrm{GeV})$, $\ln(E_p / 100\,\mathrm{GeV})$ and its square
+# ($E_p$ read from the latent's length, $c$ = `models.ENERGY_SCALE_CENTRE_SF`, $g$ held within
+# $\pm$`ENERGY_SCALE_MAX_LN`): a learned calibration of each shower's total energy against its own $E_p$ that leaves
+# its shape as the network painted it. The head starts as the identity; stage 11 trains it alone
+# (`--train-only-heads energy_scale_head`: five weights; every other weight stays stage 10's) with stage 10's losses
+# against stage 10's last discriminator, for three epochs, and keeps the last. The section on the energy-scale head
+# below measures what it changes. Stages 5 and 6 were
 # stopped three epochs after their best validation score (after 6 and 4 epochs); their
 # `config.json` records the epochs that ran. Every stage's history, configuration and command
 # are committed next to its weights; each stage is shown below.
@@ -399,6 +411,41 @@ display(Markdown(markdown_table(
     {"reference": ".4f", "sphere": ".4f", "normal": ".4f", "latent_energy_spread": ".4f"})))
 results["latent_conditioning"] = latent_rows
 del goal_gan_normal
+
+# %% [markdown]
+# ### The energy-scale head
+#
+# The relative spread of the sampling fraction per bin for the goal table's showers, painted by the shipped generator
+# and by the same generator with its energy-scale head at the identity (`models.energy_scale_at_identity`: the same
+# latents, every cell unscaled), beside the Monte Carlo's; below, the distributions of $E_{cal}/E_p$ in each bin.
+
+# %%
+has_scale_head = models.generator_options(generator)["energy_scale_head"]
+goal_gan_identity = (generate_showers(models.energy_scale_at_identity(generator), goal_energies, seed=seed + 700)
+                     if has_scale_head else goal_gan)
+if not has_scale_head:
+    print(f"{weights_dir} has no energy-scale head: both GAN columns are its showers")
+scale_rows = resolution_rows(goal_mc, {"head": goal_gan, "identity": goal_gan_identity}, goal_energies)
+display(Markdown(markdown_table(
+    scale_rows, {"key": "E_p bin", "reference": "Monte Carlo", "head": "GAN", "identity": "GAN, head at the identity"},
+    {"reference": ".4f", "head": ".4f", "identity": ".4f"})))
+response = {"Monte Carlo": sampling_fraction_by_bin(goal_mc, goal_energies),
+            "Conv2D GAN (lite)": sampling_fraction_by_bin(goal_gan, goal_energies),
+            "GAN, head at the identity": sampling_fraction_by_bin(goal_gan_identity, goal_energies)}
+plotting.plot_feature_distributions(response, {k: f"$E_{{cal}}/E_p$, {k}" for k in response["Monte Carlo"]},
+                                    reference="Monte Carlo")
+plt.show()
+results["energy_scale_head"] = {"present": has_scale_head, "rows": scale_rows}
+for column in ("head", "identity"):
+    spread_ratio = [r[column] / r["reference"] for r in scale_rows]
+    glue(f"spread_{column}_min", min(spread_ratio), display=False)
+    glue(f"spread_{column}_max", max(spread_ratio), display=False)
+del goal_gan_identity, response
+
+# %% [markdown]
+# Over the bins, the generator's SF rms / mean is {glue:text}`spread_head_min:.2f` to {glue:text}`spread_head_max:.2f`
+# times the Monte Carlo's, and {glue:text}`spread_identity_min:.2f` to {glue:text}`spread_identity_max:.2f` times with
+# its head at the identity.
 
 # %%
 for r in rows:

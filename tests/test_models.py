@@ -82,6 +82,10 @@ def test_energy_scale_head_starts_as_the_identity_and_scales_each_shower_by_its_
     np.testing.assert_allclose(showers, base * factor[:, None, None, None], rtol=1e-4, atol=1e-12)
     ratios = showers[base > 0] / base[base > 0]  # one factor per shower: the shapes are untouched
     assert len(np.unique(np.round(ratios, 4))) <= len(energies)
+    np.testing.assert_array_equal(np.asarray(models.energy_scale_at_identity(headed)(z, training=False)), base)
+    assert head.kernel.numpy() == pytest.approx(w)  # the copy's head was zeroed, not the original's
+    with pytest.raises(ValueError, match="no energy-scale head"):
+        models.energy_scale_at_identity(plain)
     with pytest.raises(ValueError, match="conv2d generator only"):
         models.build_generator("conv3d", size=0.1, energy_scale_head=True)
 

@@ -178,6 +178,24 @@ def test_a_generator_with_both_heads_exports_to_every_fp32_runtime(backend, tmp_
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * float(expected.max()))
 
 
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if not b.endswith("fp32")])
+def test_a_generator_with_both_heads_writes_and_runs_every_reduced_precision_artefact(backend, tmp_path):
+    from gan3d_lib.models import transfer_weights
+
+    headed = build_generator("conv2d", size=0.125, seed=12, small_cell_head=True, energy_scale_head=True)
+    transfer_weights(build_generator("conv2d", size=0.125, seed=11), headed)
+    headed.get_layer("energy_scale").kernel.assign(np.array([-0.3, 0.05, 0.02, -0.01], np.float32))
+    art = quantization.make_artefact(backend, headed, tmp_path / backend, model="conv2d", size=0.125, source="test",
+                                     calibration=CALIBRATION)
+    if not art.manifest["reference_outputs_recorded"]:
+        pytest.skip(f"{backend} does not run on this CPU ({machine_info()['cpu_model']}): written, not run")
+    z = latent_vectors(np.array([50.0, 250.0]), seed=4)
+    got = load_artefact(art.path).generate_from_latent(z)
+    assert got.shape == (2, 25, 25, 25) and np.isfinite(got).all() and got.min() >= 0.0
+    ratio = got.sum(axis=(1, 2, 3)) / np.asarray(headed(z, training=False)).sum(axis=(1, 2, 3))
+    assert ((ratio > 0.5) & (ratio < 2.0)).all(), ratio  # the untrained net's total energy, not its physics
+
+
 def test_calibration_method_must_be_offered_by_the_backend(tiny_generator, tmp_path):
     with pytest.raises(ValueError, match="not offered"):
         quantization.make_artefact("onnx-int8", tiny_generator, tmp_path / "x", model="conv2d", size=0.125,

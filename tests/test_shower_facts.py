@@ -62,3 +62,20 @@ def test_latent_conditioning_rows_read_each_samples_energy_spread_and_the_latent
         assert r["reference"] == pytest.approx(0.0, abs=1e-6) and r["sphere"] == pytest.approx(0.0, abs=1e-6)
         assert r["normal"] == pytest.approx(0.1, rel=0.2)
         assert r["latent_energy_spread"] == pytest.approx(0.05, rel=0.2)  # 1 / sqrt(400)
+
+
+def test_resolution_rows_and_sampling_fraction_by_bin_read_each_showers_own_response():
+    from gan3d_lib.shower_facts import resolution_rows, sampling_fraction_by_bin
+
+    rng = np.random.default_rng(5)
+    energies = np.repeat([10.0, 50.0, 200.0, 400.0], 300)
+    s = np.zeros((len(energies), 25, 25, 25), np.float32)
+    s[:, 12, 12, 5] = 0.02 * energies
+    spread = (1 + np.where(energies > 100, 0.08, 0.03) * rng.standard_normal(len(energies))).astype(np.float32)
+    rows = resolution_rows(s, {"wide": s * spread[:, None, None, None]}, energies)
+    assert [r["key"] for r in rows] == ["2-20 GeV", "20-100 GeV", "100-250 GeV", "250-500 GeV"]
+    assert [r["wide"] for r in rows] == pytest.approx([0.03, 0.03, 0.08, 0.08], rel=0.15)
+    assert all(r["reference"] == pytest.approx(0.0, abs=1e-6) for r in rows)
+    by_bin = sampling_fraction_by_bin(s * spread[:, None, None, None], energies)
+    assert list(by_bin) == [r["key"] for r in rows] and all(len(v) == 300 for v in by_bin.values())
+    np.testing.assert_allclose(by_bin["250-500 GeV"], 0.02 * spread[energies == 400], rtol=1e-5)

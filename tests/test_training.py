@@ -126,7 +126,7 @@ def test_an_energy_scale_stage_trains_only_its_head(data, tmp_path):
     first = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32)
     train(first, data[0], data[1], tmp_path / "a", progress=False)
     second = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=3, n_validation=32,
-                         init_generator=str(tmp_path / "a"), energy_scale_head=True, train_only_energy_scale=True,
+                         init_generator=str(tmp_path / "a"), energy_scale_head=True, train_only_heads=["energy_scale_head"],
                          lr_generator=0.05, generator_as_deployed=True, weight_sf_spread=10.0)
     train(second, data[0], data[1], tmp_path / "b", progress=False)
     start, scaled = load_generator(tmp_path / "a"), load_generator(tmp_path / "b")
@@ -135,8 +135,8 @@ def test_an_energy_scale_stage_trains_only_its_head(data, tmp_path):
     rest = [v.numpy() for layer in scaled.layers if layer is not head for v in layer.weights]
     np.testing.assert_array_equal(np.concatenate([r.ravel() for r in rest]),
                                   np.concatenate([v.numpy().ravel() for v in start.weights]))
-    with pytest.raises(ValueError, match="needs energy_scale_head"):
-        TrainConfig(model="conv2d", size=0.125, train_only_energy_scale=True)
+    with pytest.raises(ValueError, match="does not have"):
+        TrainConfig(model="conv2d", size=0.125, train_only_heads=["energy_scale_head"])
 
 
 def _depth_error(gen, energies, coeffs, real):
