@@ -85,7 +85,8 @@ def energy_scale_layer():
             ln_e = 0.5 * ops.log(ops.mean(latent * latent, axis=1) + 1e-12)  # E_p / 100 GeV = |z| / sqrt(L)
             u = ops.log(ops.sum(cells, axis=(1, 2, 3)) + 1e-12) - ln_e + math.log(self.unit_gev / (100.0 * self.centre_sf))
             features = ops.stack([u, u * ln_e, ln_e, ln_e * ln_e], axis=1)
-            g = ops.clip(ops.matmul(features, self.kernel[:, None])[:, 0] + self.bias, -self.max_log, self.max_log)
+            # An elementwise product, not a MatMul: no INT8 backend takes these five weights for a layer to quantize.
+            g = ops.clip(ops.sum(features * self.kernel, axis=1) + self.bias, -self.max_log, self.max_log)
             return cells * ops.exp(g)[:, None, None, None]
 
         def get_config(self):

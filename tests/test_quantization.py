@@ -185,6 +185,9 @@ def test_a_generator_with_both_heads_writes_and_runs_every_reduced_precision_art
     headed = build_generator("conv2d", size=0.125, seed=12, small_cell_head=True, energy_scale_head=True)
     transfer_weights(build_generator("conv2d", size=0.125, seed=11), headed)
     headed.get_layer("energy_scale").kernel.assign(np.array([-0.3, 0.05, 0.02, -0.01], np.float32))
+    if backend in ("inc-int8", "onnx-int8"):  # the per-layer INT8 search leaves the energy-scale head alone
+        layers = quantization.quantizable_layers(backend, headed)
+        assert "small_cells_ln_mev_1" in layers and not any(name.startswith("energy_scale") for name in layers)
     art = quantization.make_artefact(backend, headed, tmp_path / backend, model="conv2d", size=0.125, source="test",
                                      calibration=CALIBRATION)
     if not art.manifest["reference_outputs_recorded"]:
