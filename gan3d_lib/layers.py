@@ -15,7 +15,7 @@ def _keras():
 
 
 @cache
-def straight_through_relu_layer():
+def straight_through_relu_layer() -> type:
     keras = _keras()
 
     @keras.saving.register_keras_serializable(package="gan3d")
@@ -37,7 +37,7 @@ def straight_through_relu_layer():
 
 
 @cache
-def bounded_exp_layer():
+def bounded_exp_layer() -> type:
     keras = _keras()
 
     @keras.saving.register_keras_serializable(package="gan3d")
@@ -58,7 +58,7 @@ def bounded_exp_layer():
 
 
 @cache
-def energy_scale_layer():
+def energy_scale_layer() -> type:
     keras = _keras()
 
     @keras.saving.register_keras_serializable(package="gan3d")
@@ -66,8 +66,8 @@ def energy_scale_layer():
         """[latent (N, L), cells (N, 25, 25, 25)] -> cells x exp(g), one factor per shower:
         g = w . [u, u l, l, l^2] + b, clipped to +-``max_log``, with l = ln(E_p / 100 GeV) from the
         latent's length (exact for 'sphere' latents) and u = ln(E_cal / (E_p ``centre_sf``)),
-        E_cal = ``unit_gev`` x the cells' sum. With w = -beta (1 + c l), u's spread shrinks by
-        beta (1 + c l) about a centre set by b, its shape untouched. Starts at w = b = 0."""
+        E_cal = ``unit_gev`` x the cells' sum. With w = (-beta, -beta k, ...), u's spread shrinks by
+        beta (1 + k l) about a centre set by the other weights; the shape is untouched. Starts at w = b = 0."""
 
         def __init__(self, unit_gev: float, centre_sf: float, max_log: float, **kwargs):
             super().__init__(**kwargs)
@@ -97,7 +97,7 @@ def energy_scale_layer():
 
 
 @cache
-def total_energy_layer():
+def total_energy_layer() -> type:
     keras = _keras()
 
     @keras.saving.register_keras_serializable(package="gan3d")

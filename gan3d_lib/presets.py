@@ -16,8 +16,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "default": {"n_showers": 10000, "n_per_energy": 1000, "n_bench": 4096},
     },
     "02_training": {
-        "ci": {"n_live_showers": 256, "live_steps": 3, "n_eval": 64, "n_goals": 400},
-        "default": {"n_live_showers": 2048, "live_steps": 32, "n_eval": 500, "n_goals": 2000},
+        "ci": {"n_live_showers": 256, "live_steps": 3, "n_eval": 64, "n_goals": 400, "n_bootstrap": 20},
+        "default": {"n_live_showers": 2048, "live_steps": 32, "n_eval": 500, "n_goals": 2000, "n_bootstrap": 50},
     },
     "03_quantization": {
         # ci searches two backends: a Neural Compressor trial (four INC runs in a child process) takes ~25 s

@@ -19,7 +19,7 @@ from . import observables as obs
 
 __all__ = ["FACTS", "GENERATOR_GOALS", "shower_facts", "facts_table", "facts_at_energies", "facts_by_energy_bin",
            "goal_rows", "goal_display_rows", "goal_summary", "latent_conditioning_rows", "resolution_rows",
-           "sampling_fraction_by_bin"]
+           "sampling_fraction_by_bin", "CLASSIFIER_AUC_GOAL", "classifier_goal_text"]
 
 #: (key, label with unit) of each fact, in table order.
 FACTS = (
@@ -37,6 +37,9 @@ GENERATOR_GOALS: dict[str, tuple[str, float]] = {
     "hits": ("relative", 0.15), "sf_rms_over_mean": ("relative", 0.25), "x_width_cells": ("relative", 0.10),
     "layer0_pct": ("factor", 2.0),
 }
+
+#: The shipped generator's high-level classifier AUC against the Monte Carlo must stay below this (issue 14).
+CLASSIFIER_AUC_GOAL = 0.95
 
 
 def shower_facts(showers: np.ndarray, energies_gev: np.ndarray, *, hits_threshold_gev: float | None = None) -> dict:
@@ -203,3 +206,12 @@ def sampling_fraction_by_bin(showers: np.ndarray, energies_gev: np.ndarray) -> d
     which = obs.energy_bin_index(np.asarray(energies_gev), bins)
     sf = obs.sampling_fraction(showers, energies_gev)
     return {label: sf[which == b] for b, label in enumerate(obs.energy_bin_labels(bins)) if (which == b).any()}
+
+
+def classifier_goal_text(auc_low: float, auc_high: float, goal: float = CLASSIFIER_AUC_GOAL) -> str:
+    """A sentence on the high-level classifier AUC against its goal (below ``goal``), with the
+    low-level AUC beside it."""
+    head = f"The high-level classifier AUC is {auc_high:.3f} (goal: below {goal:g}; low level {auc_low:.3f}): "
+    if auc_high < goal:
+        return head + "the goal is met."
+    return head + f"the goal is missed by {auc_high - goal:.3f}."

@@ -67,8 +67,8 @@ from gan3d_lib.reference import GEANT4_SHOWER_FACTS
 from gan3d_lib.io import read_showers
 from gan3d_lib.shower_facts import (FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table,
                                     goal_display_rows, goal_rows, goal_summary, latent_conditioning_rows,
-                                    resolution_rows, sampling_fraction_by_bin)
-from gan3d_lib.validation import HITS_THRESHOLD_GEV
+                                    resolution_rows, sampling_fraction_by_bin, classifier_goal_text)
+from gan3d_lib.validation import HITS_THRESHOLD_GEV, validate
 from gan3d_lib.training import TrainConfig, generate_showers, load_generator, stage_summaries, train
 from gan3d_lib.results import write_results
 from gan3d_lib.tables import markdown_table
@@ -351,6 +351,17 @@ results["generator_goals"] = goal_table
 glue("goals_met", sum(r["met"] for r in goal_table), display=False)
 glue("goals_total", len(goal_table), display=False)
 display(Markdown(goal_summary(goal_table)))
+
+# %% [markdown]
+# Chapter 5's classifier test on the same showers (`validation.validate`): classifiers trained to tell the generator's
+# showers from the Monte Carlo's, on the cells themselves (low level) and on the shower features (high level), scored
+# by the area under their ROC curve on held-out showers (0.5: indistinguishable; 1: always told apart).
+
+# %%
+classified = validate(goal_gan, goal_energies, goal_mc, goal_energies, seed=seed + 800, bins_gev=(2.0, 500.0),
+                      n_bootstrap=params["n_bootstrap"])["bins"]["all"]
+results["generator_classifier"] = {k: classified[k] for k in ("auc_low", "auc_low_err", "auc_high", "auc_high_err")}
+display(Markdown(classifier_goal_text(classified["auc_low"], classified["auc_high"])))
 
 # %% [markdown]
 # Where the hits are, in the highest-energy bin: the mean number of cells above the hits

@@ -79,3 +79,12 @@ def test_resolution_rows_and_sampling_fraction_by_bin_read_each_showers_own_resp
     by_bin = sampling_fraction_by_bin(s * spread[:, None, None, None], energies)
     assert list(by_bin) == [r["key"] for r in rows] and all(len(v) == 300 for v in by_bin.values())
     np.testing.assert_allclose(by_bin["250-500 GeV"], 0.02 * spread[energies == 400], rtol=1e-5)
+
+
+def test_classifier_goal_text_names_each_branch():
+    from gan3d_lib.shower_facts import CLASSIFIER_AUC_GOAL, classifier_goal_text
+
+    assert classifier_goal_text(0.99, 0.90).endswith("the goal is met.")
+    missed = classifier_goal_text(1.0, 0.99994)
+    assert missed.endswith(f"missed by {0.99994 - CLASSIFIER_AUC_GOAL:.3f}.") and "low level 1.000" in missed
+    assert classifier_goal_text(0.97, CLASSIFIER_AUC_GOAL).endswith("missed by 0.000.")  # below, not at, the goal
