@@ -248,7 +248,9 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # below measures what it changes. Two runs after it trained the small-cell head beside the energy-scale head with the
 # hits term weighted three times more, one of them with a heavier width term (`conv2d_lite_stage12_*` in
 # `data/weights/experiments/`, not computed by this chapter); by their records the hits at 100-250 GeV came within
-# their goal while the x width at 250-500 GeV left its goal, and neither is shipped. Stages 5 and 6 were
+# their goal while the x width at 250-500 GeV left its goal, and neither is shipped. A third run trained every weight
+# with the same heavier hits term; by its record the hits at 100-250 GeV fell further from their goal and the x width
+# at 250-500 GeV left its goal; it is not shipped either. Stages 5 and 6 were
 # stopped three epochs after their best validation score (after 6 and 4 epochs); their
 # `config.json` records the epochs that ran. Every stage's history, configuration and command
 # are committed next to its weights; each stage is shown below.
