@@ -185,10 +185,10 @@ def latent_conditioning_rows(reference: np.ndarray, sphere: np.ndarray, normal: 
     energies = np.asarray(energies_gev, np.float64)
     carried = latent_energy_gev(latent_vectors(energies, seed=seed, norm="normal")) / energies
     which = obs.energy_bin_index(energies, obs.DEFAULT_ENERGY_BINS_GEV)
-    facts = [facts_by_energy_bin(s, energies) for s in (reference, sphere, normal)]
-    return [{"key": label, "reference": facts[0][label]["sf_rms_over_mean"], "sphere": facts[1][label]["sf_rms_over_mean"],
-             "normal": facts[2][label]["sf_rms_over_mean"], "latent_energy_spread": float(np.std(carried[which == b]))}
-            for b, label in enumerate(obs.energy_bin_labels(obs.DEFAULT_ENERGY_BINS_GEV)) if label in facts[0]]
+    spread = {label: float(np.std(carried[which == b]))
+              for b, label in enumerate(obs.energy_bin_labels(obs.DEFAULT_ENERGY_BINS_GEV)) if (which == b).any()}
+    return [{**row, "latent_energy_spread": spread[row["key"]]}
+            for row in resolution_rows(reference, {"sphere": sphere, "normal": normal}, energies)]
 
 
 def resolution_rows(reference: np.ndarray, samples: Mapping[str, np.ndarray], energies_gev: np.ndarray) -> list[dict]:
