@@ -111,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="D sees cell energies to this power, e.g. 0.5 (the study: 1, linear)")
     s.add_argument("--hits-softness", type=float, default=0.3,
                    help="width in ln(E_cell) of the sigmoid that counts a cell above 0.097 MeV in the hits terms")
+    s.add_argument("--ring-count", type=int, default=13,
+                   help="rings of cells around the beam axis in the rings term, the last taking every cell beyond "
+                        "(default 13, stages 9-11; 18 gives the grid's corners their own)")
     for term, what in _BIN_TERMS:
         s.add_argument(f"--weight-{term}", type=float, default=0.0,
                        help=f"weight in G's loss of the per-energy-bin {what}, fake vs real (not in the study: 0)")

@@ -142,6 +142,7 @@ def train(args: argparse.Namespace) -> int:
                          lr_discriminator=args.lr_discriminator, lr_decay=args.lr_decay,
                          lr_decay_start_epoch=args.lr_decay_start_epoch, init_generator=args.init_generator,
                          strategy=args.strategy, cell_power=args.cell_power, hits_softness=args.hits_softness,
+                         ring_count=args.ring_count,
                          select_epoch=args.select_epoch, generator_as_deployed=args.generator_as_deployed,
                          output_gradient_slope=args.output_gradient_slope, init_discriminator=args.init_discriminator,
                          small_cell_head=args.small_cell_head, energy_scale_head=args.energy_scale_head,

@@ -200,13 +200,14 @@ def ring_sums(values: Any, n_rings: int = 13) -> Any:
 
 
 def ring_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float, width: float = 0.3,
-               floor_gev: float = 1e-5) -> Any:
+               floor_gev: float = 1e-5, n_rings: int = 13) -> Any:
     """Sum of two squared log ratios per ring of cells around the beam axis (:func:`ring_sums`), fake
     over real, of the per-bin means: the ring's energy (GeV, plus ``floor_gev``) and its (soft) hits
     (plus 1), mean over rings, weighted by the bins' counts. Together they fix the mean energy per hit
-    cell in each ring: a halo painted in too few, too hot cells costs in both."""
+    cell in each ring: a halo painted in too few, too hot cells costs in both. ``n_rings`` as in
+    :func:`ring_sums`: 18 gives every ring of the 25 x 25 grid its own terms, the corners (r >= 14 cells) included."""
     columns = [ops.sum(s, axis=3) for s in (fake, real)] + [soft_hits(s, threshold_gev, width, axis=3) for s in (fake, real)]
-    counts, (e_f, e_r, h_f, h_r) = per_bin_means(energies_gev, *(ring_sums(v) for v in columns))
+    counts, (e_f, e_r, h_f, h_r) = per_bin_means(energies_gev, *(ring_sums(v, n_rings) for v in columns))
     per_ring = ops.log((e_f + floor_gev) / (e_r + floor_gev)) ** 2 + ops.log((h_f + 1.0) / (h_r + 1.0)) ** 2
     return ops.sum(counts * ops.mean(per_ring, axis=1)) / ops.sum(counts)
 

@@ -75,6 +75,9 @@ class TrainConfig:
     weight_ranked_cells: float = 0.0
     # per squared log ratio of the per-bin mean energy and hits of each ring of cells around the axis; not in the study
     weight_rings: float = 0.0
+    # rings of cells in the rings term (losses.ring_error); the last takes every cell beyond. 13 (stages 9-11)
+    # lumps the grid's corners (12-17 cell widths from the axis) together, 18 gives each ring its own terms.
+    ring_count: int = 13
     # > 0: the discriminator gets a feature critic, a dense real/fake head on each shower's physics features
     # with its E_p (losses.critic_features: resolution, hits and energy shares per ring and per layer;
     # models.build_discriminator), whose BCE both players' losses take with this weight; not in the study
@@ -127,6 +130,8 @@ class TrainConfig:
             raise ValueError(f"cell_power must be in (0, 1], got {self.cell_power}")
         if self.hits_softness <= 0:
             raise ValueError(f"hits_softness must be > 0 (ln units), got {self.hits_softness}")
+        if self.ring_count < 2:
+            raise ValueError(f"ring_count must be >= 2 (rings of cells around the beam axis), got {self.ring_count}")
         if self.lr_decay < 0:
             raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
         if self.latent_norm not in LATENT_NORMS:

@@ -185,7 +185,8 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
                 ("weight_layer_hits", "g_layer_hits_logsq",
                  lambda: terms.layer_hits_error(energies, fake, showers, HITS_THRESHOLD_GEV, softness)),
                 ("weight_ranked_cells", "g_ranked_cells_logsq", lambda: terms.ranked_cells_error(energies, fake, showers)),
-                ("weight_rings", "g_rings_logsq", lambda: terms.ring_error(energies, fake, showers, threshold, softness)))
+                ("weight_rings", "g_rings_logsq",
+                 lambda: terms.ring_error(energies, fake, showers, threshold, softness, n_rings=config.ring_count)))
             for weight_name, loss_name, term in optional:
                 weight = getattr(config, weight_name)
                 if weight > 0:

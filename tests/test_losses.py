@@ -212,6 +212,20 @@ def test_ring_sums_cover_the_grid_and_ring_error_sees_an_emptied_ring(sample):
     assert got == pytest.approx(np.average(expected, weights=counts), rel=1e-3) and got > 1.0
 
 
+
+def test_ring_error_with_every_ring_sees_energy_moved_into_the_corners(sample):
+    """13 rings lump the cells 12-17 widths from the axis; 18 give each ring its own terms."""
+    showers, energies = sample
+    ring = np.rint(obs.radial_distance_cells(25, 25))
+    moved = showers.copy()
+    for i in range(len(moved)):  # ring 12's energy put into the corner cells (ring 17), same sum beyond 11.5 widths
+        e12 = moved[i][ring == 12].sum(axis=0)
+        moved[i][ring == 12] = 0.0
+        moved[i][ring == 17] += e12 / (ring == 17).sum()
+    lumped = float(_np(losses.ring_error(energies, moved, showers, HITS_THRESHOLD_GEV, n_rings=13)))
+    every = float(_np(losses.ring_error(energies, moved, showers, HITS_THRESHOLD_GEV, n_rings=18)))
+    assert every > 1.0 and every > 10 * lumped
+
 def test_critic_features_read_each_showers_resolution_hits_and_shares(sample):
     showers, energies = sample
     sf = obs.fit_sampling_fraction(showers, energies)

@@ -91,6 +91,8 @@ def test_learning_rates_decay_exponentially_from_the_start_epoch():
         TrainConfig(lr_decay=-1.0)
     with pytest.raises(ValueError, match="hits_softness"):
         TrainConfig(hits_softness=0.0)
+    with pytest.raises(ValueError, match="ring_count"):
+        TrainConfig(ring_count=1)
 
 
 def test_fine_tuning_starts_from_the_given_generator_and_scores_every_energy_bin(data, tmp_path):
