@@ -26,6 +26,7 @@ __all__ = [
     "radial_distance_cells",
     "hits_by_radius",
     "energy_by_radius",
+    "transverse_variance_by_radius",
     "cell_energy_spectrum",
     "energy_bin_labels",
     "energy_bin_index",
@@ -147,6 +148,26 @@ def hits_by_radius(showers: np.ndarray, threshold_gev: float = 0.0) -> np.ndarra
 def energy_by_radius(showers: np.ndarray) -> np.ndarray:
     """(n_rings,) mean energy (GeV) per shower in the cells of each ring of :func:`hits_by_radius`."""
     return _by_ring(_as_showers(showers).sum(axis=3).mean(axis=0))
+
+
+def transverse_variance_by_radius(showers: np.ndarray, axis: str = "x") -> np.ndarray:
+    """(n_rings,) mean over non-empty showers of each ring's share (cell widths^2) of the shower's
+    energy-weighted variance along transverse ``axis`` ('x' or 'y'), rings as in :func:`hits_by_radius`:
+    the shares sum to each shower's width^2 of :func:`moments`, so a ring far out weighs by its distance^2."""
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y' (transverse), got {axis!r}")
+    s = _as_showers(showers)
+    xy = s.sum(axis=3, dtype=np.float64)  # (N, n_x, n_y) GeV
+    total = xy.sum(axis=(1, 2))
+    xy, total = xy[total > 0], total[total > 0]
+    if axis == "y":
+        xy = xy.transpose(0, 2, 1)
+    centre, _ = moments(xy.sum(axis=2))
+    k = np.arange(xy.shape[1], dtype=np.float64)
+    shares = xy * (k[None, :, None] - centre[:, None, None]) ** 2 / total[:, None, None]
+    if len(shares) == 0:
+        return np.full(int(np.rint(radial_distance_cells(*s.shape[1:3]).max())) + 1, np.nan)
+    return _by_ring(shares.mean(axis=0))  # the rings are symmetric in x and y
 
 
 def cell_energy_spectrum(

@@ -44,7 +44,7 @@
 
 # %% tags=["parameters"]
 preset = "default"  # ci for tests, default for the published book
-weights_dir = "data/weights/conv2d_lite_stage11"  # training folder of the generator to quantize
+weights_dir = "data/weights/conv2d_lite_stage12"  # training folder of the generator to quantize
 artefacts_dir = "data/artefacts"  # where the artefact folders are written (chapters 4 and 5 read them)
 n_eval = 0  # held-out Monte Carlo showers for the physics metric, 0 takes the preset value
 n_calibration = 0  # latent vectors for INT8 calibration, 0 takes the preset value

@@ -119,3 +119,22 @@ def test_hits_by_layer_and_by_radius_count_cells_above_threshold_where_they_are(
     energy = obs.energy_by_radius(showers)  # GeV per shower, the sub-threshold cell included
     np.testing.assert_allclose(energy[[0, 3, 5, 12]], [0.5, 5e-4, 5e-4, 5e-7], rtol=1e-6)
     assert energy.sum() == pytest.approx(showers.sum() / 2)
+
+
+def test_transverse_variance_by_radius_splits_each_showers_width_squared_over_the_rings():
+    showers = np.zeros((3, 25, 25, 25), dtype=np.float32)
+    showers[0, 12, 12, 3] = 1.0  # on the axis, x = 12: no width
+    showers[0, 16, 15, 5] = 1.0  # ring 5, x = 16: centre 14, each cell 2 cells from it
+    showers[1, 12, 12, 0] = 3.0
+    showers[1, 12, 0, 0] = 1.0  # ring 12, same x: adds nothing to the x variance; y centre 9
+    rings = obs.transverse_variance_by_radius(showers, "x")
+    assert rings.shape == (18,)  # the empty third shower is left out
+    np.testing.assert_allclose(rings[[0, 5]], [2.0 / 2, 2.0 / 2])  # 0.5 x 2^2 in each ring, mean over 2 showers
+    assert rings[12] == 0.0
+    _, width_sq = obs.moments(obs.profile(showers[:2], "x"))
+    assert rings.sum() == pytest.approx(width_sq.mean())
+    y = obs.transverse_variance_by_radius(showers, "y")
+    assert y[12] == pytest.approx(1 / 4 * 9 ** 2 / 2) and y[0] == pytest.approx((0.5 * 1.5 ** 2 + 3 / 4 * 3 ** 2) / 2)
+    assert y.sum() == pytest.approx(obs.moments(obs.profile(showers[:2], "y"))[1].mean())
+    with pytest.raises(ValueError, match="transverse"):
+        obs.transverse_variance_by_radius(showers, "z")
