@@ -248,10 +248,11 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # below measures what it changes (on the shipped stage, which keeps the head). Two runs after it trained the
 # small-cell head beside the energy-scale head with the hits term weighted three times more, one of them with a
 # heavier width term (`conv2d_lite_stage12_*` in `data/weights/experiments/`, not computed by this chapter); by
-# their records the hits at 100-250 GeV came within their goal while the x width at 250-500 GeV left its goal, and neither is shipped. A third run trained every weight
-# with the same heavier hits term; by its record the hits at 100-250 GeV fell further from their goal and the x width
-# at 250-500 GeV left its goal; it is not shipped either. A fourth run gave each ring of cells around the beam axis
-# its own terms in the rings term (below, after the figures of where the hits and the width are).
+# their records the hits at 100-250 GeV came within their goal while the x width at 250-500 GeV left its goal, and
+# neither is shipped. A third run trained every weight with the same heavier hits term; by its record the hits at
+# 100-250 GeV fell further from their goal and the x width at 250-500 GeV left its goal; it is not shipped either.
+# A fourth run gave each ring of cells around the beam axis its own terms in the rings term (below, after the figures
+# of where the hits and the width are).
 #
 # Stage 12, the shipped one, trains every weight again at stage 10's learning rates against stage 11's last
 # discriminator, with three changes to stage 11's losses: the rings term gives each of the 18 rings of the 25 x 25
