@@ -443,9 +443,9 @@ glue("core_radius", core_rings - 0.5, display=False)
 # {glue:text}`core_radius:.1f` widths give {glue:text}`width_sq_excess_core:+.3f`. Stages 9-11's
 # rings term lumps every ring from 12 cell widths out into one; by the record of a run after stage 11 that changed
 # only that (`--ring-count 18`, `conv2d_lite_stage12_rings18` in `data/weights/experiments/`, not computed by this
-# chapter), the corner rings gave 0.06 cell widths² of stage 11's excess at 250-500 GeV and came to the Monte Carlo's
-# shares in that run, while the rings within 3 cell widths took energy from the axis, the x width at 250-500 GeV moved
-# further from its goal (+12.8 % after three epochs, stage 11 +8.4 %) and the hits did not move; it is not shipped.
+# chapter), the corner rings held part of stage 11's excess at 250-500 GeV and came to the Monte Carlo's shares in
+# that run, while the rings within 3 cell widths took energy from the axis, the x width at 250-500 GeV moved further
+# from its goal than stage 11's and the hits did not move; it is not shipped.
 # Stage 12 adds the heavier hits and width terms to it.
 
 # %% [markdown]
