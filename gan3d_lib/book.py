@@ -6,7 +6,7 @@ Notebook sources are ``notebooks/*.py`` (jupytext percent format); executed copi
 Execution is incremental: a chapter runs again only when its key changes: the hash of its
 source, the preset and parameters, the library's sources, the shipped weights it reads
 (``data/weights``), the Monte Carlo's fit record
-(``data/mc_tuning.json``) and the keys of the chapters whose outputs it reads (:data:`READS`).
+(``data/mc_tuning*.json``) and the keys of the chapters whose outputs it reads (:data:`READS`).
 Keys are kept in ``book/generated/.execution.json``; ``force=True`` runs everything.
 """
 
@@ -67,7 +67,7 @@ def chapter_key(root: str | os.PathLike, source: str | os.PathLike, *, preset: s
     h.update(os.environ.get("ONEDNN_MAX_CPU_ISA", "").encode())  # a book run with another kernel ceiling
     _tree_digest(h, Path(__file__).resolve().parent, "*.py")
     _tree_digest(h, Path(root) / "data" / "weights", "*")
-    _tree_digest(h, Path(root) / "data", "mc_tuning.json")
+    _tree_digest(h, Path(root) / "data", "mc_tuning*.json")
     for key in upstream:
         h.update(key.encode())
     return h.hexdigest()

@@ -41,13 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--seed", type=int, required=True)
     s.add_argument("--out", type=Path, required=True, help="output .h5 (shards get _000, _001... suffixes)")
     s.add_argument("--shard-size", type=int, default=None, help="showers per file (default: one file)")
-    s.add_argument("--tuning", choices=["fitted", "start"], default="fitted",
-                   help="Monte Carlo tuning: fitted to Geant4 (default) or the fit's start (what stages 1-3 trained on)")
+    s.add_argument("--tuning", choices=["fitted", "first-fit", "start"], default="fitted",
+                   help="Monte Carlo tuning: fitted to Geant4 (default), the first fit (what stages 4-12 trained on) "
+                        "or the fit's start (what stages 1-3 trained on)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=commands.simulate)
 
     s = sub.add_parser("tune-mc", help="fit the Monte Carlo's tuning to the Geant4 shower facts (a few minutes)")
     s.add_argument("--rounds", type=int, default=2, help="alternations of the shape and response fits")
+    s.add_argument("--depth-spread-only", action="store_true",
+                   help="refit only the depth spread's scale and energy power, from the first fit (gan3d_lib.mc_tuning)")
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--out", type=Path, default=Path("data/mc_tuning.json"), help="fit record (JSON)")
     s.add_argument("--quiet", action="store_true", help="no progress lines")

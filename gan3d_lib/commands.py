@@ -17,9 +17,9 @@ __all__ = ["simulate", "tune_mc", "generate", "inspect", "bench_mc", "bench_prof
 def simulate(args: argparse.Namespace) -> int:
     from .datasets import simulate_to_files
     from .mc import ShowerSimulator
-    from .mc_tuning import START
+    from .mc_tuning import TUNINGS
 
-    sim = ShowerSimulator(tuning=START) if args.tuning == "start" else ShowerSimulator()
+    sim = ShowerSimulator(tuning=TUNINGS[args.tuning])
     paths = simulate_to_files(args.out, args.n, seed=args.seed, energy_range_gev=tuple(args.energy),
                               spectrum=args.spectrum, shard_size=args.shard_size, simulator=sim,
                               progress=not args.quiet)
@@ -31,15 +31,19 @@ def simulate(args: argparse.Namespace) -> int:
 def tune_mc(args: argparse.Namespace) -> int:
 
     from .atomic import atomic_file
-    from .mc_tuning import fit_tuning
+    from .mc_tuning import fit_depth_spread, fit_tuning
 
     def say(msg: str) -> None:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
-    fit = fit_tuning(rounds=args.rounds, seed=args.seed, progress=say)
-    doc = {"command": "gan3d tune-mc " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in
-                                                   (("rounds", args.rounds), ("seed", args.seed), ("out", args.out))),
+    if args.depth_spread_only:
+        fit = fit_depth_spread(seed=args.seed, progress=say)
+        options = (("depth-spread-only", None), ("seed", args.seed), ("out", args.out))
+    else:
+        fit = fit_tuning(rounds=args.rounds, seed=args.seed, progress=say)
+        options = (("rounds", args.rounds), ("seed", args.seed), ("out", args.out))
+    doc = {"command": "gan3d tune-mc " + " ".join(f"--{k}" + ("" if v is None else f" {v}") for k, v in options),
            **fit.to_dict()}
     with atomic_file(args.out) as tmp:
         tmp.write_text(json.dumps(doc, indent=1))

@@ -50,7 +50,9 @@ class ShowerTuning:
             (relative spread 1/sqrt(k)), a stand-in for Landau fluctuations.
         spot_n1, spot_n2: N_spot = spot_n1 * (E/GeV)^spot_n2 (Geant4 sampling defaults).
         depth_spread_scale: multiplies GFlash's per-shower spread of ln T_max and ln alpha
-            (sets the leakage fluctuations, hence the SF spread at high energy).
+            at 100 GeV (sets the leakage fluctuations, hence the SF spread at high energy).
+        depth_spread_power: the spread's factor runs as ``depth_spread_scale * (E / 100 GeV)^power``
+            (0 = GFlash's energy dependence).
         core_radius_scale, tail_radius_scale: multiply GFlash's core and tail radii R_C, R_T
             (1 = GFlash); set the 3x3 core fraction and the shower width.
         core_probability_scale: multiplies GFlash's core probability p (clipped to [0, 1]).
@@ -65,14 +67,16 @@ class ShowerTuning:
     The defaults are fitted against the Geant4 facts (:mod:`gan3d_lib.mc_tuning`).
     """
 
-    # response: visible energy, silicon crossings, spots (fitted: data/mc_tuning.json)
+    # response: visible energy, silicon crossings, spots (fitted: data/mc_tuning_first_fit.json;
+    # the depth spread's scale and power refitted: data/mc_tuning.json)
     e_over_mip: float = 0.854669
     depth_shift_x0: float = 0.45
     crossing_energy_mip: float = 1.7057
     crossing_gamma_shape: float = 1.16031
     spot_n1: float = 93.0 / 0.11
     spot_n2: float = 0.876
-    depth_spread_scale: float = 0.988919
+    depth_spread_scale: float = 0.894811
+    depth_spread_power: float = 0.2
     # shape: radial profile, first and last layer
     core_radius_scale: float = 0.690499
     tail_radius_scale: float = 1.12559
@@ -132,8 +136,9 @@ class ShowerSimulator:
         mean_ln_t = np.log(np.maximum(
             mean_t_hom - 0.55 / g.sampling_frequency - 0.69 * (1 - g.e_hat) + tun.depth_shift_x0, 0.1))
         mean_ln_a = np.log(np.maximum(mean_a_hom - 0.476 / g.sampling_frequency, 0.1))
-        sig_ln_t = np.minimum(1.0 / np.maximum(-2.5 + 1.25 * ln_y, 1e-3), 0.5) * tun.depth_spread_scale
-        sig_ln_a = np.minimum(1.0 / np.maximum(-0.82 + 0.79 * ln_y, 1e-3), 0.5) * tun.depth_spread_scale
+        spread = tun.depth_spread_scale * (energies_gev / 100.0) ** tun.depth_spread_power
+        sig_ln_t = np.minimum(1.0 / np.maximum(-2.5 + 1.25 * ln_y, 1e-3), 0.5) * spread
+        sig_ln_a = np.minimum(1.0 / np.maximum(-0.82 + 0.79 * ln_y, 1e-3), 0.5) * spread
         rho = np.clip(0.784 - 0.023 * ln_y, -1.0, 1.0)
         z1 = rng.standard_normal(energies_gev.shape)
         z2 = rng.standard_normal(energies_gev.shape)

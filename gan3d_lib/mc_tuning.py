@@ -10,8 +10,13 @@ normalised by the tolerance the book holds the Monte Carlo to (:data:`TOLERANCES
   the objective smooth; the small bias of expected against simulated showers is measured
   with the full simulation after each round and folded into the targets of the next.
 * **response** (:data:`RESPONSE_PARAMETERS` -> :data:`RESPONSE_FACTS`): visible-energy scale,
-  energy per silicon crossing, its fluctuation and the depth-fluctuation scale, fitted on fully simulated showers
-  with common random numbers (Nelder-Mead, since the Poisson draws make it step-wise).
+  energy per silicon crossing, its fluctuation and the depth-fluctuation scale, fitted on fully
+  simulated showers with common random numbers (Nelder-Mead, since the Poisson draws make it
+  step-wise).
+
+That first fit keeps GFlash's energy dependence of the depth spread; :func:`fit_depth_spread`
+then refits only the spread's scale and its own power of the energy (:data:`DEPTH_SPREAD_PARAMETERS`)
+against the response facts, every other constant held at the first fit's (:data:`FIRST_FIT`).
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from .mc import ShowerSimulator, ShowerTuning
 from .reference import GEANT4_SHOWER_FACTS
 from .shower_facts import facts_at_energies, goal_rows
 
-__all__ = ["START", "TOLERANCES", "SHAPE_PARAMETERS", "SHAPE_FACTS", "RESPONSE_PARAMETERS", "RESPONSE_FACTS",
-           "TuningFit", "mc_facts", "normalised_residuals", "residual_table", "fit_tuning", "parameter_table"]
+__all__ = ["START", "FIRST_FIT", "TUNINGS", "TOLERANCES", "SHAPE_PARAMETERS", "SHAPE_FACTS", "RESPONSE_PARAMETERS",
+           "RESPONSE_FACTS", "DEPTH_SPREAD_PARAMETERS", "TuningFit", "mc_facts", "normalised_residuals",
+           "residual_table", "fit_tuning", "fit_depth_spread", "parameter_table"]
 
 #: fact -> (kind, tolerance): 'relative' (|MC / Geant4 - 1| <= tol) or 'absolute'
 #: (|MC - Geant4| <= tol); the goals of issue 14 for the Monte Carlo against Geant4.
@@ -45,8 +51,16 @@ RESPONSE_FACTS = ("sf_mean_pct", "hits", "sf_rms_over_mean")
 #: The start of the fit: GFlash's parametrisation as published (all scales 1, no first-layer
 #: excess, no last-layer factor) with the earlier hand calibration of SF, depth and hits.
 START = ShowerTuning(e_over_mip=0.85, depth_shift_x0=0.45, crossing_energy_mip=1.15, crossing_gamma_shape=1.5,
-                     depth_spread_scale=1.0, core_radius_scale=1.0, tail_radius_scale=1.0, core_probability_scale=1.0,
-                     first_layer_gev=0.0, first_layer_power=1.0, last_layer_factor=1.0)
+                     depth_spread_scale=1.0, depth_spread_power=0.0, core_radius_scale=1.0, tail_radius_scale=1.0,
+                     core_probability_scale=1.0, first_layer_gev=0.0, first_layer_power=1.0, last_layer_factor=1.0)
+#: The first fit (GFlash's energy dependence of the depth spread, ``depth_spread_power`` 0): the
+#: Monte Carlo that stages 4-12 of ``make weights`` trained on (``gan3d simulate --tuning first-fit``).
+FIRST_FIT = ShowerTuning(e_over_mip=0.854669, depth_shift_x0=0.45, crossing_energy_mip=1.7057,
+                         crossing_gamma_shape=1.16031, depth_spread_scale=0.988919, depth_spread_power=0.0,
+                         core_radius_scale=0.690499, tail_radius_scale=1.12559, core_probability_scale=0.863211,
+                         first_layer_gev=0.0099505, first_layer_power=0.364529, last_layer_factor=0.540008)
+#: ``gan3d simulate --tuning`` name -> tuning: the current fit (the defaults), the first fit, the fit's start
+TUNINGS = {"fitted": ShowerTuning(), "first-fit": FIRST_FIT, "start": START}
 _SHAPE_BOUNDS = {"core_radius_scale": (0.3, 3.0), "tail_radius_scale": (0.3, 3.0), "core_probability_scale": (0.3, 1.5),
                  "first_layer_gev": (0.0, 0.5), "first_layer_power": (0.0, 1.5), "last_layer_factor": (0.1, 1.5)}
 
@@ -175,11 +189,55 @@ def fit_tuning(
     return TuningFit(tuning=tuning, start=start, table=residual_table(check, reference), rounds=records, settings=settings)
 
 
-def parameter_table(record: Mapping) -> list[dict]:
-    """Rows (parameter, group, start, fitted, now) from a :func:`fit_tuning` record
-    (``data/mc_tuning.json``): 'now' is :class:`ShowerTuning`'s default, which must be the
-    fitted value rounded (tests/test_mc_tuning.py checks it)."""
+#: what :func:`fit_depth_spread` varies: the depth spread's scale at 100 GeV and its energy power
+DEPTH_SPREAD_PARAMETERS = ("depth_spread_scale", "depth_spread_power")
+
+
+def fit_depth_spread(
+    start: ShowerTuning = FIRST_FIT,
+    *,
+    reference: Mapping[float, Mapping[str, float]] = GEANT4_SHOWER_FACTS,
+    n_simulated: int = 400,
+    n_check: int = 400,
+    max_evals: int = 40,
+    seed: int = 7,
+    progress: Callable[[str], None] | None = None,
+) -> TuningFit:
+    """Refit only :data:`DEPTH_SPREAD_PARAMETERS` of ``start`` (default: the first fit) against
+    :data:`RESPONSE_FACTS` on fully simulated showers with common random numbers (Nelder-Mead on
+    ln scale and power), then check with ``n_check`` showers per energy (seed ``seed + 1000``).
+    Every other constant, the shape ones included, stays ``start``'s."""
+    energies = list(reference)
+    say = progress or (lambda msg: None)
+
+    def tuning_at(u):
+        return replace(start, depth_spread_scale=float(np.exp(u[0])), depth_spread_power=float(u[1]))
+
+    def cost(u):
+        f = mc_facts(tuning_at(u), energies, n_per_energy=n_simulated, seed=seed)
+        return float(np.sum(normalised_residuals(f, reference, RESPONSE_FACTS) ** 2))
+
+    x0 = np.array([np.log(start.depth_spread_scale), start.depth_spread_power])
+    opt = minimize(cost, x0, method="Nelder-Mead",
+                   options={"maxfev": max_evals, "initial_simplex": x0 + np.array([[0, 0], [0.1, 0], [0, 0.1]])})
+    tuning = tuning_at(opt.x)
+    say(f"depth-spread fit cost {opt.fun:.3g} after {opt.nfev} evaluations")
+    check = mc_facts(tuning, energies, n_per_energy=n_check, seed=seed + 1000)
+    settings = {"fitted": list(DEPTH_SPREAD_PARAMETERS), "n_simulated": n_simulated, "n_check": n_check,
+                "max_evals": max_evals, "seed": seed, "energies_gev": energies,
+                "tolerances": {k: list(v) for k, v in TOLERANCES.items()}}
+    records = [{"round": 1, "response_cost": float(opt.fun), "response_evaluations": int(opt.nfev), "tuning": asdict(tuning)}]
+    return TuningFit(tuning=tuning, start=start, table=residual_table(check, reference), rounds=records, settings=settings)
+
+
+def parameter_table(first: Mapping, refit: Mapping) -> list[dict]:
+    """Rows (parameter, group, start, first_fit, fitted, now) from the records of :func:`fit_tuning`
+    (``data/mc_tuning_first_fit.json``) and :func:`fit_depth_spread` (``data/mc_tuning.json``):
+    'now' is :class:`ShowerTuning`'s default, which must be the refitted value rounded
+    (tests/test_mc_tuning.py checks it)."""
     now = asdict(ShowerTuning())
-    groups = {**{k: "shape" for k in SHAPE_PARAMETERS}, **{k: "response" for k in RESPONSE_PARAMETERS}}
-    return [{"parameter": k, "group": groups[k], "start": record["start"][k], "fitted": record["tuning"][k], "now": now[k]}
-            for k in (*SHAPE_PARAMETERS, *RESPONSE_PARAMETERS)]
+    groups = {**{k: "shape" for k in SHAPE_PARAMETERS}, **{k: "response" for k in RESPONSE_PARAMETERS},
+              **{k: "response (refit)" for k in DEPTH_SPREAD_PARAMETERS}}
+    return [{"parameter": k, "group": groups[k], "start": first["start"][k], "first_fit": first["tuning"][k],
+             "fitted": refit["tuning"][k], "now": now[k]}
+            for k in (*SHAPE_PARAMETERS, *RESPONSE_PARAMETERS, "depth_spread_power")]

@@ -34,7 +34,8 @@ def book(tmp_path_factory):
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
     shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("generated"))
     shutil.copytree(ROOT / "data" / "weights", root / "data" / "weights", ignore=shutil.ignore_patterns("checkpoints"))
-    shutil.copy(ROOT / "data" / "mc_tuning.json", root / "data" / "mc_tuning.json")
+    for record in ("mc_tuning.json", "mc_tuning_first_fit.json"):
+        shutil.copy(ROOT / "data" / record, root / "data" / record)
     execute_all(root, preset="ci")
     index = build_html(root)
     return root, index

@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+
 from gan3d_lib.cli import main
 from gan3d_lib.io import read_showers
 
@@ -79,3 +81,14 @@ def test_train_passes_every_loss_weight_flag_to_its_config(tmp_path, monkeypatch
     assert config.select_epoch == "last" and config.weight_feature_critic == 6.0
     assert config.energy_scale_head and config.train_only_heads == ["energy_scale_head", "small_cell_head"]
     assert config.ring_count == 18
+
+
+def test_simulate_with_a_named_tuning(tmp_path):
+    from gan3d_lib.mc import ShowerSimulator
+    from gan3d_lib.mc_tuning import FIRST_FIT
+
+    out = tmp_path / "first_fit.h5"
+    assert main(["simulate", "--n", "16", "--seed", "5", "--tuning", "first-fit", "--out", str(out), "--quiet"]) == 0
+    showers, energies = read_showers(out)
+    expected, expected_e = ShowerSimulator(tuning=FIRST_FIT).simulate(16, seed=5)
+    assert np.array_equal(showers, expected) and np.allclose(energies, expected_e)

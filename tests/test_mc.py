@@ -103,3 +103,18 @@ def test_log_uniform_spectrum_is_flat_in_log_energy_and_seeded():
     assert abs(int((e < np.sqrt(1000.0)).sum()) - 256) < 4 * np.sqrt(128)
     with pytest.raises(ValueError, match="spectrum"):
         sim.simulate(4, seed=1, spectrum="gaussian")
+
+
+def test_depth_spread_power_scales_the_spread_about_100_gev():
+    """The per-shower spread of ln T_max runs as (E / 100 GeV)^depth_spread_power: unchanged at
+    100 GeV, 4^power times larger at 400 GeV than with GFlash's energy dependence."""
+    from dataclasses import replace
+
+    def spread_of_ln_t_max(tuning, energy_gev):
+        t_max, _ = ShowerSimulator(tuning=tuning).profile_parameters(np.full(20000, energy_gev), np.random.default_rng(3))
+        return np.log(t_max).std()
+
+    gflash = replace(ShowerSimulator().tuning, depth_spread_power=0.0)
+    powered = replace(gflash, depth_spread_power=0.2)
+    assert spread_of_ln_t_max(powered, 100.0) == pytest.approx(spread_of_ln_t_max(gflash, 100.0), rel=1e-9)
+    assert spread_of_ln_t_max(powered, 400.0) / spread_of_ln_t_max(gflash, 400.0) == pytest.approx(4.0**0.2, rel=0.02)
