@@ -44,7 +44,8 @@
 
 # %% tags=["parameters"]
 preset = "default"  # ci for tests, default for the published book
-weights_dir = "data/weights/conv2d_lite_stage12"  # training folder of the generator to quantize
+weights_dir = "data/weights/conv2d_lite_stage13"  # training folder of the generator to quantize
+mc_tuning = "fitted"  # Monte Carlo the generator is judged against, the one it learned from (gan3d_lib.mc_tuning.TUNINGS)
 artefacts_dir = "data/artefacts"  # where the artefact folders are written (chapters 4 and 5 read them)
 n_eval = 0  # held-out Monte Carlo showers for the physics metric, 0 takes the preset value
 n_calibration = 0  # latent vectors for INT8 calibration, 0 takes the preset value
@@ -67,6 +68,8 @@ from myst_nb import glue
 
 from gan3d_lib import gate, int8_search, isa_check, openvino_artefacts, plotting, presets, quantization
 from gan3d_lib.datasets import ensure_mc_dataset
+from gan3d_lib.mc import ShowerSimulator
+from gan3d_lib.mc_tuning import TUNINGS
 from gan3d_lib.evaluation import score_artefacts, shape_mse_metric
 from gan3d_lib.io import read_showers
 from gan3d_lib.models import build_generator, generator_options
@@ -133,10 +136,11 @@ lite = {b: quantization.make_artefact(b, generator, root / "conv2d_lite" / b, mo
 # Monte Carlo samples give the floor: the MSE that statistics alone produce.
 
 # %%
+mc_sim = ShowerSimulator(tuning=TUNINGS[mc_tuning])
 ref_path = ensure_mc_dataset(Path("data/mc") / f"ch3_eval_seed{seed}_n{params['n_eval']}.h5", params["n_eval"],
-                             seed=seed + 300, progress=False)
+                             seed=seed + 300, simulator=mc_sim, progress=False)
 twin_path = ensure_mc_dataset(Path("data/mc") / f"ch3_twin_seed{seed}_n{params['n_eval']}.h5", params["n_eval"],
-                              seed=seed + 301, progress=False)
+                              seed=seed + 301, simulator=mc_sim, progress=False)
 ref_showers, ref_energies = read_showers(ref_path)
 floor = shower_shape_mse(read_showers(twin_path)[0], ref_showers)["all"]
 metric = shape_mse_metric(ref_showers, ref_energies, seed=seed)

@@ -50,6 +50,7 @@ n_eval = 0  # held-out Monte Carlo showers; every artefact generates as many, 0 
 n_bootstrap = 0  # resamplings of the held-out showers for the classifier errors, 0 takes the preset value
 seed = 1  # seed of every random draw in this chapter
 artefacts_dir = "data/artefacts"  # artefact folders written by chapter 3
+mc_tuning = "fitted"  # Monte Carlo the generator is judged against, the one it learned from (gan3d_lib.mc_tuning.TUNINGS)
 results_dir = "results"  # where results/05_validation.json is written
 
 # %% tags=["hide-input"]
@@ -69,6 +70,8 @@ from gan3d_lib.artefact_validation import (artefact_names, per_bin_rows, score_r
                                            validate_artefacts)
 from gan3d_lib.artefacts import load_artefact
 from gan3d_lib.datasets import ensure_mc_dataset
+from gan3d_lib.mc import ShowerSimulator
+from gan3d_lib.mc_tuning import TUNINGS
 from gan3d_lib.io import read_showers
 from gan3d_lib.results import read_results, write_results
 from gan3d_lib.shower_facts import GENERATOR_GOALS, facts_by_energy_bin, goal_display_rows, goal_rows
@@ -91,10 +94,11 @@ nb = params["n_bootstrap"]
 
 # %%
 n = params["n_eval"]
+mc_sim = ShowerSimulator(tuning=TUNINGS[mc_tuning])
 mc = validation.prepare(*read_showers(ensure_mc_dataset(Path("data/mc") / f"ch5_eval_seed{seed}_n{n}.h5", n,
-                                                        seed=seed + 500, progress=False)))
+                                                        seed=seed + 500, simulator=mc_sim, progress=False)))
 twin = validation.prepare(*read_showers(ensure_mc_dataset(Path("data/mc") / f"ch5_twin_seed{seed}_n{n}.h5", n,
-                                                          seed=seed + 501, progress=False)))
+                                                          seed=seed + 501, simulator=mc_sim, progress=False)))
 energies = mc.energies_gev.astype(np.float32)
 bin_labels = obs.energy_bin_labels(obs.DEFAULT_ENERGY_BINS_GEV)
 counts = np.bincount(obs.energy_bin_index(mc.energies_gev, obs.DEFAULT_ENERGY_BINS_GEV), minlength=len(bin_labels))

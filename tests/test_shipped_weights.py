@@ -12,7 +12,7 @@ from gan3d_lib import models
 from gan3d_lib.evaluation import compare_at_energies
 from gan3d_lib.training import generate_showers, load_generator, training_stages
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "weights" / "conv2d_lite_stage12"
+WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "weights" / "conv2d_lite_stage13"
 
 
 @pytest.fixture(scope="module")
