@@ -267,8 +267,9 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # from its first fit, `gan3d simulate --tuning first-fit`). The refit was aimed at the spread of the showers' total
 # energy (chapter 1's SF spread), so stage 13 trains only the energy-scale head, as stage 11 did, with stage 12's
 # losses and the energy-resolution term weighted 100 instead of 10, against stage 12's last discriminator; every
-# other weight stays stage 12's, so each shower keeps stage 12's shape up to one factor on all its cells. It runs two epochs and keeps the last. Two runs before it, on the same
-# showers, are recorded in `data/weights/experiments/` (not computed by this chapter): every weight of stage 12
+# other weight stays stage 12's, so each shower keeps stage 12's shape up to one factor on all its cells. It runs
+# two epochs and keeps the last. Two runs before it, on the same showers, are recorded in `data/weights/experiments/`
+# (not computed by this chapter): every weight of stage 12
 # trained with its losses unchanged (`conv2d_lite_stage13_depth_spread_refit`), in which by its record the x width at
 # 250-500 GeV left its goal and the 400 GeV shower maximum moved two layers from the Monte Carlo's in the second
 # epoch, and the energy-scale head alone with the resolution term at 10 (`conv2d_lite_stage13_energy_scale_refit`),
