@@ -182,10 +182,18 @@ def fit_tuning(
         records.append({"round": r + 1, "shape_cost": float(sol.cost), "shape_evaluations": int(sol.nfev),
                         "response_cost": float(opt.fun), "response_evaluations": int(opt.nfev),
                         "tuning": asdict(tuning)})
-    check = mc_facts(tuning, energies, n_per_energy=n_check, seed=seed + 1000)
-    settings = {"n_expected": n_expected, "n_simulated": n_simulated, "n_check": n_check, "rounds": rounds,
-                "max_response_evals": max_response_evals, "seed": seed, "energies_gev": energies,
-                "tolerances": {k: list(v) for k, v in TOLERANCES.items()}}
+    return _checked_fit(tuning, start, reference, records,
+                        {"n_expected": n_expected, "n_simulated": n_simulated, "n_check": n_check, "rounds": rounds,
+                         "max_response_evals": max_response_evals, "seed": seed})
+
+
+def _checked_fit(tuning: ShowerTuning, start: ShowerTuning, reference: Mapping[float, Mapping[str, float]],
+                 records: list[dict], settings: dict) -> TuningFit:
+    """The fit's result with its residual table on ``settings['n_check']`` fully simulated showers
+    per energy (seed ``settings['seed'] + 1000``); the energies and tolerances join ``settings``."""
+    energies = list(reference)
+    check = mc_facts(tuning, energies, n_per_energy=settings["n_check"], seed=settings["seed"] + 1000)
+    settings = {**settings, "energies_gev": energies, "tolerances": {k: list(v) for k, v in TOLERANCES.items()}}
     return TuningFit(tuning=tuning, start=start, table=residual_table(check, reference), rounds=records, settings=settings)
 
 
@@ -222,12 +230,10 @@ def fit_depth_spread(
                    options={"maxfev": max_evals, "initial_simplex": x0 + np.array([[0, 0], [0.1, 0], [0, 0.1]])})
     tuning = tuning_at(opt.x)
     say(f"depth-spread fit cost {opt.fun:.3g} after {opt.nfev} evaluations")
-    check = mc_facts(tuning, energies, n_per_energy=n_check, seed=seed + 1000)
-    settings = {"fitted": list(DEPTH_SPREAD_PARAMETERS), "n_simulated": n_simulated, "n_check": n_check,
-                "max_evals": max_evals, "seed": seed, "energies_gev": energies,
-                "tolerances": {k: list(v) for k, v in TOLERANCES.items()}}
     records = [{"round": 1, "response_cost": float(opt.fun), "response_evaluations": int(opt.nfev), "tuning": asdict(tuning)}]
-    return TuningFit(tuning=tuning, start=start, table=residual_table(check, reference), rounds=records, settings=settings)
+    return _checked_fit(tuning, start, reference, records,
+                        {"fitted": list(DEPTH_SPREAD_PARAMETERS), "n_simulated": n_simulated, "n_check": n_check,
+                         "max_evals": max_evals, "seed": seed})
 
 
 def parameter_table(first: Mapping, refit: Mapping) -> list[dict]:
