@@ -17,9 +17,9 @@ __all__ = ["simulate", "tune_mc", "generate", "inspect", "bench_mc", "bench_prof
 def simulate(args: argparse.Namespace) -> int:
     from .datasets import simulate_to_files
     from .mc import ShowerSimulator
-    from .mc_tuning import TUNINGS
+    from .mc_tuning import named_tuning
 
-    sim = ShowerSimulator(tuning=TUNINGS[args.tuning])
+    sim = ShowerSimulator(tuning=named_tuning(args.tuning))
     paths = simulate_to_files(args.out, args.n, seed=args.seed, energy_range_gev=tuple(args.energy),
                               spectrum=args.spectrum, shard_size=args.shard_size, simulator=sim,
                               progress=not args.quiet)

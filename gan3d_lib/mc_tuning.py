@@ -31,8 +31,8 @@ from .mc import ShowerSimulator, ShowerTuning
 from .reference import GEANT4_SHOWER_FACTS
 from .shower_facts import facts_at_energies, goal_rows
 
-__all__ = ["START", "FIRST_FIT", "TUNINGS", "TOLERANCES", "SHAPE_PARAMETERS", "SHAPE_FACTS", "RESPONSE_PARAMETERS",
-           "RESPONSE_FACTS", "DEPTH_SPREAD_PARAMETERS", "TuningFit", "mc_facts", "normalised_residuals",
+__all__ = ["START", "FIRST_FIT", "TUNINGS", "named_tuning", "TOLERANCES", "SHAPE_PARAMETERS", "SHAPE_FACTS",
+           "RESPONSE_PARAMETERS", "RESPONSE_FACTS", "DEPTH_SPREAD_PARAMETERS", "TuningFit", "mc_facts", "normalised_residuals",
            "residual_table", "fit_tuning", "fit_depth_spread", "parameter_table"]
 
 #: fact -> (kind, tolerance): 'relative' (|MC / Geant4 - 1| <= tol) or 'absolute'
@@ -61,6 +61,14 @@ FIRST_FIT = ShowerTuning(e_over_mip=0.854669, depth_shift_x0=0.45, crossing_ener
                          first_layer_gev=0.0099505, first_layer_power=0.364529, last_layer_factor=0.540008)
 #: ``gan3d simulate --tuning`` name -> tuning: the current fit (the defaults), the first fit, the fit's start
 TUNINGS = {"fitted": ShowerTuning(), "first-fit": FIRST_FIT, "start": START}
+
+
+def named_tuning(name: str) -> ShowerTuning:
+    """:data:`TUNINGS` entry ``name``; an unknown name is a ValueError listing the known ones."""
+    if name not in TUNINGS:
+        raise ValueError(f"unknown Monte Carlo tuning {name!r}: expected one of {', '.join(TUNINGS)}")
+    return TUNINGS[name]
+
 _SHAPE_BOUNDS = {"core_radius_scale": (0.3, 3.0), "tail_radius_scale": (0.3, 3.0), "core_probability_scale": (0.3, 1.5),
                  "first_layer_gev": (0.0, 0.5), "first_layer_power": (0.0, 1.5), "last_layer_factor": (0.1, 1.5)}
 

@@ -64,7 +64,7 @@ from gan3d_lib import models, observables, plotting, presets
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.evaluation import compare_at_energies
 from gan3d_lib.mc import ShowerSimulator
-from gan3d_lib.mc_tuning import TUNINGS
+from gan3d_lib.mc_tuning import named_tuning
 from gan3d_lib.reference import GEANT4_SHOWER_FACTS
 from gan3d_lib.io import read_showers
 from gan3d_lib.shower_facts import (FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table,
@@ -314,7 +314,7 @@ glue("train_hours", results["shipped_history"]["training_hours"], display=False)
 
 # %%
 generator = load_generator(weights_dir)
-mc_sim = ShowerSimulator(tuning=TUNINGS[mc_tuning])
+mc_sim = ShowerSimulator(tuning=named_tuning(mc_tuning))
 comparison = compare_at_energies(lambda e, s: generate_showers(generator, e, seed=s), energies_gev=(10.0, 100.0, 400.0),
                                  n_per_energy=params["n_eval"], seed=seed, simulator=mc_sim)
 rows = comparison["rows"]

@@ -69,7 +69,7 @@ from myst_nb import glue
 from gan3d_lib import gate, int8_search, isa_check, openvino_artefacts, plotting, presets, quantization
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.mc import ShowerSimulator
-from gan3d_lib.mc_tuning import TUNINGS
+from gan3d_lib.mc_tuning import named_tuning
 from gan3d_lib.evaluation import score_artefacts, shape_mse_metric
 from gan3d_lib.io import read_showers
 from gan3d_lib.models import build_generator, generator_options
@@ -136,7 +136,7 @@ lite = {b: quantization.make_artefact(b, generator, root / "conv2d_lite" / b, mo
 # Monte Carlo samples give the floor: the MSE that statistics alone produce.
 
 # %%
-mc_sim = ShowerSimulator(tuning=TUNINGS[mc_tuning])
+mc_sim = ShowerSimulator(tuning=named_tuning(mc_tuning))
 ref_path = ensure_mc_dataset(Path("data/mc") / f"ch3_eval_seed{seed}_n{params['n_eval']}.h5", params["n_eval"],
                              seed=seed + 300, simulator=mc_sim, progress=False)
 twin_path = ensure_mc_dataset(Path("data/mc") / f"ch3_twin_seed{seed}_n{params['n_eval']}.h5", params["n_eval"],

@@ -71,7 +71,7 @@ from gan3d_lib.artefact_validation import (artefact_names, per_bin_rows, score_r
 from gan3d_lib.artefacts import load_artefact
 from gan3d_lib.datasets import ensure_mc_dataset
 from gan3d_lib.mc import ShowerSimulator
-from gan3d_lib.mc_tuning import TUNINGS
+from gan3d_lib.mc_tuning import named_tuning
 from gan3d_lib.io import read_showers
 from gan3d_lib.results import read_results, write_results
 from gan3d_lib.shower_facts import GENERATOR_GOALS, facts_by_energy_bin, goal_display_rows, goal_rows
@@ -94,7 +94,7 @@ nb = params["n_bootstrap"]
 
 # %%
 n = params["n_eval"]
-mc_sim = ShowerSimulator(tuning=TUNINGS[mc_tuning])
+mc_sim = ShowerSimulator(tuning=named_tuning(mc_tuning))
 mc = validation.prepare(*read_showers(ensure_mc_dataset(Path("data/mc") / f"ch5_eval_seed{seed}_n{n}.h5", n,
                                                         seed=seed + 500, simulator=mc_sim, progress=False)))
 twin = validation.prepare(*read_showers(ensure_mc_dataset(Path("data/mc") / f"ch5_twin_seed{seed}_n{n}.h5", n,

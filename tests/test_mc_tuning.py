@@ -12,7 +12,8 @@ import pytest
 
 from gan3d_lib.mc import ShowerTuning
 from gan3d_lib.mc_tuning import (DEPTH_SPREAD_PARAMETERS, FIRST_FIT, RESPONSE_PARAMETERS, SHAPE_PARAMETERS, START,
-                                 TOLERANCES, fit_depth_spread, mc_facts, normalised_residuals, parameter_table, residual_table)
+                                 TOLERANCES, fit_depth_spread, mc_facts, named_tuning, normalised_residuals,
+                                 parameter_table, residual_table)
 from gan3d_lib.reference import GEANT4_SHOWER_FACTS
 
 RECORD = Path(__file__).resolve().parents[1] / "data" / "mc_tuning.json"
@@ -89,3 +90,9 @@ def test_fit_depth_spread_moves_only_the_depth_spread():
     changed = {k for k, v in asdict(fit.tuning).items() if v != asdict(FIRST_FIT)[k]}
     assert changed and changed <= set(DEPTH_SPREAD_PARAMETERS)
     assert fit.settings["fitted"] == list(DEPTH_SPREAD_PARAMETERS) and len(fit.table) == 2 * len(TOLERANCES)
+
+
+def test_a_tuning_is_looked_up_by_name_and_an_unknown_name_is_refused():
+    assert named_tuning("first-fit") is FIRST_FIT and named_tuning("start") is START
+    with pytest.raises(ValueError, match="unknown Monte Carlo tuning 'second-fit': expected one of fitted, first-fit, start"):
+        named_tuning("second-fit")
