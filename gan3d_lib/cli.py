@@ -18,6 +18,7 @@ _BIN_TERMS = (
     ("transverse", "mean x and y shape error (%%^2)"),
     ("moments", "squared log ratio of mean x/y widths and first-layer share"),
     ("sf-spread", "squared log ratio of the relative E_cal spreads"),
+    ("depth-spread", "squared log ratio of the spreads of the longitudinal barycentre and width"),
     ("cell-spectrum", "squared log ratio of the numbers of cells above 0.3, 1, 3 and 10 MeV"),
     ("transverse-log", "squared log ratio of the mean x and y shapes, halo and edge rows included"),
     ("profile-log", "squared log ratio of the mean longitudinal shapes, every layer alike"),

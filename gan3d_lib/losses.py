@@ -20,7 +20,7 @@ from . import observables as obs
 __all__ = ["mape", "binary_cross_entropy", "polyval", "ecal_target", "longitudinal_shares", "depth_error",
            "energy_bin_onehot", "per_bin_means", "profile_error", "transverse_shares", "transverse_error",
            "discriminator_view", "soft_hits", "hits_error", "layer_hits_error", "shower_moments", "moments_error",
-           "sampling_fraction_spread_error", "cell_spectrum_error", "ranked_cells_error", "ring_sums", "ring_error",
+           "sampling_fraction_spread_error", "depth_spread_error", "cell_spectrum_error", "ranked_cells_error", "ring_sums", "ring_error",
            "transverse_log_error", "critic_features", "N_CRITIC_FEATURES",
            "CELL_SPECTRUM_THRESHOLDS_GEV"]
 
@@ -245,6 +245,32 @@ def sampling_fraction_spread_error(energies_gev: Any, fake: Any, real: Any, sf_c
     spread_fake = ops.sqrt(ops.maximum(q_f - m_f**2, 0.0) + 1e-8)
     spread_real = ops.sqrt(ops.maximum(q_r - m_r**2, 0.0) + 1e-8)
     return ops.sum(counts * ops.log(spread_fake / spread_real) ** 2) / ops.sum(counts)
+
+
+def _per_bin_spread(energies_gev: Any, values: Any) -> Any:
+    """(counts, per-bin standard deviation) of ``values`` (n,) over the batch's primary-energy bins."""
+    counts, (m, q) = per_bin_means(energies_gev, values, values**2)
+    return counts, ops.sqrt(ops.maximum(q - m**2, 0.0) + 1e-8)
+
+
+def depth_spread_error(energies_gev: Any, fake: Any, real: Any, depth_coeffs: Sequence[float]) -> Any:
+    """Mean over the longitudinal barycentre (its offset from the fit ``depth_coeffs`` in
+    ln(E_p / 100 GeV), layers) and the longitudinal width (layers) of the squared log ratio of
+    their per-bin spreads (standard deviation), fake over real, weighted by the bins' counts:
+    the shower-to-shower fluctuation of the depth, which mean-seeking shape terms leave free."""
+    layer = ops.arange(fake.shape[-1], dtype="float32")
+    expected = polyval(depth_coeffs, ops.log(energies_gev / 100.0))
+
+    def spreads(showers):
+        shares = longitudinal_shares(showers) / 100.0
+        centre = ops.sum(shares * layer, axis=1)
+        width = ops.sqrt(ops.sum(shares * (layer - centre[:, None]) ** 2, axis=1) + 1e-6)
+        counts, centre_spread = _per_bin_spread(energies_gev, centre - expected)
+        return counts, ops.stack([centre_spread, _per_bin_spread(energies_gev, width)[1]])
+
+    counts, s_fake = spreads(fake)
+    _, s_real = spreads(real)
+    return ops.sum(counts * ops.mean(ops.log(s_fake / s_real) ** 2, axis=0)) / ops.sum(counts)
 
 
 def shower_moments(showers: Any) -> Any:

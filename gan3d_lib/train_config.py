@@ -63,6 +63,8 @@ class TrainConfig:
     weight_moments: float = 0.0
     # per squared log ratio of the per-bin spreads of E_cal / (E_p SF(E_p)), fake over real; not in the study
     weight_sf_spread: float = 0.0
+    # per squared log ratio of the per-bin spreads of the longitudinal barycentre and width, fake over real; not in the study
+    weight_depth_spread: float = 0.0
     # per squared log ratio of the per-bin mean numbers of cells above 0.3, 1, 3 and 10 MeV; not in the study
     weight_cell_spectrum: float = 0.0
     # per squared log ratio of the per-bin mean x and y shapes (halo and edge rows); not in the study

@@ -96,7 +96,7 @@ def build_training(config: TrainConfig, sf_coeffs: np.ndarray, depth_coeffs: np.
     """(generator, discriminator, g_optimizer, d_optimizer, step) for ``config``;
     ``step(showers, energies, step_index)`` runs one D and one G update and returns the losses.
     ``depth_coeffs`` (see ``observables.fit_longitudinal_centre``) is needed when
-    ``config.weight_depth > 0``."""
+    ``config.weight_depth`` or ``config.weight_depth_spread`` > 0."""
     gen, disc, g_opt, d_opt = _build(config)
     return gen, disc, g_opt, d_opt, _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs, depth_coeffs)
 
@@ -109,8 +109,8 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
     from .models import LATENT_SIZE, NET_UNIT_GEV
     from .validation import HITS_THRESHOLD_GEV
 
-    if config.weight_depth > 0 and depth_coeffs is None:
-        raise ValueError("weight_depth > 0 needs depth_coeffs (observables.fit_longitudinal_centre)")
+    if max(config.weight_depth, config.weight_depth_spread) > 0 and depth_coeffs is None:
+        raise ValueError("weight_depth or weight_depth_spread > 0 needs depth_coeffs (observables.fit_longitudinal_centre)")
     sf_coeffs = [float(c) for c in sf_coeffs]
     depth_coeffs = [float(c) for c in depth_coeffs] if depth_coeffs is not None else [0.0]
     g_training, softness, threshold = not config.generator_as_deployed, config.hits_softness, HITS_THRESHOLD_GEV
@@ -179,6 +179,8 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
                 ("weight_hits", "g_hits_rel_sq", lambda: terms.hits_error(energies, fake, showers, HITS_THRESHOLD_GEV, softness)),
                 ("weight_sf_spread", "g_sf_spread_logsq",
                  lambda: terms.sampling_fraction_spread_error(energies, fake, showers, sf_coeffs)),
+                ("weight_depth_spread", "g_depth_spread_logsq",
+                 lambda: terms.depth_spread_error(energies, fake, showers, depth_coeffs)),
                 ("weight_cell_spectrum", "g_cell_spectrum_logsq", lambda: terms.cell_spectrum_error(energies, fake, showers)),
                 ("weight_transverse_log", "g_transverse_logsq", lambda: terms.transverse_log_error(energies, fake, showers)),
                 ("weight_profile_log", "g_profile_logsq", lambda: terms.profile_log_error(energies, fake, showers)),

@@ -109,6 +109,31 @@ def test_sampling_fraction_spread_error_reads_the_log_ratio_of_the_per_bin_sprea
     assert got == pytest.approx(expected, rel=1e-2)
 
 
+def test_depth_spread_error_reads_the_log_ratio_of_the_per_bin_depth_spreads(sample):
+    showers, energies = sample
+    coeffs = obs.fit_longitudinal_centre(showers, energies)
+    assert float(_np(losses.depth_spread_error(energies, showers, showers, coeffs))) == pytest.approx(0.0, abs=1e-9)
+    # each shower averaged with another of its bin: the showers' depths fluctuate less
+    which = np.searchsorted(np.asarray(obs.DEFAULT_ENERGY_BINS_GEV[1:-1]), energies, side="right")
+    partner = np.arange(len(energies))
+    for b in np.unique(which):
+        rows = np.flatnonzero(which == b)
+        partner[rows] = np.roll(rows, 1)
+    blurred = (0.5 * (showers + showers[partner])).astype(np.float32)
+
+    def spreads(s):  # per bin: std of the barycentre's offset from the fit, std of the longitudinal width
+        centre, width2 = obs.moments(obs.longitudinal_profile(s))
+        offset = centre - np.polyval(coeffs, np.log(energies / 100.0))
+        return np.array([[np.std(v[which == b]) for b in range(which.max() + 1)] for v in (offset, np.sqrt(width2))])
+
+    counts = np.bincount(which)
+    log_ratio_sq = np.log((spreads(blurred) + 1e-12) / (spreads(showers) + 1e-12)) ** 2
+    expected = np.sum(counts * np.where(counts > 1, log_ratio_sq.mean(axis=0), 0.0)) / counts.sum()
+    got = float(_np(losses.depth_spread_error(energies, blurred, showers, coeffs)))
+    assert expected > 0.1
+    assert got == pytest.approx(expected, rel=2e-2)
+
+
 def test_cell_spectrum_error_is_zero_for_the_same_showers_and_grows_when_cells_move_up(sample):
     showers, energies = sample
     assert float(_np(losses.cell_spectrum_error(energies, showers, showers))) == pytest.approx(0.0, abs=1e-9)

@@ -50,6 +50,8 @@ def test_validation_plots(mc_sample):
         plotting.plot_separation_power_heatmap(np.array([[0.01, 0.5], [np.nan, 1e-3]]), ["a", "b"], ["x", "y"]),
         plotting.plot_scores_by_artefact(["fp32", "int8"], {"low-level": ([0.9, None], [0.01, None])},
                                          xlabel="AUC [0.5-1]", floors={"low-level": (0.5, 0.02)}, floor_label="floor"),
+        plotting.plot_single_feature_aucs({"GAN": {f"f{i}": 0.5 + 0.03 * i for i in range(15)},
+                                           "MC twin": {f"f{i}": 0.5 for i in range(15)}}, top=4),
     ]
     for fig in figs:
         assert isinstance(fig, Figure)
@@ -57,6 +59,8 @@ def test_validation_plots(mc_sample):
         assert labels and all("[" in label or label == "layer" for label in labels), labels
         plt.close(fig)
     assert len(figs[0].axes) == 6 and len(figs[0].axes[0].lines) >= 2  # x, y, z panels and ratios; both samples
+    assert [t.get_text() for t in figs[-1].axes[0].get_yticklabels()] == ["f11", "f12", "f13", "f14"]  # best on top
+    assert len(figs[-1].axes[0].patches) == 8  # the four best features, two samples each
     import pytest
 
     with pytest.raises(ValueError, match=r"\(2, 2\) do not match 3 features"):

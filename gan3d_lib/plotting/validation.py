@@ -10,7 +10,8 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 __all__ = ["plot_shower_shapes_by_artefact", "plot_sampling_fraction_by_artefact", "plot_feature_distributions",
-           "plot_cell_energy_spectra_by_artefact", "plot_separation_power_heatmap", "plot_scores_by_artefact"]
+           "plot_cell_energy_spectra_by_artefact", "plot_separation_power_heatmap", "plot_scores_by_artefact",
+           "plot_single_feature_aucs"]
 
 
 _AXIS_LABELS = {"x": "x [cell]", "y": "y [cell]", "z": "layer"}
@@ -185,5 +186,25 @@ def plot_scores_by_artefact(
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def plot_single_feature_aucs(aucs: Mapping[str, Mapping[str, float]], *, top: int = 12) -> Figure:
+    """Horizontal bars of the held-out AUC of a classifier given E_p and one feature, for the
+    ``top`` features that separate best in the first sample of ``aucs`` ({sample: {feature:
+    AUC}}), every sample's bar beside the others'; 0.5 (no separation) marked."""
+    first = next(iter(aucs.values()))
+    names = sorted(first, key=first.get, reverse=True)[:top][::-1]
+    fig, ax = plt.subplots(figsize=(6.4, 0.3 * len(names) * max(len(aucs), 1) + 1.6))
+    height = 0.8 / len(aucs)
+    for i, (label, values) in enumerate(aucs.items()):
+        ax.barh(np.arange(len(names)) + (i - (len(aucs) - 1) / 2) * height, [values[n] for n in names],
+                height=height, label=label)
+    ax.axvline(0.5, color="k", lw=1, ls="--", label="indistinguishable")
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xlim(0.4, 1.0)
+    ax.set_xlabel("held-out ROC AUC [0.5-1] given E_p and one feature")
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
