@@ -20,8 +20,8 @@ from . import observables as obs
 __all__ = ["mape", "binary_cross_entropy", "polyval", "ecal_target", "longitudinal_shares", "depth_error",
            "energy_bin_onehot", "per_bin_means", "profile_error", "transverse_shares", "transverse_error",
            "discriminator_view", "soft_hits", "hits_error", "layer_hits_error", "shower_moments", "moments_error",
-           "sampling_fraction_spread_error", "depth_spread_error", "cell_spectrum_error", "ranked_cells_error", "ring_sums", "ring_error",
-           "transverse_log_error", "critic_features", "N_CRITIC_FEATURES",
+           "sampling_fraction_spread_error", "depth_spread_error", "cell_spectrum_error", "ranked_cells_error",
+           "ring_sums", "ring_error", "transverse_log_error", "critic_features", "N_CRITIC_FEATURES",
            "CELL_SPECTRUM_THRESHOLDS_GEV"]
 
 ops = keras.ops
