@@ -150,6 +150,7 @@ def train(args: argparse.Namespace) -> int:
                          select_epoch=args.select_epoch, generator_as_deployed=args.generator_as_deployed,
                          output_gradient_slope=args.output_gradient_slope, init_discriminator=args.init_discriminator,
                          small_cell_head=args.small_cell_head, energy_scale_head=args.energy_scale_head,
+                         depth_fluctuation_head=args.depth_fluctuation_head,
                          train_only_heads=args.train_only_heads, latent_norm=args.latent_norm, **weights)
     history = train(config, args.data, args.validation, args.out, progress=not args.quiet,
                     max_in_memory_gb=args.max_in_memory_gb)

@@ -97,6 +97,54 @@ def energy_scale_layer() -> type:
 
 
 @cache
+def depth_fluctuation_layer() -> type:
+    keras = _keras()
+
+    @keras.saving.register_keras_serializable(package="gan3d")
+    class DepthFluctuation(keras.layers.Layer):
+        """[latent (N, L), cells (N, X, Y, n)] -> the cells resampled in depth, one shift and one
+        stretch per shower: output layer z takes the cells at depth p = clip(c + (z - c) exp(-g) - d,
+        0, n - 1) (layers, c = ``pivot_layer``), linearly interpolated between the two nearest layers.
+        d = u_0 exp(a_0 + a_1 l) layers (within +-``max_shift``), g = u_1 exp(b_0 + b_1 l) (within
+        +-``max_ln_stretch``), l = ln(E_p / 100 GeV) from the latent's length (exact for 'sphere'
+        latents) and u_k = latent_k sqrt(L) / |latent|, standard normal and independent of E_p.
+        Kernel (a_0, a_1, b_0, b_1), starting at (``shift_init_ln``, 0, ``stretch_init_ln``, 0)."""
+
+        def __init__(self, pivot_layer: float, max_shift: float, max_ln_stretch: float, shift_init_ln: float,
+                     stretch_init_ln: float, **kwargs):
+            super().__init__(**kwargs)
+            self.pivot_layer, self.max_shift, self.max_ln_stretch = float(pivot_layer), float(max_shift), float(max_ln_stretch)
+            self.shift_init_ln, self.stretch_init_ln = float(shift_init_ln), float(stretch_init_ln)
+
+        def build(self, input_shape):
+            init = keras.initializers.Constant([self.shift_init_ln, 0.0, self.stretch_init_ln, 0.0])
+            self.kernel = self.add_weight(shape=(4,), initializer=init, name="kernel")
+
+        def call(self, inputs):
+            ops = keras.ops
+            latent, cells = inputs
+            n_xy, n = cells.shape[1] * cells.shape[2], cells.shape[3]
+            ln_e = 0.5 * ops.log(ops.mean(latent * latent, axis=1) + 1e-12)
+            inverse_length = ops.exp(-ln_e)  # a product, not a division (see EnergyScale)
+            k = self.kernel
+            shift = ops.clip(latent[:, 0] * inverse_length * ops.exp(k[0] + k[1] * ln_e), -self.max_shift, self.max_shift)
+            ln_stretch = ops.clip(latent[:, 1] * inverse_length * ops.exp(k[2] + k[3] * ln_e),
+                                  -self.max_ln_stretch, self.max_ln_stretch)
+            z = ops.arange(n, dtype="float32")
+            source = ops.clip(self.pivot_layer + (z[None, :] - self.pivot_layer) * ops.exp(-ln_stretch)[:, None]
+                              - shift[:, None], 0.0, n - 1.0)  # (N, n): depth each output layer reads
+            weights = ops.relu(1.0 - ops.abs(z[None, :, None] - source[:, None, :]))  # (N, n_in, n_out)
+            return ops.reshape(ops.matmul(ops.reshape(cells, (-1, n_xy, n)), weights), (-1, cells.shape[1], cells.shape[2], n))
+
+        def get_config(self):
+            return {**super().get_config(), "pivot_layer": self.pivot_layer, "max_shift": self.max_shift,
+                    "max_ln_stretch": self.max_ln_stretch, "shift_init_ln": self.shift_init_ln,
+                    "stretch_init_ln": self.stretch_init_ln}
+
+    return DepthFluctuation
+
+
+@cache
 def total_energy_layer() -> type:
     keras = _keras()
 

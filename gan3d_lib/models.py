@@ -48,8 +48,18 @@ SMALL_CELL_MAX_LN_MEV = 3.0
 # The factor exp(g) is held within exp(+-ENERGY_SCALE_MAX_LN).
 ENERGY_SCALE_CENTRE_SF = 0.027
 ENERGY_SCALE_MAX_LN = 0.5
+# The depth-fluctuation head shifts each shower by d layers and stretches it by exp(g) about layer
+# DEPTH_PIVOT_LAYER, d and g drawn from the latent with learned spreads that start at
+# exp(DEPTH_SHIFT_INIT_LN) = 0.05 layer and exp(DEPTH_STRETCH_INIT_LN) = 0.7 % (0.08 layer at the
+# grid's ends), held within +-DEPTH_SHIFT_MAX_LAYERS and exp(+-DEPTH_STRETCH_MAX_LN).
+DEPTH_PIVOT_LAYER = 12.0
+DEPTH_SHIFT_MAX_LAYERS = 4.0
+DEPTH_STRETCH_MAX_LN = 0.5
+DEPTH_SHIFT_INIT_LN = -3.0
+DEPTH_STRETCH_INIT_LN = -5.0
 #: build_generator's optional heads, each named by its layers' name prefix.
-HEADS = {"small_cell_head": "small_cells", "energy_scale_head": "energy_scale"}
+HEADS = {"small_cell_head": "small_cells", "energy_scale_head": "energy_scale",
+         "depth_fluctuation_head": "depth_fluctuation"}
 
 
 LATENT_NORMS = ("sphere", "normal")
@@ -133,7 +143,7 @@ def _conv2d_branch(x, width: float):
 
 
 def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: float, small_cell_head: bool,
-                      energy_scale_head: bool):
+                      energy_scale_head: bool, depth_fluctuation_head: bool):
     keras = _keras()
     L = keras.layers
     inp = keras.Input((latent_size,), name="latent")
@@ -156,6 +166,10 @@ def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: flo
                              bias_initializer=keras.initializers.Constant(SMALL_CELL_INIT_LN_MEV))(features)
         small = layers.bounded_exp_layer()(SMALL_CELL_MAX_LN_MEV, name="small_cells_mev")(log_small)
         cells = L.Add(name="cells_mev")([cells, small])
+    if depth_fluctuation_head:
+        cells = layers.depth_fluctuation_layer()(DEPTH_PIVOT_LAYER, DEPTH_SHIFT_MAX_LAYERS, DEPTH_STRETCH_MAX_LN,
+                                                 DEPTH_SHIFT_INIT_LN, DEPTH_STRETCH_INIT_LN, name="depth_fluctuation",
+                                                 dtype="float32")([inp, cells])
     if energy_scale_head:
         # float32 under any policy: ln of a sum over 15 625 cells.
         cells = layers.energy_scale_layer()(_NET_UNIT_GEV, ENERGY_SCALE_CENTRE_SF, ENERGY_SCALE_MAX_LN,
@@ -166,7 +180,7 @@ def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: flo
 
 def build_generator(kind: str, *, size: str | float = "paper", latent_size: int = LATENT_SIZE, seed: int = 0,
                     output_gradient_slope: float = 0.0, small_cell_head: bool = False,
-                    energy_scale_head: bool = False) -> Any:
+                    energy_scale_head: bool = False, depth_fluctuation_head: bool = False) -> Any:
     """A generator ``kind`` in {'conv3d', 'conv2d'} at ``size`` ('paper', 'lite' or a width).
 
     ``output_gradient_slope`` > 0 (Conv2D, for training only) makes the output ReLU pass the
@@ -179,15 +193,21 @@ def build_generator(kind: str, *, size: str | float = "paper", latent_size: int 
 
     ``energy_scale_head`` (Conv2D) multiplies every cell of a shower by one factor exp(g) learned
     from that shower's own E_cal / E_p and E_p (see ``EnergyScale``): its total energy calibrated
-    apart from its shape. It starts as the identity."""
+    apart from its shape. It starts as the identity.
+
+    ``depth_fluctuation_head`` (Conv2D) resamples each shower in depth, shifted and stretched by
+    amounts drawn from the latent with learned energy-dependent spreads (see ``DepthFluctuation``):
+    the shower-to-shower fluctuation of the depth. It starts near the identity."""
     width = SIZES[size] if isinstance(size, str) else float(size)
     _keras().utils.set_random_seed(seed)
     if kind == "conv3d":
-        if small_cell_head or energy_scale_head:
-            raise ValueError("small_cell_head and energy_scale_head are defined for the conv2d generator only")
+        if small_cell_head or energy_scale_head or depth_fluctuation_head:
+            raise ValueError("small_cell_head, energy_scale_head and depth_fluctuation_head are defined for the conv2d "
+                             "generator only")
         return _conv3d_generator(width, latent_size)
     if kind == "conv2d":
-        return _conv2d_generator(width, latent_size, output_gradient_slope, small_cell_head, energy_scale_head)
+        return _conv2d_generator(width, latent_size, output_gradient_slope, small_cell_head, energy_scale_head,
+                                 depth_fluctuation_head)
     raise ValueError(f"unknown generator kind {kind!r}; choose 'conv3d' or 'conv2d'")
 
 
@@ -303,7 +323,8 @@ def layer_multiply_accumulates(model: Any) -> dict[str, int]:
     layers, in model order.
 
     Conv: output positions x kernel volume x input channels x filters; transposed conv:
-    input positions x kernel volume x input channels x filters; Dense: inputs x units.
+    input positions x kernel volume x input channels x filters; Dense: inputs x units; the
+    depth-fluctuation head's matrix product: x x y cells x layers in x layers out.
     Element-wise layers (activations, BatchNorm, additions) are not counted.
     """
     keras = _keras()
@@ -318,6 +339,9 @@ def layer_multiply_accumulates(model: Any) -> dict[str, int]:
         elif isinstance(layer, (L.Conv2D, L.Conv3D)):
             spatial = int(np.prod(layer.output.shape[1:-1]))
             out[layer.name] = spatial * int(np.prod(layer.kernel_size)) * int(layer.input.shape[-1]) * layer.filters
+        elif isinstance(layer, layers.depth_fluctuation_layer()):
+            cells = layer.input[1].shape
+            out[layer.name] = int(np.prod(cells[1:])) * int(cells[-1])
     return out
 
 

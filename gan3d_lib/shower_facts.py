@@ -19,7 +19,8 @@ from . import observables as obs
 
 __all__ = ["FACTS", "GENERATOR_GOALS", "shower_facts", "facts_table", "facts_at_energies", "facts_by_energy_bin",
            "goal_rows", "goal_display_rows", "goal_summary", "latent_conditioning_rows", "resolution_rows",
-           "sampling_fraction_by_bin", "CLASSIFIER_AUC_GOAL", "classifier_goal_text"]
+           "sampling_fraction_by_bin", "CLASSIFIER_AUC_GOAL", "classifier_goal_text",
+           "barycentre_spread_rows", "spread_ratio_text", "single_feature_text"]
 
 #: (key, label with unit) of each fact, in table order.
 FACTS = (
@@ -215,3 +216,44 @@ def classifier_goal_text(auc_low: float, auc_high: float, goal: float = CLASSIFI
     if auc_high < goal:
         return head + "the goal is met."
     return head + f"the goal is missed by {auc_high - goal:.3f}."
+
+
+def barycentre_spread_rows(reference: np.ndarray, samples: Mapping[str, np.ndarray], energies_gev: np.ndarray) -> list[dict]:
+    """Per primary-energy bin: the standard deviation over showers (layers) of the longitudinal
+    barycentre of the ``reference`` showers ('reference') and of each sample's showers for the
+    same energies (N,) GeV (keyed by the sample's name): how much the depth fluctuates from
+    shower to shower, with the drift of the mean depth across the bin included alike in all."""
+    which = obs.energy_bin_index(np.asarray(energies_gev), obs.DEFAULT_ENERGY_BINS_GEV)
+    centres = {name: obs.moments(obs.longitudinal_profile(s))[0] for name, s in {"reference": reference, **samples}.items()}
+    return [{"key": label, **{name: float(np.nanstd(c[which == b])) for name, c in centres.items()}}
+            for b, label in enumerate(obs.energy_bin_labels(obs.DEFAULT_ENERGY_BINS_GEV)) if (which == b).sum() > 1]
+
+
+def spread_ratio_text(rows: Sequence[Mapping], sample: str, *, what: str, reference: str = "the reference",
+                      tolerance: float = 0.2) -> str:
+    """Sentences on ``sample``'s spread over the ``reference``'s in each row of ``rows`` ({'key',
+    'reference', sample}): the ratios, then in which rows it is narrower or wider by more than
+    ``tolerance`` and in which it is within it."""
+    ratios = {r["key"]: r[sample] / r["reference"] for r in rows}
+    text = (f"The {what} of {sample} spreads {' / '.join(f'{v:.2f}' for v in ratios.values())} times as much as "
+            f"{reference}'s in {' / '.join(ratios)}.")
+    groups = (("narrower by more than", [k for k, v in ratios.items() if v < 1 - tolerance]),
+              ("wider by more than", [k for k, v in ratios.items() if v > 1 + tolerance]),
+              ("within", [k for k, v in ratios.items() if 1 - tolerance <= v <= 1 + tolerance]))
+    for words, keys in groups:
+        if keys:
+            text += f" It is {words} {100 * tolerance:.0f} % in {', '.join(keys)}."
+    return text
+
+
+def single_feature_text(model: Mapping[str, float], floor: Mapping[str, float], *, top: int = 3) -> str:
+    """Sentences on single-feature classifier AUCs ({feature: AUC}) of a model against the reference,
+    beside those of an independent reference sample (``floor``): the ``top`` best features and
+    how many exceed the floor's highest AUC."""
+    best = sorted(model, key=model.get, reverse=True)[:top]
+    ceiling = max(floor.values())
+    above = sum(v > ceiling for v in model.values())
+    named = ", ".join(f"{n} (AUC {model[n]:.3f})" for n in best)
+    return (f"Given E_p and one feature, the classifier separates best by {named}. "
+            f"Against an independent Monte Carlo sample no feature goes above AUC {ceiling:.3f}; "
+            f"{above} of the model's {len(model)} features do.")

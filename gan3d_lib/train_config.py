@@ -104,6 +104,10 @@ class TrainConfig:
     # one factor learned from its own E_cal / E_p, so its total energy is calibrated apart from its
     # shape. A generator without it (init_generator) starts this one at the identity.
     energy_scale_head: bool = False
+    # The Conv2D generator's depth-fluctuation head (models.build_generator): each shower shifted and
+    # stretched in depth by amounts drawn from its latent, with learned spreads. A generator without
+    # it (init_generator) starts this one near the identity.
+    depth_fluctuation_head: bool = False
     # Train only these heads (names of models.HEADS); every other generator weight stays as
     # init_generator left it. Empty: train the whole generator.
     train_only_heads: list[str] = field(default_factory=list)
@@ -143,7 +147,7 @@ class TrainConfig:
         absent = [head for head in self.train_only_heads if not getattr(self, head, False)]
         if absent:
             raise ValueError(f"train_only_heads names heads this generator does not have: {absent} "
-                             "(choose among small_cell_head, energy_scale_head, and switch them on)")
+                             "(choose among small_cell_head, energy_scale_head, depth_fluctuation_head, and switch them on)")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
 

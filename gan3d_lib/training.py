@@ -76,7 +76,8 @@ def _build(config: TrainConfig):
     try:
         gen = build_generator(config.model, size=config.size, seed=config.seed,
                               output_gradient_slope=config.output_gradient_slope,
-                              small_cell_head=config.small_cell_head, energy_scale_head=config.energy_scale_head)
+                              small_cell_head=config.small_cell_head, energy_scale_head=config.energy_scale_head,
+                              depth_fluctuation_head=config.depth_fluctuation_head)
         if config.train_only_heads:
             prefixes = tuple(HEADS[head] for head in config.train_only_heads)
             for layer in gen.layers:

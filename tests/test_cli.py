@@ -71,15 +71,16 @@ def test_train_passes_every_loss_weight_flag_to_its_config(tmp_path, monkeypatch
     monkeypatch.setattr(training, "train", lambda config, *a, **k: seen.setdefault("config", config) and [])
     flags = [f"--weight-{term}" for term, _ in cli._BIN_TERMS]
     argv = ["train", "--data", "x.h5", "--validation", "y.h5", "--out", str(tmp_path), "--select-epoch", "last",
-            "--weight-feature-critic", "6", "--small-cell-head", "--energy-scale-head",
-            "--train-only-heads", "energy_scale_head", "small_cell_head", "--ring-count", "18"]
+            "--weight-feature-critic", "6", "--small-cell-head", "--energy-scale-head", "--depth-fluctuation-head",
+            "--train-only-heads", "energy_scale_head", "small_cell_head", "depth_fluctuation_head", "--ring-count", "18"]
     for i, flag in enumerate(flags):
         argv += [flag, str(i + 1.5)]
     assert cli.main(argv) == 0
     config = seen["config"]
     assert [getattr(config, f[2:].replace("-", "_")) for f in flags] == [i + 1.5 for i in range(len(flags))]
     assert config.select_epoch == "last" and config.weight_feature_critic == 6.0
-    assert config.energy_scale_head and config.train_only_heads == ["energy_scale_head", "small_cell_head"]
+    assert config.energy_scale_head and config.depth_fluctuation_head
+    assert config.train_only_heads == ["energy_scale_head", "small_cell_head", "depth_fluctuation_head"]
     assert config.ring_count == 18
 
 

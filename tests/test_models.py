@@ -65,7 +65,8 @@ def test_small_cell_head_starts_from_a_plain_generator_and_gives_every_cell_a_gr
 def test_energy_scale_head_starts_as_the_identity_and_scales_each_shower_by_its_own_factor():
     plain = models.build_generator("conv2d", size=0.1, seed=3, small_cell_head=True)
     headed = models.build_generator("conv2d", size=0.1, seed=4, small_cell_head=True, energy_scale_head=True)
-    assert models.generator_options(headed) == {"small_cell_head": True, "energy_scale_head": True}
+    assert models.generator_options(headed) == {"small_cell_head": True, "energy_scale_head": True,
+                                                "depth_fluctuation_head": False}
     assert models.transfer_weights(plain, headed) == len([layer for layer in plain.layers if layer.weights])
     energies = np.array([5.0, 60.0, 300.0])
     z = models.latent_vectors(energies, seed=2, norm="sphere")
@@ -88,6 +89,35 @@ def test_energy_scale_head_starts_as_the_identity_and_scales_each_shower_by_its_
         models.energy_scale_at_identity(plain)
     with pytest.raises(ValueError, match="conv2d generator only"):
         models.build_generator("conv3d", size=0.1, energy_scale_head=True)
+
+
+def test_depth_fluctuation_head_shifts_and_stretches_each_shower_in_depth():
+    plain = models.build_generator("conv2d", size=0.1, seed=3, small_cell_head=True)
+    headed = models.build_generator("conv2d", size=0.1, seed=4, small_cell_head=True, depth_fluctuation_head=True)
+    assert models.generator_options(headed)["depth_fluctuation_head"]
+    models.transfer_weights(plain, headed)
+    energies = np.array([5.0, 60.0, 300.0, 300.0])
+    z = models.latent_vectors(energies, seed=2, norm="sphere")
+    base = np.asarray(plain(z, training=False), np.float64)
+    head = headed.get_layer("depth_fluctuation")
+    assert head.kernel.numpy() == pytest.approx([models.DEPTH_SHIFT_INIT_LN, 0.0, models.DEPTH_STRETCH_INIT_LN, 0.0])
+    a = np.array([0.3, 0.2, -1.0, 0.1])
+    head.kernel.assign(a.astype(np.float32))
+    showers = np.asarray(headed(z, training=False), np.float64)
+    # by hand: the latent's first two directions, scaled by their energy-dependent spreads
+    ln_e = np.log(energies / 100.0)
+    u = z[:, :2] * np.sqrt(z.shape[1]) / np.linalg.norm(z, axis=1, keepdims=True)
+    shift = np.clip(u[:, 0] * np.exp(a[0] + a[1] * ln_e), -models.DEPTH_SHIFT_MAX_LAYERS, models.DEPTH_SHIFT_MAX_LAYERS)
+    ln_stretch = np.clip(u[:, 1] * np.exp(a[2] + a[3] * ln_e), -models.DEPTH_STRETCH_MAX_LN, models.DEPTH_STRETCH_MAX_LN)
+    layer = np.arange(25.0)
+    c = models.DEPTH_PIVOT_LAYER
+    source = np.clip(c + (layer[None] - c) * np.exp(-ln_stretch)[:, None] - shift[:, None], 0, 24)
+    expected = np.stack([np.stack([np.interp(source[i], layer, base[i, x, y]) for y in range(25)]) for i in range(4)
+                         for x in range(25)]).reshape(base.shape)
+    np.testing.assert_allclose(showers, expected, rtol=1e-4, atol=1e-6 * base.max())
+    assert abs(shift[2] - shift[3]) > 0.05  # same energy, different latents: different depths
+    with pytest.raises(ValueError, match="conv2d generator only"):
+        models.build_generator("conv3d", size=0.1, depth_fluctuation_head=True)
 
 
 @pytest.mark.parametrize("kind", ["conv3d", "conv2d"])

@@ -161,16 +161,19 @@ def test_openvino_int8_with_bf16_float_layers_says_so_and_runs_it(tiny_generator
 
 
 @pytest.mark.parametrize("backend", ["keras-fp32", "tf-graph-fp32", "onnx-fp32", "openvino-fp32", "tflite-fp32"])
-def test_a_generator_with_both_heads_exports_to_every_fp32_runtime(backend, tmp_path):
+def test_a_generator_with_every_head_exports_to_every_fp32_runtime(backend, tmp_path):
     from gan3d_lib.models import ENERGY_SCALE_MAX_LN, SMALL_CELL_INIT_LN_MEV, transfer_weights
 
-    headed = build_generator("conv2d", size=0.125, seed=12, small_cell_head=True, energy_scale_head=True)
+    headed = build_generator("conv2d", size=0.125, seed=12, small_cell_head=True, energy_scale_head=True,
+                             depth_fluctuation_head=True)
     transfer_weights(build_generator("conv2d", size=0.125, seed=11), headed)
     bias = headed.get_layer("small_cells_ln_mev").bias
     bias.assign(bias.numpy() + np.linspace(0.0, 9.0, bias.shape[0], dtype=np.float32))  # up to exp(-1) MeV
     headed.get_layer("energy_scale").kernel.assign(np.array([-0.3, 0.05, 0.02, -0.01], np.float32))
+    headed.get_layer("depth_fluctuation").kernel.assign(np.array([0.0, 0.1, -2.0, 0.0], np.float32))
     art = quantization.make_artefact(backend, headed, tmp_path / backend, model="conv2d", size=0.125, source="test")
-    assert art.manifest["generator_options"] == {"small_cell_head": True, "energy_scale_head": True}
+    assert art.manifest["generator_options"] == {"small_cell_head": True, "energy_scale_head": True,
+                                                 "depth_fluctuation_head": True}
     z = latent_vectors(np.array([3.0, 250.0]), seed=4)
     expected = np.asarray(headed(z, training=False))
     got = load_artefact(art.path).generate_from_latent(z)
@@ -179,15 +182,19 @@ def test_a_generator_with_both_heads_exports_to_every_fp32_runtime(backend, tmp_
 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if not b.endswith("fp32")])
-def test_a_generator_with_both_heads_writes_and_runs_every_reduced_precision_artefact(backend, tmp_path):
+def test_a_generator_with_every_head_writes_and_runs_every_reduced_precision_artefact(backend, tmp_path):
     from gan3d_lib.models import transfer_weights
 
-    headed = build_generator("conv2d", size=0.125, seed=12, small_cell_head=True, energy_scale_head=True)
+    headed = build_generator("conv2d", size=0.125, seed=12, small_cell_head=True, energy_scale_head=True,
+                             depth_fluctuation_head=True)
     transfer_weights(build_generator("conv2d", size=0.125, seed=11), headed)
     headed.get_layer("energy_scale").kernel.assign(np.array([-0.3, 0.05, 0.02, -0.01], np.float32))
+    headed.get_layer("depth_fluctuation").kernel.assign(np.array([0.0, 0.1, -2.0, 0.0], np.float32))
     if backend in ("inc-int8", "onnx-int8"):  # the per-layer INT8 search leaves the energy-scale head alone
         layers = quantization.quantizable_layers(backend, headed)
         assert "small_cells_ln_mev_1" in layers and not any(name.startswith("energy_scale") for name in layers)
+        costs = quantization.quantizable_layer_costs(backend, headed, layers)  # every listed layer has its cost
+        assert sum(costs.values()) == pytest.approx(1.0)
     art = quantization.make_artefact(backend, headed, tmp_path / backend, model="conv2d", size=0.125, source="test",
                                      calibration=CALIBRATION)
     if not art.manifest["reference_outputs_recorded"]:

@@ -88,3 +88,35 @@ def test_classifier_goal_text_names_each_branch():
     missed = classifier_goal_text(1.0, 0.99994)
     assert missed.endswith(f"missed by {0.99994 - CLASSIFIER_AUC_GOAL:.3f}.") and "low level 1.000" in missed
     assert classifier_goal_text(0.97, CLASSIFIER_AUC_GOAL).endswith("missed by 0.000.")  # below, not at, the goal
+
+
+def test_barycentre_spread_rows_read_each_samples_depth_fluctuation_and_the_text_each_branch():
+    from gan3d_lib.shower_facts import barycentre_spread_rows, spread_ratio_text
+
+    rng = np.random.default_rng(6)
+    energies = np.repeat([10.0, 50.0, 200.0, 400.0], 200)
+    layer = np.clip(np.rint(12 + 1.0 * rng.standard_normal(len(energies))), 0, 24).astype(int)
+    s = np.zeros((len(energies), 25, 25, 25), np.float32)
+    s[np.arange(len(energies)), 12, 12, layer] = 1.0
+    fixed = np.zeros_like(s)
+    fixed[:, 12, 12, 12] = 1.0
+    fixed[energies < 20] = s[energies < 20]  # fluctuates in the first bin only
+    rows = barycentre_spread_rows(s, {"GAN": fixed}, energies)
+    assert [r["key"] for r in rows] == ["2-20 GeV", "20-100 GeV", "100-250 GeV", "250-500 GeV"]
+    assert [r["reference"] for r in rows] == pytest.approx([1.0] * 4, rel=0.15)
+    assert rows[0]["GAN"] == rows[0]["reference"] and all(r["GAN"] == 0.0 for r in rows[1:])
+    text = spread_ratio_text(rows, "GAN", what="barycentre", reference="the MC")
+    assert text.startswith("The barycentre of GAN spreads 1.00 / 0.00 / 0.00 / 0.00 times as much as the MC's in "
+                           "2-20 GeV / 20-100 GeV / 100-250 GeV / 250-500 GeV.")
+    assert "narrower by more than 20 % in 20-100 GeV, 100-250 GeV, 250-500 GeV." in text
+    assert "within 20 % in 2-20 GeV." in text and "wider" not in text
+    assert "wider by more than 20 % in 2-20 GeV." in spread_ratio_text([{**rows[0], "GAN": 1.5}], "GAN", what="x")
+
+
+def test_single_feature_text_names_the_best_features_and_counts_those_above_the_floor():
+    from gan3d_lib.shower_facts import single_feature_text
+
+    text = single_feature_text({"a": 0.6, "b": 0.9, "c": 0.8, "d": 0.55}, {"a": 0.52, "b": 0.58, "c": 0.5, "d": 0.51},
+                               top=2)
+    assert "best by b (AUC 0.900), c (AUC 0.800)." in text
+    assert "no feature goes above AUC 0.580; 3 of the model's 4 features do." in text
