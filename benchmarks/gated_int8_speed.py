@@ -32,7 +32,7 @@ def main() -> None:
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tuned", nargs="+", required=True, help="searched INT8 artefact folders of the lite generator")
-    p.add_argument("--weights", default="data/weights/conv2d_lite_stage13", help="the lite generator they were searched on")
+    p.add_argument("--weights", default="data/weights/conv2d_lite_stage14", help="the lite generator they were searched on")
     p.add_argument("--artefacts", default="data/artefacts", help="chapter 3's artefact folders (FP32 and all-ops INT8)")
     p.add_argument("--batch", default="1,16,128")
     p.add_argument("--seconds", type=float, default=1.0)

@@ -44,7 +44,7 @@
 
 # %% tags=["parameters"]
 preset = "default"  # ci for tests, default for the published book
-weights_dir = "data/weights/conv2d_lite_stage13"  # training folder of the generator to quantize
+weights_dir = "data/weights/conv2d_lite_stage14"  # training folder of the generator to quantize
 mc_tuning = "fitted"  # Monte Carlo the generator is judged against, the one it learned from (gan3d_lib.mc_tuning.TUNINGS)
 artefacts_dir = "data/artefacts"  # where the artefact folders are written (chapters 4 and 5 read them)
 n_eval = 0  # held-out Monte Carlo showers for the physics metric, 0 takes the preset value
