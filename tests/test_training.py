@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import pytest
 from gan3d_lib.datasets import simulate_to_files
 from gan3d_lib import observables as obs
 from gan3d_lib.io import read_showers
+from gan3d_lib.models import DEPTH_SHIFT_INIT_LN, DEPTH_STRETCH_INIT_LN
 from gan3d_lib.validation import HITS_THRESHOLD_GEV
 from gan3d_lib.training import (TrainConfig, build_training, generate_showers, latest_checkpoint, load_generator, train,
                                 training_stages)
@@ -124,7 +126,7 @@ def test_a_small_cell_head_stage_starts_from_a_generator_without_one(data, tmp_p
     np.testing.assert_allclose(added_gev, np.exp(-10.0) * 1e-3, rtol=1e-3, atol=1e-9)
 
 
-def test_an_energy_scale_stage_trains_only_its_head(data, tmp_path):
+def test_head_stages_train_only_their_head(data, tmp_path):
     first = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32)
     train(first, data[0], data[1], tmp_path / "a", progress=False)
     second = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=3, n_validation=32,
@@ -139,6 +141,17 @@ def test_an_energy_scale_stage_trains_only_its_head(data, tmp_path):
                                   np.concatenate([v.numpy().ravel() for v in start.weights]))
     with pytest.raises(ValueError, match="does not have"):
         TrainConfig(model="conv2d", size=0.125, train_only_heads=["energy_scale_head"])
+    # then a depth-fluctuation head (stage 14's recipe: the depth-spread term, the per-shower depth term off)
+    third = dataclasses.replace(second, init_generator=str(tmp_path / "b"), depth_fluctuation_head=True,
+                                train_only_heads=["depth_fluctuation_head"], weight_depth=0.0, weight_depth_spread=10.0)
+    train(third, data[0], data[1], tmp_path / "c", progress=False)
+    fluctuating = load_generator(tmp_path / "c")
+    head = fluctuating.get_layer("depth_fluctuation")
+    start_kernel = [DEPTH_SHIFT_INIT_LN, 0.0, DEPTH_STRETCH_INIT_LN, 0.0]
+    assert np.abs(head.kernel.numpy() - start_kernel).max() > 0.01  # the head learned
+    rest = [v.numpy() for layer in fluctuating.layers if layer is not head for v in layer.weights]
+    np.testing.assert_array_equal(np.concatenate([r.ravel() for r in rest]),
+                                  np.concatenate([v.numpy().ravel() for v in scaled.weights]))
 
 
 def _depth_error(gen, energies, coeffs, real):
