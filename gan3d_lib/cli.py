@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from . import commands
-from .models import LATENT_NORMS
+from .models import HEADS, LATENT_NORMS
 from .artefacts import HardwareUnsupported
 
 
@@ -140,8 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--depth-fluctuation-head", action="store_true",
                    help="G shifts and stretches each shower in depth by amounts drawn from its latent, with learned "
                    "spreads (Conv2D; a folder without it given to --init-generator starts it near the identity)")
-    s.add_argument("--train-only-heads", nargs="+", choices=["small_cell_head", "energy_scale_head", "depth_fluctuation_head"],
-                   default=[],
+    s.add_argument("--train-only-heads", nargs="+", choices=list(HEADS), default=[],
                    help="train only these heads of G; its other weights stay as --init-generator left them")
     s.add_argument("--latent-norm", choices=LATENT_NORMS, default="normal",
                    help="training latents: 'normal' (the study's E_p/100 x N(0,1)^200, length carries E_p to 5%%) or "

@@ -14,6 +14,13 @@ def _keras():
     return keras
 
 
+def _ln_energy(ops, latent):
+    """(N,) ln(E_p / 100 GeV) from the latent's length, |z| = sqrt(L) E_p / 100 GeV (exact for
+    'sphere' latents); logs of sums only (no division, no square root): TFLite's full-integer
+    kernels fail on a quantized divisor that rounds to zero."""
+    return 0.5 * ops.log(ops.mean(latent * latent, axis=1) + 1e-12)
+
+
 @cache
 def straight_through_relu_layer() -> type:
     keras = _keras()
@@ -80,9 +87,7 @@ def energy_scale_layer() -> type:
         def call(self, inputs):
             ops = keras.ops
             latent, cells = inputs
-            # Logs of sums only (no division, no square root): TFLite's full-integer kernels
-            # fail on a quantized divisor that rounds to zero.
-            ln_e = 0.5 * ops.log(ops.mean(latent * latent, axis=1) + 1e-12)  # E_p / 100 GeV = |z| / sqrt(L)
+            ln_e = _ln_energy(ops, latent)
             u = ops.log(ops.sum(cells, axis=(1, 2, 3)) + 1e-12) - ln_e + math.log(self.unit_gev / (100.0 * self.centre_sf))
             features = ops.stack([u, u * ln_e, ln_e, ln_e * ln_e], axis=1)
             # An elementwise product, not a MatMul: no INT8 backend takes these five weights for a layer to quantize.
@@ -124,8 +129,8 @@ def depth_fluctuation_layer() -> type:
             ops = keras.ops
             latent, cells = inputs
             n_xy, n = cells.shape[1] * cells.shape[2], cells.shape[3]
-            ln_e = 0.5 * ops.log(ops.mean(latent * latent, axis=1) + 1e-12)
-            inverse_length = ops.exp(-ln_e)  # a product, not a division (see EnergyScale)
+            ln_e = _ln_energy(ops, latent)
+            inverse_length = ops.exp(-ln_e)  # a product, not a division (see _ln_energy)
             k = self.kernel
             shift = ops.clip(latent[:, 0] * inverse_length * ops.exp(k[0] + k[1] * ln_e), -self.max_shift, self.max_shift)
             ln_stretch = ops.clip(latent[:, 1] * inverse_length * ops.exp(k[2] + k[3] * ln_e),

@@ -235,22 +235,20 @@ def critic_features(energies_gev: Any, showers: Any, sf_coeffs: Sequence[float],
     return ops.concatenate(columns, axis=1)
 
 
+def _per_bin_spread(energies_gev: Any, values: Any) -> Any:
+    """(counts, per-bin standard deviation) of ``values`` (n,) or (n, k) over the batch's primary-energy bins."""
+    counts, (m, q) = per_bin_means(energies_gev, values, values**2)
+    return counts, ops.sqrt(ops.maximum(q - m**2, 0.0) + 1e-8)
+
+
 def sampling_fraction_spread_error(energies_gev: Any, fake: Any, real: Any, sf_coeffs: Sequence[float]) -> Any:
     """Squared log ratio of the per-bin relative spreads (standard deviation) of
     E_cal / (E_p SF(E_p)), fake over real, weighted by the bins' counts: the energy
     resolution, which the mean-seeking E_cal term leaves free."""
     target = ecal_target(energies_gev, sf_coeffs)
-    r_fake, r_real = ops.sum(fake, axis=(1, 2, 3)) / target, ops.sum(real, axis=(1, 2, 3)) / target
-    counts, (m_f, q_f, m_r, q_r) = per_bin_means(energies_gev, r_fake, r_fake**2, r_real, r_real**2)
-    spread_fake = ops.sqrt(ops.maximum(q_f - m_f**2, 0.0) + 1e-8)
-    spread_real = ops.sqrt(ops.maximum(q_r - m_r**2, 0.0) + 1e-8)
+    counts, spread_fake = _per_bin_spread(energies_gev, ops.sum(fake, axis=(1, 2, 3)) / target)
+    _, spread_real = _per_bin_spread(energies_gev, ops.sum(real, axis=(1, 2, 3)) / target)
     return ops.sum(counts * ops.log(spread_fake / spread_real) ** 2) / ops.sum(counts)
-
-
-def _per_bin_spread(energies_gev: Any, values: Any) -> Any:
-    """(counts, per-bin standard deviation) of ``values`` (n,) over the batch's primary-energy bins."""
-    counts, (m, q) = per_bin_means(energies_gev, values, values**2)
-    return counts, ops.sqrt(ops.maximum(q - m**2, 0.0) + 1e-8)
 
 
 def depth_spread_error(energies_gev: Any, fake: Any, real: Any, depth_coeffs: Sequence[float]) -> Any:
@@ -261,16 +259,15 @@ def depth_spread_error(energies_gev: Any, fake: Any, real: Any, depth_coeffs: Se
     layer = ops.arange(fake.shape[-1], dtype="float32")
     expected = polyval(depth_coeffs, ops.log(energies_gev / 100.0))
 
-    def spreads(showers):
+    def spreads(showers):  # (counts, (n_bins, 2) spreads of the barycentre's offset and of the width)
         shares = longitudinal_shares(showers) / 100.0
         centre = ops.sum(shares * layer, axis=1)
         width = ops.sqrt(ops.sum(shares * (layer - centre[:, None]) ** 2, axis=1) + 1e-6)
-        counts, centre_spread = _per_bin_spread(energies_gev, centre - expected)
-        return counts, ops.stack([centre_spread, _per_bin_spread(energies_gev, width)[1]])
+        return _per_bin_spread(energies_gev, ops.stack([centre - expected, width], axis=1))
 
     counts, s_fake = spreads(fake)
     _, s_real = spreads(real)
-    return ops.sum(counts * ops.mean(ops.log(s_fake / s_real) ** 2, axis=0)) / ops.sum(counts)
+    return ops.sum(counts * ops.mean(ops.log(s_fake / s_real) ** 2, axis=1)) / ops.sum(counts)
 
 
 def shower_moments(showers: Any) -> Any:

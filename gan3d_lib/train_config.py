@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .distribution import STRATEGIES
-from .models import LATENT_NORMS
+from .models import HEADS, LATENT_NORMS
 
 __all__ = ["TrainConfig", "config_defaults"]
 
@@ -147,7 +147,7 @@ class TrainConfig:
         absent = [head for head in self.train_only_heads if not getattr(self, head, False)]
         if absent:
             raise ValueError(f"train_only_heads names heads this generator does not have: {absent} "
-                             "(choose among small_cell_head, energy_scale_head, depth_fluctuation_head, and switch them on)")
+                             f"(choose among {', '.join(HEADS)}, and switch them on)")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
 
