@@ -48,7 +48,6 @@ __all__ = [
     "compare",
     "validate",
     "monte_carlo_floor",
-    "single_feature_aucs",
 ]
 
 # Hits threshold: half the mean energy a minimum-ionising particle leaves in one silicon
@@ -367,15 +366,3 @@ def monte_carlo_floor(reference: PreparedSample, independent: PreparedSample, *,
     """:func:`compare` of an independent reference sample (as the model) with the reference:
     what each metric reads for two samples of the same distribution and size."""
     return compare(independent, reference, seed=seed, **kwargs)
-
-
-def single_feature_aucs(model: PreparedSample, reference: PreparedSample, *, seed: int) -> dict[str, float]:
-    """{feature: held-out ROC AUC} of the high-level classifier (:func:`classifier_predictions`)
-    given log10(E_p / GeV) and that one feature only, all primary energies together: which
-    features alone tell the model's showers from the reference's (0.5: none, 1: fully)."""
-    xm, xr = model.high_level, reference.high_level
-    out = {}
-    for j, name in enumerate(model.features, start=1):
-        p = classifier_predictions(xm[:, [0, j]], xr[:, [0, j]], seed=seed)
-        out[name] = float(_auc(p["label"], p["score"]))
-    return out

@@ -69,9 +69,10 @@ from gan3d_lib.reference import GEANT4_SHOWER_FACTS
 from gan3d_lib.io import read_showers
 from gan3d_lib.shower_facts import (FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table,
                                     goal_display_rows, goal_rows, goal_summary, latent_conditioning_rows,
-                                    resolution_rows, sampling_fraction_by_bin, classifier_goal_text,
+                                    resolution_rows, sampling_fraction_by_bin, classifier_goal_text, CLASSIFIER_AUC_GOAL,
                                     barycentre_spread_rows, single_feature_text, spread_ratio_text)
-from gan3d_lib.validation import HITS_THRESHOLD_GEV, compare, prepare, single_feature_aucs
+from gan3d_lib.validation import HITS_THRESHOLD_GEV, compare, prepare
+from gan3d_lib.auc_breakdown import breakdown_text, group_aucs, layer_moment_matched, single_feature_aucs
 from gan3d_lib.training import TrainConfig, generate_showers, load_generator, stage_summaries, train
 from gan3d_lib.results import write_results
 from gan3d_lib.tables import markdown_table
@@ -417,20 +418,39 @@ display(Markdown(classifier_goal_text(classified["auc_low"], classified["auc_hig
 
 # %% [markdown]
 # What the high-level classifier sees: the same classifier given $E_p$ and one feature at a time
-# (`validation.single_feature_aucs`), for the generator's showers against the Monte Carlo's and, as
+# (`auc_breakdown.single_feature_aucs`), for the generator's showers against the Monte Carlo's and, as
 # the level sample noise alone reaches, for an independent Monte Carlo sample of the same size
 # against the same showers.
 
 # %%
 twin_mc, twin_energies = read_showers(ensure_mc_dataset(Path("data/mc") / f"ch2_goals_twin_seed{seed}_n{n_goal}.h5",
                                                         n_goal, seed=seed + 650, simulator=mc_sim, progress=False))
+prepared_twin = prepare(twin_mc, twin_energies)
 feature_aucs = {"Conv2D GAN (lite)": single_feature_aucs(prepared_gan, prepared_mc, seed=seed + 900),
-                "Monte Carlo, independent sample": single_feature_aucs(prepare(twin_mc, twin_energies), prepared_mc,
-                                                                       seed=seed + 900)}
+                "Monte Carlo, independent sample": single_feature_aucs(prepared_twin, prepared_mc, seed=seed + 900)}
 results["single_feature_aucs"] = feature_aucs
 plotting.plot_single_feature_aucs(feature_aucs)
 plt.show()
 display(Markdown(single_feature_text(*feature_aucs.values())))
+
+# %% [markdown]
+# Would showers that fluctuate in depth as the Monte Carlo's do meet the classifier goal? The same classifier given
+# $E_p$ and one group of features at a time (`auc_breakdown.group_aucs`), for the generator's showers, for the same
+# showers with their layer energies given the independent Monte Carlo sample's distribution
+# (`auc_breakdown.layer_moment_matched`: per layer, the mean and spread of ln(layer energy) as functions of $E_p$, and
+# the correlations between layers; each layer's cells scaled by one factor, every shower's total energy kept), and
+# for the independent sample itself.
+
+# %%
+matched_gan = layer_moment_matched(goal_gan, goal_energies, twin_mc, twin_energies)
+group_table = {"Conv2D GAN (lite)": group_aucs(prepared_gan, prepared_mc, seed=seed + 950),
+               "GAN, layer energies matched": group_aucs(prepare(matched_gan, goal_energies), prepared_mc, seed=seed + 950),
+               "Monte Carlo, independent sample": group_aucs(prepared_twin, prepared_mc, seed=seed + 950)}
+results["feature_group_aucs"] = group_table
+group_rows = [{"group": g, **{k: v[g] for k, v in group_table.items()}} for g in group_table["Conv2D GAN (lite)"]]
+display(Markdown(markdown_table(group_rows, {"group": "features given with E_p", **{k: f"{k} AUC" for k in group_table}},
+                                {k: ".3f" for k in group_table})))
+display(Markdown(breakdown_text(*group_table.values(), goal=CLASSIFIER_AUC_GOAL)))
 
 # %% [markdown]
 # How much a shower's depth fluctuates: the standard deviation over

@@ -78,9 +78,10 @@ def test_html_pages_have_their_figures_and_numbers(book):
 def test_papermill_reruns_chapter_1_with_other_parameters(book):
     root, _ = book
     cmd = (f"{BIN / 'jupytext'} --to ipynb -o - notebooks/01_showers.py | "
-           f"{BIN / 'papermill'} - {root / 'rerun.ipynb'} -p n_showers 500 -p seed 7 -p results_dir results_rerun "
+           f"{BIN / 'papermill'} - {root / 'rerun.ipynb'} -p preset ci -p n_showers 500 -p seed 7 "
+           f"-p results_dir results_rerun "
            f"--cwd {root} --no-progress-bar")
     subprocess.run(cmd, shell=True, cwd=root, check=True, timeout=900)
     doc = json.loads((root / "results_rerun" / "01_showers.json").read_text())
     assert doc["settings"]["seed"] == 7
-    assert doc["numbers"]["data"]["n_showers"] == 500
+    assert doc["numbers"]["data"]["n_showers"] == 500  # the parameter wins over the preset's 768

@@ -182,17 +182,6 @@ def test_doubled_energies_are_found_everywhere(prepared):
     assert a["fpd"] > 10 * floor["fpd"] and a["kpd"] > 10 * max(floor["kpd"], floor["kpd_err"])
 
 
-def test_single_feature_aucs_find_the_one_feature_that_differs(prepared):
-    ref, twin = prepared
-    # every shower moved one cell along x: only the x barycentre changes
-    shifted = v.prepare(np.roll(twin.showers, 1, axis=1), twin.energies_gev)
-    aucs = v.single_feature_aucs(shifted, ref, seed=3)
-    assert list(aucs) == v.feature_names()
-    assert aucs["x_centre"] > 0.95
-    others = [a for name, a in aucs.items() if name != "x_centre"]
-    assert max(others) < 0.7 and np.median(others) == pytest.approx(0.5, abs=0.08)
-
-
 def test_sparse_energy_bins_get_none(prepared):
     ref, twin = prepared
     res = v.compare(twin, ref, seed=1, bins_gev=(2.0, 3.0, 500.0), n_bootstrap=10)
