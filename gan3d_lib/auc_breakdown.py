@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import special
 
-from .validation import PreparedSample, _auc, classifier_predictions
+from .validation import PreparedSample, classifier_predictions, roc_auc
 
 __all__ = ["FEATURE_GROUPS", "LAYER_ENERGY_FLOOR_GEV", "feature_groups", "group_aucs", "single_feature_aucs",
            "layer_moment_matched", "breakdown_text"]
@@ -65,7 +65,7 @@ def group_aucs(model: PreparedSample, reference: PreparedSample, *, seed: int,
     for group, members in feature_groups(names, groups).items():
         cols = [0] + [1 + names.index(n) for n in members]
         p = classifier_predictions(xm[:, cols], xr[:, cols], seed=seed)
-        out[group] = float(_auc(p["label"], p["score"]))
+        out[group] = float(roc_auc(p["label"], p["score"]))
     return out
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "triangular_discrimination",
     "separation_power",
     "classifier_predictions",
+    "roc_auc",
     "auc_jsd",
     "PreparedSample",
     "prepare",
@@ -208,7 +209,7 @@ def classifier_predictions(x_model: np.ndarray, x_reference: np.ndarray, *, seed
     return {"label": y_te, "score": score, "probability": probability, "source_index": i_te}
 
 
-def _auc(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """ROC AUC (Mann-Whitney, ties counted half) along the last axis; NaN without both classes."""
     ranks = stats.rankdata(scores, axis=-1)
     pos = labels == _MODEL
@@ -235,11 +236,11 @@ def auc_jsd(labels: np.ndarray, scores: np.ndarray, probabilities: np.ndarray, *
     y, s, p = (np.asarray(a).reshape(-1) for a in (labels, scores, probabilities))
     if not (y.shape == s.shape == p.shape):
         raise ValueError(f"labels, scores and probabilities differ in shape: {y.shape}, {s.shape}, {p.shape}")
-    out = {"auc": float(_auc(y, s)), "jsd": float(_jsd(y, p)), "n_test": int(y.size),
+    out = {"auc": float(roc_auc(y, s)), "jsd": float(_jsd(y, p)), "n_test": int(y.size),
            "auc_err": float("nan"), "jsd_err": float("nan")}
     if n_bootstrap > 1 and y.size > 1:
         idx = np.random.default_rng(seed).integers(0, y.size, size=(n_bootstrap, y.size))
-        aucs, jsds = _auc(y[idx], s[idx]), _jsd(y[idx], p[idx])
+        aucs, jsds = roc_auc(y[idx], s[idx]), _jsd(y[idx], p[idx])
         ok = np.isfinite(aucs) & np.isfinite(jsds)
         if ok.sum() > 1:
             out["auc_err"], out["jsd_err"] = float(np.std(aucs[ok], ddof=1)), float(np.std(jsds[ok], ddof=1))
