@@ -254,6 +254,11 @@ plotting.plot_scores_by_artefact(
 plt.show()
 
 # %% [markdown]
+# Chapter 2 takes the FP32 generator's high-level AUC apart, on its own sample: the AUC given $E_p$ and one group of
+# features at a time, and again after the showers' layer energies are given an independent Monte Carlo sample's
+# distribution (`gan3d_lib.auc_breakdown`).
+
+# %% [markdown]
 # ## Fréchet and kernel physics distances
 #
 # FPD and KPD as defined by jetnet (arXiv:2211.10295) and used by the CaloChallenge, on the
