@@ -23,7 +23,8 @@
 # 2. runs a short live training of the Conv2D GAN,
 # 3. shows the loss and physics-metric curves of the shipped `lite` generator's training,
 # 4. compares generated and Monte Carlo showers at three energies, and per energy bin
-#    against the goals the generator is held to,
+#    against the goals the generator is held to, then takes the classifier's verdict apart
+#    (which features tell the showers apart, and what remains if their depth fluctuated right),
 # 5. compares a short FP32 and BF16 training run (speed and physics).
 #
 # ## Prerequisites
