@@ -50,6 +50,7 @@ seed = 1  # seed of every random draw in this chapter
 results_dir = "results"  # where results/02_training.json is written
 
 # %% tags=["hide-input"]
+import json
 import os
 import shutil
 from pathlib import Path
@@ -163,7 +164,7 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 #
 # ## The shipped generator's training
 #
-# `make weights` trains the `lite` Conv2D generator in fourteen stages, each starting from the previous one's generator
+# `make weights` trains the `lite` Conv2D generator in {glue:text}`n_stages` stages, each starting from the previous one's generator
 # (`--init-generator`), and keeps each stage's epoch with the best validation score against held-out showers (stages
 # 10-14 keep their last epoch; see below). Stage 1 plays the study's game on 20 000 Monte
 # Carlo showers uniform in 2-500 GeV, like the CERN files; to fit CPU hours it uses batches
@@ -280,17 +281,17 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 #
 # Stage 14, the shipped one, gives the generator a depth-fluctuation head (`--depth-fluctuation-head`,
 # `models.build_generator`): each shower, as the rest of the generator paints it, is resampled in depth, shifted by d
-# layers and stretched by a factor $e^g$ about layer 12, with d and g drawn from two of the latent's directions
+# layers and stretched by a factor $e^g$ about layer {glue:text}`depth_pivot_layer:.0f`, with d and g drawn from two of the latent's directions
 # (standard normal, independent of $E_p$) times spreads $\exp(a + b \ln(E_p / 100\,\mathrm{GeV}))$ whose a and b
-# are the head's four weights. Only the head is trained, at learning rate 1e-2, with stage 13's losses but two
+# are the head's four weights. Only the head is trained, at learning rate {glue:text}`stage14_lr:g`, with stage 13's losses but two
 # changes: the per-shower depth term of stage 3 is off (`--weight-depth 0`; it pulls every shower to the mean depth)
-# and a depth-spread term is on (`--weight-depth-spread 10`, `losses.depth_spread_error`: the per-bin spreads of the
+# and a depth-spread term is on (`--weight-depth-spread` {glue:text}`stage14_depth_spread_weight:g`, `losses.depth_spread_error`: the per-bin spreads of the
 # longitudinal barycentre and width, fake against real). Why: the table of barycentre spreads after the classifier
-# test below measures stage 13, stage 1 and the shipped stage against the Monte Carlo. Stage 14 runs two epochs and
+# test below measures stage 13, stage 1 and the shipped stage against the Monte Carlo. Stage 14 runs {glue:text}`stage14_epochs` epochs and
 # keeps the last. Two runs after it are recorded in `data/weights/experiments/` (not computed by this chapter): the
-# head trained three epochs more (`conv2d_lite_stage14_depth_head_more`), in which by its record the barycentre spread
+# head trained {glue:text}`stage14_depth_head_more_epochs` epochs more (`conv2d_lite_stage14_depth_head_more`), in which by its record the barycentre spread
 # at 250-500 GeV went past the Monte Carlo's and the layer-0 fraction at 250-500 GeV rose, and every weight trained
-# two epochs more (`conv2d_lite_stage14_all_weights`), in which the hits at 250-500 GeV left their goal. The goal table
+# {glue:text}`stage14_all_weights_epochs` epochs more (`conv2d_lite_stage14_all_weights`), in which the hits at 250-500 GeV left their goal. The goal table
 # below measures the shipped stage against the Monte Carlo it learned from (the chapter's `mc_tuning` parameter).
 # Stages 5 and 6 were stopped three epochs after their best validation score (after 6 and 4 epochs); their
 # `config.json` records the epochs that ran. Every stage's history, configuration and command
@@ -486,8 +487,10 @@ plt.show()
 # %% [markdown]
 # Before the depth-fluctuation head, the depth-spread term was tried on top of stage 13 with every weight trained and
 # no head (records `data/weights/experiments/conv2d_lite_stage14_depth_spread_*`, their `command.txt` holding what
-# they measured): at learning rate 1e-4 and weight 10 the term's mean over an epoch went from
-# {glue:text}`depth_spread_w10_first:.2f` to {glue:text}`depth_spread_w10_last:.2f`; at 5e-4 and weight 50 from
+# they measured): at learning rate {glue:text}`depth_spread_w10_lr:g` and weight {glue:text}`depth_spread_w10_weight:g`
+# the term's mean over an epoch went from {glue:text}`depth_spread_w10_first:.2f` to
+# {glue:text}`depth_spread_w10_last:.2f`; at {glue:text}`depth_spread_w50_lr:g` and weight
+# {glue:text}`depth_spread_w50_weight:g` from
 # {glue:text}`depth_spread_w50_first:.2f` to {glue:text}`depth_spread_w50_last:.2f`, with a validation
 # shower-shape MSE after the last epoch of {glue:text}`depth_spread_w10_mse:.2f` and
 # {glue:text}`depth_spread_w50_mse:.2f` %² (stage 13's, where both started:
@@ -497,10 +500,20 @@ plt.show()
 for tag, name in (("w10", "conv2d_lite_stage14_depth_spread_w10"), ("w50", "conv2d_lite_stage14_depth_spread_w50_lr5e-4")):
     *_, start, experiment = stage_summaries(Path("data/weights/experiments") / name)
     history = experiment["history"]
+    glue(f"depth_spread_{tag}_lr", experiment["config"]["lr_generator"], display=False)
+    glue(f"depth_spread_{tag}_weight", experiment["config"]["weight_depth_spread"], display=False)
     glue(f"depth_spread_{tag}_first", history[0]["g_depth_spread_logsq"], display=False)
     glue(f"depth_spread_{tag}_last", history[-1]["g_depth_spread_logsq"], display=False)
     glue(f"depth_spread_{tag}_mse", history[-1]["val_shower_shape_mse"], display=False)
 glue("depth_spread_start_mse", start["history"][-1]["val_shower_shape_mse"], display=False)
+*_, stage14 = stage_summaries("data/weights/conv2d_lite_stage14")  # the stage the paragraph on stage 14 describes
+glue("stage14_lr", stage14["config"]["lr_generator"], display=False)
+glue("stage14_depth_spread_weight", stage14["config"]["weight_depth_spread"], display=False)
+glue("stage14_epochs", stage14["epochs"], display=False)
+glue("depth_pivot_layer", models.DEPTH_PIVOT_LAYER, display=False)
+for tag in ("depth_head_more", "all_weights"):  # runs from stage 14 (their init folder was renamed to it): configs only
+    run_config = json.loads((Path("data/weights/experiments") / f"conv2d_lite_stage14_{tag}" / "config.json").read_text())
+    glue(f"stage14_{tag}_epochs", run_config["epochs"], display=False)
 
 # %% [markdown]
 # Where the hits are, in the highest-energy bin: the mean number of cells above the hits
