@@ -28,7 +28,8 @@ from . import layers
 
 __all__ = ["LATENT_SIZE", "LATENT_NORMS", "NET_UNIT_GEV", "SIZES", "SMALL_CELL_INIT_LN_MEV", "SMALL_CELL_MAX_LN_MEV",
            "ENERGY_SCALE_CENTRE_SF", "ENERGY_SCALE_MAX_LN", "HEADS", "latent_vectors", "latent_energy_gev",
-           "build_generator", "build_discriminator", "generator_options", "transfer_weights", "energy_scale_at_identity",
+           "build_generator", "build_discriminator", "generator_options", "transfer_weights", "widen_weights",
+           "energy_scale_at_identity",
            "count_parameters", "layer_multiply_accumulates", "multiply_accumulates", "TotalEnergy"]
 
 LATENT_SIZE = 200
@@ -237,6 +238,57 @@ def transfer_weights(source: Any, target: Any) -> int:
         if shapes_a != shapes_b:
             raise ValueError(f"layer {a.name} {shapes_a} does not match {b.name} {shapes_b}")
         b.set_weights(a.get_weights())
+    return len(dst)
+
+
+def _widened(value: np.ndarray, target_shape: tuple, input_axes: tuple[int, ...], rng: np.random.Generator,
+             split_noise: float) -> np.ndarray:
+    """``value`` tiled to ``target_shape`` along every axis that grew by an integer factor; along
+    an input axis the copies' weights are split in parts that add up to the original (1 / factor
+    each, times 1 + ``split_noise`` x N(0, 1), renormalised), so the layer's output is unchanged
+    while the copies' gradients differ."""
+    out = np.asarray(value)
+    for axis, (narrow, wide) in enumerate(zip(value.shape, target_shape)):
+        if narrow == wide:
+            continue
+        if wide % narrow:
+            raise ValueError(f"cannot widen axis {axis} from {narrow} to {wide} channels: not a multiple")
+        factor = wide // narrow
+        reps = [1] * out.ndim
+        reps[axis] = factor
+        out = np.tile(out, reps)
+        if axis in input_axes:
+            shape = list(out.shape)
+            shape[axis:axis + 1] = [factor, narrow]
+            parts = np.maximum(1.0 + split_noise * rng.standard_normal(shape), 0.05)
+            parts /= parts.sum(axis=axis, keepdims=True)
+            out = out * parts.reshape(out.shape)
+    return out.astype(np.asarray(value).dtype)
+
+
+def widen_weights(source: Any, target: Any, *, seed: int, split_noise: float = 0.1) -> int:
+    """Net2Net's function-preserving widening (Chen et al., WiderNet): copy ``source`` into
+    ``target``, a model of the same topology whose hidden layers have an integer multiple of
+    ``source``'s channels (lite -> paper: 4). Each channel is copied into the wider layer's
+    copies (kernels, biases, BatchNorm statistics); the next layer's incoming weights are split
+    among the copies (:func:`_widened`), so ``target`` computes ``source``'s outputs up to float
+    rounding. Returns the number of layers copied."""
+    L = _keras().layers
+    rng = np.random.default_rng(seed)
+    src = [layer for layer in source.layers if layer.weights]
+    dst = [layer for layer in target.layers if layer.weights]
+    if len(src) != len(dst) or any(type(a) is not type(b) for a, b in zip(src, dst)):
+        raise ValueError(f"{source.name} and {target.name} differ in their layers: not the same topology")
+    for a, b in zip(src, dst):
+        if isinstance(a, (L.Conv2DTranspose, L.Conv3DTranspose)):
+            inputs = (a.kernel.ndim - 1,)  # kernel (..., filters, input channels)
+        elif isinstance(a, (L.Conv2D, L.Conv3D, L.Dense)):
+            inputs = (a.kernel.ndim - 2,)  # kernel (..., input channels, filters)
+        else:
+            inputs = ()  # biases, BatchNorm vectors, heads: per output channel
+        values = [_widened(w.numpy(), tuple(t.shape), inputs if w is getattr(a, "kernel", None) else (), rng, split_noise)
+                  for w, t in zip(a.weights, b.weights)]
+        b.set_weights(values)
     return len(dst)
 
 

@@ -300,7 +300,7 @@ def train(
         if config.init_generator:
             _load_initial_generator(gen, Path(config.init_generator), config)
         if config.init_discriminator:
-            load_discriminator(Path(config.init_discriminator), disc)
+            _load_initial_discriminator(disc, Path(config.init_discriminator), config)
     check_same_on_all_workers(strategy, start_epoch, "the checkpoint to resume from (epoch)")
     step_fn = _make_step(config, gen, disc, g_opt, d_opt, sf_coeffs, depth_coeffs, strategy)
 
@@ -354,12 +354,32 @@ def _load_initial_generator(gen, init: Path, config: TrainConfig) -> None:
     from .models import HEADS, transfer_weights
 
     init_cfg = json.loads((init / "config.json").read_text()) if (init / "config.json").exists() else {}
+    if init_cfg and init_cfg["size"] != config.size:
+        from .models import widen_weights
+
+        widen_weights(load_generator(init), gen, seed=config.seed)
+        return
     if any(getattr(config, head) and not init_cfg.get(head, False) for head in HEADS):
         if not init.is_dir():
             raise ValueError(f"{init}: give the training folder (its config.json says which heads it has)")
         transfer_weights(load_generator(init), gen)
         return
     gen.load_weights(init / "generator.weights.h5" if init.is_dir() else init)
+
+
+def _load_initial_discriminator(disc, checkpoint: Path, config: TrainConfig) -> None:
+    """The discriminator of ``checkpoint`` (a run's checkpoints/epoch_NNNN) into ``disc``; one of a
+    narrower run (its config.json two folders up) is widened (models.widen_weights)."""
+    run_cfg_path = checkpoint.parent.parent / "config.json"
+    run_size = json.loads(run_cfg_path.read_text())["size"] if run_cfg_path.exists() else config.size
+    if run_size == config.size:
+        load_discriminator(checkpoint, disc)
+        return
+    from .models import build_discriminator, widen_weights
+
+    narrow = build_discriminator(config.model, size=run_size)
+    load_discriminator(checkpoint, narrow)
+    widen_weights(narrow, disc, seed=config.seed + 1)
 
 
 def load_generator(out_dir_or_weights: str | os.PathLike, *, model: str | None = None, size: str | None = None) -> Any:
