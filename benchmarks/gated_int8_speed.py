@@ -20,15 +20,15 @@ from pathlib import Path
 
 
 def main() -> None:
-    from gan3d_lib import quantization
-    from gan3d_lib.artefacts import load_artefact
-    from gan3d_lib.bench import run_streams
-    from gan3d_lib.int8_search import transfer_config
-    from gan3d_lib.models import build_generator, generator_options
-    from gan3d_lib.profiles import kernel_precision_ms, op_profile
-    from gan3d_lib.results import machine_info
-    from gan3d_lib.speedups import search_gate
-    from gan3d_lib.training import load_generator
+    from gan3d_lib.precision import quantization
+    from gan3d_lib.precision.artefacts import load_artefact
+    from gan3d_lib.speed.bench import run_streams
+    from gan3d_lib.speed.int8_search import transfer_config
+    from gan3d_lib.models.models import build_generator, generator_options
+    from gan3d_lib.speed.profiles import kernel_precision_ms, op_profile
+    from gan3d_lib.core.results import machine_info
+    from gan3d_lib.book.speedups import search_gate
+    from gan3d_lib.training.training import load_generator
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tuned", nargs="+", required=True, help="searched INT8 artefact folders of the lite generator")

@@ -14,8 +14,8 @@ import importlib
 import json
 import os
 
-from gan3d_lib.throughput import dask_generation_throughput
-from gan3d_lib.results import machine_info, package_versions
+from gan3d_lib.speed.throughput import dask_generation_throughput
+from gan3d_lib.core.results import machine_info, package_versions
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ import argparse
 import json
 import os
 
-from gan3d_lib.throughput import mc_throughput
-from gan3d_lib.results import machine_info, package_versions
+from gan3d_lib.speed.throughput import mc_throughput
+from gan3d_lib.core.results import machine_info, package_versions
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from gan3d_lib.throughput import training_throughput  # noqa: E402
-from gan3d_lib.results import machine_info, package_versions  # noqa: E402
+from gan3d_lib.speed.throughput import training_throughput  # noqa: E402
+from gan3d_lib.core.results import machine_info, package_versions  # noqa: E402
 
 
 def main() -> None:

@@ -1,26 +1,18 @@
 """gan3d: reproducible reduced-precision calorimeter GANs.
 
-Submodules (imported on first use, so ``import gan3d_lib`` does no work):
+Subpackages, in import order (each imports only from those above it; imported on first use,
+so ``import gan3d_lib`` does no work):
 
-* ``geometry``: the sampling calorimeter and its effective material constants
-* ``mc``: the parametrised (GFlash) shower Monte Carlo
-* ``io``: shower files in the CERN 3DGAN HDF5 layout
-* ``observables``: physics observables and the shower-shape MSE
-* ``reference``: Geant4 reference values and the Monte Carlo comparison
-* ``datasets``: seeded, sharded Monte Carlo data sets on disk
-* ``generation``: seeded shards of Monte Carlo or GAN showers made on Dask, checksummed
-* ``models``: Keras Conv3D and Conv2D generators and discriminators
-* ``training``: the GAN training loop, checkpoints and resume
-* ``evaluation``: a generator (or any artefact) against the Monte Carlo
-* ``validation``: CaloChallenge-style physics validation (separation power, classifier AUC, FPD/KPD)
-* ``export``: frozen inference graphs (with INT8-ready transposed convolutions)
-* ``artefacts``: one loader and ``generate(energies, seed)`` for every precision
-* ``quantization``: INC, TFLite, ONNX Runtime and BF16 artefacts, accuracy-driven tuning
-* ``atomic``: files and folders written atomically
-* ``bench``: throughput measurements
-* ``plotting``, ``tables``: figures and Markdown tables
-* ``results``: results JSON files with versions and settings
-* ``presets``, ``book``, ``cli``: notebook sizes, the book build, the command line
+* ``core``: files written atomically, results JSON with versions, Markdown tables
+* ``physics``: the calorimeter, its observables, the per-energy shower facts
+* ``data``: CERN-layout HDF5 files, the GFlash Monte Carlo and its fit, data sets, streams
+* ``validation``: generated showers against a reference (separation, classifier, FPD/KPD)
+* ``models``: Keras generators and discriminators, loss terms, inference
+* ``training``: the GAN game, its settings, checkpoints, ``tf.distribute``
+* ``precision``: the backends, export, quantization, OpenVINO, the physics gate
+* ``speed``: stream runner, throughput, GEMM peaks, rooflines, profiles, Dask generation
+* ``book``: the book runner, presets, claims, chapter rows and sentences, plotting
+* ``cli``: the ``gan3d`` command
 """
 
 from __future__ import annotations
@@ -29,17 +21,15 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-_SUBMODULES = ("geometry", "mc", "io", "observables", "reference", "datasets", "generation", "models", "training",
-               "evaluation", "validation", "export", "artefacts",
-               "quantization", "atomic", "bench", "plotting",
-               "tables", "results", "presets", "book", "cli")
-__all__ = ("__version__", *_SUBMODULES)
+#: the subpackages, lowest layer first (tests/test_import_graph.py holds imports to this order)
+LAYERS = ("core", "physics", "data", "validation", "models", "training", "precision", "speed", "book", "cli")
+__all__ = ("__version__", "LAYERS", *LAYERS)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
+    if name in LAYERS:
         return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'gan3d_lib' has no attribute {name!r}; submodules: {', '.join(_SUBMODULES)}")
+    raise AttributeError(f"module 'gan3d_lib' has no attribute {name!r}; subpackages: {', '.join(LAYERS)}")
 
 
 def __dir__() -> list[str]:

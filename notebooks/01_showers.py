@@ -54,17 +54,18 @@ import numpy as np
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib import observables as obs
-from gan3d_lib import plotting, presets
-from gan3d_lib.throughput import mc_throughput
-from gan3d_lib.datasets import ensure_mc_dataset
-from gan3d_lib.io import read_showers
-from gan3d_lib.mc import ShowerSimulator
-from gan3d_lib.mc_tuning import FIRST_FIT, TOLERANCES, parameter_table, residual_table
-from gan3d_lib.reference import GEANT4_REFERENCE, GEANT4_SHOWER_FACTS, compare_to_geant4, geant4_cpu_s_per_shower
-from gan3d_lib.shower_facts import FACTS, facts_at_energies, facts_table, goal_display_rows, goal_summary
-from gan3d_lib.results import machine_info, write_results
-from gan3d_lib.tables import markdown_table
+from gan3d_lib.physics import observables as obs
+from gan3d_lib.book import plotting, presets
+from gan3d_lib.speed.throughput import mc_throughput
+from gan3d_lib.data.datasets import ensure_mc_dataset
+from gan3d_lib.data.io import read_showers
+from gan3d_lib.data.mc import ShowerSimulator
+from gan3d_lib.data.mc_tuning import FIRST_FIT, TOLERANCES, parameter_table, residual_table
+from gan3d_lib.data.reference import GEANT4_REFERENCE, GEANT4_SHOWER_FACTS, compare_to_geant4, geant4_cpu_s_per_shower
+from gan3d_lib.physics.shower_facts import FACTS, facts_at_energies, facts_table
+from gan3d_lib.book.shower_text import goal_display_rows, goal_summary
+from gan3d_lib.core.results import machine_info, write_results
+from gan3d_lib.core.tables import markdown_table
 
 params = presets.resolve("01_showers", preset, n_showers=n_showers, n_per_energy=n_per_energy, n_bench=n_bench)
 plotting.use_style()
@@ -237,12 +238,12 @@ glue("max_cell_mev", results["max_cell_energy_mev"], display=False)
 # %% [markdown]
 # ## Tuning the Monte Carlo against Geant4
 #
-# A second external Geant4 run of this geometry (`gan3d_lib.reference.GEANT4_SHOWER_FACTS`,
+# A second external Geant4 run of this geometry (`gan3d_lib.data.reference.GEANT4_SHOWER_FACTS`,
 # 60 showers per energy: about 1 % precision on widths and fractions, 1-2 % on hits, 10-15 %
 # on the SF spread) gives ten facts per energy. GFlash's published radial parametrisation
 # makes showers about 15 % too narrow here, nearly empty in the first layer and too full in
 # the last, so the Monte Carlo has free constants for exactly these (`ShowerTuning`), fitted
-# by `gan3d tune-mc` (`gan3d_lib.mc_tuning`) in two steps. The first fit: the core and tail radii
+# by `gan3d tune-mc` (`gan3d_lib.data.mc_tuning`) in two steps. The first fit: the core and tail radii
 # and the core probability, a first-layer excess and a last-layer factor against the widths,
 # the 3x3 and 5x5 fractions and the first- and last-layer fractions (least squares on the
 # expected showers, so that the objective is smooth); the visible-energy scale, the energy per
@@ -264,7 +265,7 @@ display(Markdown(markdown_table(parameter_table(first_fit_record, fit_record),
 display(Markdown(f"Fit commands: `{first_fit_record['command']}`, then `{fit_record['command']}`"))
 
 # %% [markdown]
-# The same facts of fresh Monte Carlo showers (`gan3d_lib.shower_facts`, other seeds than the
+# The same facts of fresh Monte Carlo showers (`gan3d_lib.physics.shower_facts`, other seeds than the
 # fit's), against Geant4 and the goal for each:
 
 # %%
@@ -346,7 +347,7 @@ glue("g4_mean_cpu_s", g4_mean_cpu_s, display=False)
 #
 # The study judged its generators by a mean squared error between shower shapes. Its exact
 # definition was not published, so this book fixes one and uses it everywhere
-# (`gan3d_lib.observables.shower_shape_mse`): for a sample, the mean shower shape along
+# (`gan3d_lib.physics.observables.shower_shape_mse`): for a sample, the mean shower shape along
 # axis $a \in \{x, y, z\}$ is $S_a[k] = 100\,\bar P_a[k] / \sum_j \bar P_a[j]$, the percentage
 # of the sample's energy in slice $k$ ($\bar P_a$ is the mean profile), and
 #

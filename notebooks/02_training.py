@@ -41,7 +41,7 @@
 # %% tags=["parameters"]
 preset = "default"  # ci for tests, default for the published book
 weights_dir = "data/weights/conv2d_lite_stage14"  # training folder of the generator to evaluate
-mc_tuning = "fitted"  # Monte Carlo the generator is judged against, the one it learned from (gan3d_lib.mc_tuning.TUNINGS)
+mc_tuning = "fitted"  # Monte Carlo the generator is judged against, the one it learned from (gan3d_lib.data.mc_tuning.TUNINGS)
 n_live_showers = 0  # showers for the live training run, 0 takes the preset value
 live_steps = 0  # training steps per live run, 0 takes the preset value
 n_eval = 0  # showers per energy for the GAN versus Monte Carlo comparison, 0 takes the preset value
@@ -62,22 +62,27 @@ import numpy as np
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib import models, observables, plotting, presets
-from gan3d_lib.datasets import ensure_mc_dataset
-from gan3d_lib.evaluation import compare_at_energies
-from gan3d_lib.mc import ShowerSimulator
-from gan3d_lib.mc_tuning import named_tuning
-from gan3d_lib.reference import GEANT4_SHOWER_FACTS
-from gan3d_lib.io import read_showers
-from gan3d_lib.shower_facts import (FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table,
-                                    goal_display_rows, goal_rows, goal_summary, latent_conditioning_rows,
-                                    resolution_rows, sampling_fraction_by_bin, classifier_goal_text, CLASSIFIER_AUC_GOAL,
-                                    barycentre_spread_rows, single_feature_text, spread_ratio_text)
-from gan3d_lib.validation import HITS_THRESHOLD_GEV, compare, prepare
-from gan3d_lib.auc_breakdown import breakdown_text, group_aucs, layer_moment_matched, single_feature_aucs
-from gan3d_lib.training import TrainConfig, generate_showers, load_generator, stage_summaries, train
-from gan3d_lib.results import write_results
-from gan3d_lib.tables import markdown_table
+from gan3d_lib.models import models
+from gan3d_lib.physics import observables
+from gan3d_lib.book import plotting, presets
+from gan3d_lib.data.datasets import ensure_mc_dataset
+from gan3d_lib.validation.evaluation import compare_at_energies
+from gan3d_lib.data.mc import ShowerSimulator
+from gan3d_lib.data.mc_tuning import named_tuning
+from gan3d_lib.data.reference import GEANT4_SHOWER_FACTS
+from gan3d_lib.data.io import read_showers
+from gan3d_lib.physics.shower_facts import (FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table,
+                                            goal_rows, resolution_rows, sampling_fraction_by_bin, CLASSIFIER_AUC_GOAL,
+                                            barycentre_spread_rows)
+from gan3d_lib.book.shower_text import (goal_display_rows, goal_summary, latent_conditioning_rows, classifier_goal_text,
+                                        single_feature_text, spread_ratio_text)
+from gan3d_lib.physics.geometry import HITS_THRESHOLD_GEV
+from gan3d_lib.validation.validation import compare, prepare
+from gan3d_lib.validation.auc_breakdown import breakdown_text, group_aucs, layer_moment_matched, single_feature_aucs
+from gan3d_lib.models.inference import generate_showers
+from gan3d_lib.training.training import TrainConfig, load_generator, stage_summaries, train
+from gan3d_lib.core.results import write_results
+from gan3d_lib.core.tables import markdown_table
 
 params = presets.resolve("02_training", preset, n_live_showers=n_live_showers, live_steps=live_steps, n_eval=n_eval)
 plotting.use_style()
@@ -184,7 +189,7 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # energies), the discriminator of stage 4 sees $E_{cell}^{0.5}$ (`--cell-power 0.5`; the
 # generator still outputs GeV, so nothing changes at inference and no inverse is needed), and
 # starts fresh, since the stage-3 one learned linear energies. Three per-energy-bin terms of ours
-# join the losses (`gan3d_lib.losses`): the squared relative error of the mean number of hits,
+# join the losses (`gan3d_lib.models.losses`): the squared relative error of the mean number of hits,
 # counted softly (a sigmoid in $\ln E_{cell}$ around the 0.1 MeV threshold, so that it has a
 # gradient), the squared error of the mean x and y shapes, and the squared log ratio of the
 # mean per-shower x and y widths and first-layer share. The shape and width terms are there
@@ -244,7 +249,7 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # epoch. None of the four runs is shipped.
 #
 # Stage 11 changes the generator's output instead (`--energy-scale-head`, `models.build_generator`,
-# `gan3d_lib.layers`). Every cell of a shower comes from the same network, so the network paints a shower's total
+# `gan3d_lib.models.layers`). Every cell of a shower comes from the same network, so the network paints a shower's total
 # energy and its shape together. The head multiplies all cells of a shower by one factor $e^{g}$, where $g$ is linear
 # in $u = \ln(E_{cal} / (E_p\,c))$, $u \ln(E_p / 100\,\mathrm{GeV})$, $\ln(E_p / 100\,\mathrm{GeV})$ and its square
 # ($E_p$ read from the latent's length, $c$ = `models.ENERGY_SCALE_CENTRE_SF`, $g$ held within
@@ -384,7 +389,7 @@ for e in fact_energies:
 # ## Against the goals, per energy bin
 #
 # The generator is held to the Monte Carlo it learned from in each primary-energy bin of
-# chapter 5 (`gan3d_lib.shower_facts.GENERATOR_GOALS`): mean hits within 15 %, the relative
+# chapter 5 (`gan3d_lib.physics.shower_facts.GENERATOR_GOALS`): mean hits within 15 %, the relative
 # spread of the sampling fraction within 25 %, the x width within 10 % and the first-layer
 # energy fraction within a factor 2. Held-out Monte Carlo, energies uniform in 2-500 GeV as
 # in chapter 5, and the generator for the same energies:

@@ -45,7 +45,7 @@
 # %% tags=["parameters"]
 preset = "default"  # ci for tests, default for the published book
 weights_dir = "data/weights/conv2d_lite_stage14"  # training folder of the generator to quantize
-mc_tuning = "fitted"  # Monte Carlo the generator is judged against, the one it learned from (gan3d_lib.mc_tuning.TUNINGS)
+mc_tuning = "fitted"  # Monte Carlo the generator is judged against, the one it learned from (gan3d_lib.data.mc_tuning.TUNINGS)
 artefacts_dir = "data/artefacts"  # where the artefact folders are written (chapters 4 and 5 read them)
 n_eval = 0  # held-out Monte Carlo showers for the physics metric, 0 takes the preset value
 n_calibration = 0  # latent vectors for INT8 calibration, 0 takes the preset value
@@ -66,21 +66,23 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib import gate, int8_search, isa_check, openvino_artefacts, plotting, presets, quantization
-from gan3d_lib.datasets import ensure_mc_dataset
-from gan3d_lib.mc import ShowerSimulator
-from gan3d_lib.mc_tuning import named_tuning
-from gan3d_lib.evaluation import score_artefacts, shape_mse_metric
-from gan3d_lib.io import read_showers
-from gan3d_lib.models import build_generator, generator_options
-from gan3d_lib.observables import shower_shape_mse
-from gan3d_lib.op_precision import op_precision_table
-from gan3d_lib.precisions import (GATE_CANDIDATES, ISA_CHECK_BACKENDS, LABELS, SIZE_BACKENDS,
+from gan3d_lib.precision import gate, isa_check, openvino_artefacts, quantization
+from gan3d_lib.speed import int8_search
+from gan3d_lib.book import plotting, presets
+from gan3d_lib.data.datasets import ensure_mc_dataset
+from gan3d_lib.data.mc import ShowerSimulator
+from gan3d_lib.data.mc_tuning import named_tuning
+from gan3d_lib.validation.evaluation import score_artefacts, shape_mse_metric
+from gan3d_lib.data.io import read_showers
+from gan3d_lib.models.models import build_generator, generator_options
+from gan3d_lib.physics.observables import shower_shape_mse
+from gan3d_lib.precision.op_precision import op_precision_table
+from gan3d_lib.book.precisions import (GATE_CANDIDATES, ISA_CHECK_BACKENDS, LABELS, SIZE_BACKENDS,
                                   WRITTEN_BACKENDS,
                                   fp32_layer_rows, gate_artefacts, mse_rows, op_table_rows, search_rows, size_rows)
-from gan3d_lib.results import machine_info, write_results
-from gan3d_lib.tables import markdown_table
-from gan3d_lib.training import load_generator
+from gan3d_lib.core.results import machine_info, write_results
+from gan3d_lib.core.tables import markdown_table
+from gan3d_lib.training.training import load_generator
 
 params = presets.resolve("03_quantization", preset, n_eval=n_eval, n_calibration=n_calibration, max_trials=max_trials,
                          search_minutes=search_minutes, gate_n=gate_n, search_backends=search_backends)
@@ -154,7 +156,7 @@ glue("n_eval", params["n_eval"], display=False)
 # The study tuned against an accuracy metric; we tune against physics. A candidate generates
 # showers from the **same latent vectors** as the FP32 generator, for
 # {glue:text}`gate_n` primary energies log-uniform in 2-500 GeV, and passes only if, in every
-# energy bin of chapter 5, all of these hold (`gan3d_lib.gate.precision_gate`, the same
+# energy bin of chapter 5, all of these hold (`gan3d_lib.precision.gate.precision_gate`, the same
 # function chapter 5 uses for its verdicts):
 
 # %%
@@ -254,7 +256,7 @@ results["activation_peaks"] = {"energies_gev": peak_energies, "n": peak_n, "peak
 #
 # ## A search for the fastest INT8 that passes
 #
-# For each INT8 backend the search (`gan3d_lib.int8_search`) first measures each layer's
+# For each INT8 backend the search (`gan3d_lib.speed.int8_search`) first measures each layer's
 # sensitivity (that layer alone in INT8, judged by the gate without its classifiers), then,
 # for each calibration setting (energy buckets with asymmetric activations where the backend
 # offers them, then one change at a time: for OpenVINO on a CPU that computes BF16 (AVX-512

@@ -63,20 +63,20 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib import plotting, presets
-from gan3d_lib.gemm_peaks import measured_peaks
-from gan3d_lib.bench import parse_int_list, run_stream_configs, run_streams, stream_configs
-from gan3d_lib.roofline import peak_macs_per_s, roofline, sgemm_macs_per_s
-from gan3d_lib.speedups import PRECISION_COMPARISONS, conv2d_over_conv3d, speedup_table
-from gan3d_lib.throughput import dask_generation_throughput, mc_throughput
-from gan3d_lib.artefacts import load_manifest
-from gan3d_lib.models import build_generator, multiply_accumulates
-from gan3d_lib.quantization import make_missing_artefacts
-from gan3d_lib.reference import geant4_showers_per_s
-from gan3d_lib.results import machine_info, write_results
-from gan3d_lib.profiles import op_profile, profile_table
-from gan3d_lib.speed_text import compare_sentence, conv3d_paragraph, int8_paragraph, profile_paragraph, spread_sentence
-from gan3d_lib.tables import markdown_table
+from gan3d_lib.book import plotting, presets
+from gan3d_lib.speed.gemm_peaks import measured_peaks
+from gan3d_lib.speed.bench import parse_int_list, run_stream_configs, run_streams, stream_configs
+from gan3d_lib.speed.roofline import peak_macs_per_s, roofline, sgemm_macs_per_s
+from gan3d_lib.book.speedups import PRECISION_COMPARISONS, conv2d_over_conv3d, speedup_table
+from gan3d_lib.speed.throughput import dask_generation_throughput, mc_throughput
+from gan3d_lib.precision.artefacts import load_manifest
+from gan3d_lib.models.models import build_generator, multiply_accumulates
+from gan3d_lib.precision.quantization import make_missing_artefacts
+from gan3d_lib.data.reference import geant4_showers_per_s
+from gan3d_lib.core.results import machine_info, write_results
+from gan3d_lib.speed.profiles import op_profile, profile_table
+from gan3d_lib.book.speed_text import compare_sentence, conv3d_paragraph, int8_paragraph, profile_paragraph, spread_sentence
+from gan3d_lib.core.tables import markdown_table
 
 params = presets.resolve("04_inference", preset, seconds_per_point=seconds_per_point, batch_sizes=batch_sizes,
                          paper_batch_sizes=paper_batch_sizes, stream_batch_sizes=stream_batch_sizes, n_mc=n_mc,
@@ -220,7 +220,7 @@ for i, row in enumerate(table):
 #
 # Achieved MACs per second (showers/s at the best batch size times the generator's MACs per
 # shower, counted by `multiply_accumulates`, padding included) over what a large matrix
-# product reaches on this CPU in the same arithmetic (`gan3d_lib.gemm_peaks`: FP32 through
+# product reaches on this CPU in the same arithmetic (`gan3d_lib.speed.gemm_peaks`: FP32 through
 # TensorFlow's oneDNN and ONNX Runtime, BF16 through oneDNN, INT8 through ONNX Runtime's
 # `MatMulInteger`), measured independently of the models. A fraction above 100 % can mean
 # that the model does fewer operations than counted (a convolution algorithm such as
@@ -259,7 +259,7 @@ glue("best_fp32_name", best_fp32["name"], display=False)
 # %% [markdown]
 # ## Where the time goes
 #
-# Each runtime's own profiler (`gan3d_lib.profiles`, also `gan3d bench --profile`): for the
+# Each runtime's own profiler (`gan3d_lib.speed.profiles`, also `gan3d bench --profile`): for the
 # TensorFlow graphs, oneDNN's log of every primitive it executed, with its kernel and its
 # convolution algorithm, and the rest of the wall time as "outside oneDNN"; for ONNX Runtime
 # its per-node profiler. Paper size at batch {glue:text}`profile_batch`, {glue:text}`cores`

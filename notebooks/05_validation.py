@@ -50,7 +50,7 @@ n_eval = 0  # held-out Monte Carlo showers; every artefact generates as many, 0 
 n_bootstrap = 0  # resamplings of the held-out showers for the classifier errors, 0 takes the preset value
 seed = 1  # seed of every random draw in this chapter
 artefacts_dir = "data/artefacts"  # artefact folders written by chapter 3
-mc_tuning = "fitted"  # Monte Carlo the generator is judged against, the one it learned from (gan3d_lib.mc_tuning.TUNINGS)
+mc_tuning = "fitted"  # Monte Carlo the generator is judged against, the one it learned from (gan3d_lib.data.mc_tuning.TUNINGS)
 results_dir = "results"  # where results/05_validation.json is written
 
 # %% tags=["hide-input"]
@@ -64,19 +64,23 @@ import numpy as np
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib import observables as obs
-from gan3d_lib import gate, plotting, presets, validation
-from gan3d_lib.artefact_validation import (artefact_names, per_bin_rows, score_row, fp32_row, status_rows, summarise,
+from gan3d_lib.physics import observables as obs
+from gan3d_lib.physics.geometry import HITS_THRESHOLD_GEV
+from gan3d_lib.precision import gate
+from gan3d_lib.book import plotting, presets
+from gan3d_lib.validation import validation
+from gan3d_lib.precision.artefact_validation import (artefact_names, per_bin_rows, score_row, fp32_row, status_rows, summarise,
                                            validate_artefacts)
-from gan3d_lib.artefacts import load_artefact
-from gan3d_lib.datasets import ensure_mc_dataset
-from gan3d_lib.mc import ShowerSimulator
-from gan3d_lib.mc_tuning import named_tuning
-from gan3d_lib.io import read_showers
-from gan3d_lib.results import read_results, write_results
-from gan3d_lib.shower_facts import GENERATOR_GOALS, facts_by_energy_bin, goal_display_rows, goal_rows
-from gan3d_lib.tables import markdown_table
-from gan3d_lib.verdicts import conclusion_text, gate_verdicts
+from gan3d_lib.precision.artefacts import load_artefact
+from gan3d_lib.data.datasets import ensure_mc_dataset
+from gan3d_lib.data.mc import ShowerSimulator
+from gan3d_lib.data.mc_tuning import named_tuning
+from gan3d_lib.data.io import read_showers
+from gan3d_lib.core.results import read_results, write_results
+from gan3d_lib.physics.shower_facts import GENERATOR_GOALS, facts_by_energy_bin, goal_rows
+from gan3d_lib.book.shower_text import goal_display_rows
+from gan3d_lib.core.tables import markdown_table
+from gan3d_lib.book.verdicts import conclusion_text, gate_verdicts
 
 params = presets.resolve("05_validation", preset, n_eval=n_eval, n_bootstrap=n_bootstrap)
 plotting.use_style()
@@ -105,7 +109,7 @@ counts = np.bincount(obs.energy_bin_index(mc.energies_gev, obs.DEFAULT_ENERGY_BI
 display(Markdown(markdown_table([{"bin": b, "n": int(c)} for b, c in zip(bin_labels, counts)],
                                 {"bin": "primary energy", "n": "Monte Carlo showers"})))
 glue("n_eval", n, display=False)
-glue("hits_threshold_mev", 1e3 * validation.HITS_THRESHOLD_GEV, display=False)
+glue("hits_threshold_mev", 1e3 * HITS_THRESHOLD_GEV, display=False)
 results["n_eval"] = n
 results["showers_per_energy_bin"] = dict(zip(bin_labels, counts.tolist()))
 
@@ -159,7 +163,7 @@ plt.show()
 # %% [markdown]
 # ## Shower facts per energy bin
 #
-# The per-shower facts of chapters 1 and 2 (`gan3d_lib.shower_facts`) that chapter 2 holds
+# The per-shower facts of chapters 1 and 2 (`gan3d_lib.physics.shower_facts`) that chapter 2 holds
 # the generator to, for the FP32 generator and the Monte Carlo in each energy bin:
 
 # %%
@@ -256,7 +260,7 @@ plt.show()
 # %% [markdown]
 # Chapter 2 takes the FP32 generator's high-level AUC apart, on its own sample: the AUC given $E_p$ and one group of
 # features at a time, and again after the showers' layer energies are given an independent Monte Carlo sample's
-# distribution (`gan3d_lib.auc_breakdown`).
+# distribution (`gan3d_lib.validation.auc_breakdown`).
 
 # %% [markdown]
 # ## Fréchet and kernel physics distances
@@ -349,7 +353,7 @@ results["against_fp32"] = {"floor": floor_fp32, **vs_fp32}
 # %% [markdown]
 # ## Conclusion
 #
-# The verdicts come from the physics gate of chapter 3 (`gan3d_lib.gate.precision_gate`),
+# The verdicts come from the physics gate of chapter 3 (`gan3d_lib.precision.gate.precision_gate`),
 # with the sample size, seed and thresholds chapter 3 recorded: each artefact against FP32
 # on the same latent vectors, per energy bin, sampling fraction within 1 %, hits within 2 %,
 # the cell-energy spectrum and the hits histogram within twice their floor, and classifier

@@ -17,7 +17,7 @@
 #
 # The study quotes eight figures: two speed-ups from the model and its precision, one from
 # running several streams, two against Geant4, a memory reduction, a shower-shape MSE and
-# "no loss of physics". Each is held in `gan3d_lib.claims` with the document and slide or
+# "no loss of physics". Each is held in `gan3d_lib.book.claims` with the document and slide or
 # figure it comes from, all measured by the study on an Intel Xeon Platinum 8280 (2 x 28
 # cores) with the CERN data. This page puts each beside what chapters 3, 4 and 5 measured on
 # the reader's machine and gives a verdict computed from their results files: *reproduced*
@@ -43,10 +43,10 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib import plotting
-from gan3d_lib.claims import SPEED_TOLERANCE, claim_verdicts
-from gan3d_lib.results import read_results, write_results
-from gan3d_lib.tables import markdown_table
+from gan3d_lib.book import plotting
+from gan3d_lib.book.claims import SPEED_TOLERANCE, claim_verdicts
+from gan3d_lib.core.results import read_results, write_results
+from gan3d_lib.core.tables import markdown_table
 
 plotting.use_style()
 chapters = {stem: read_results(p) if (p := Path(results_dir) / f"{stem}.json").exists() else None
@@ -85,7 +85,7 @@ write_results(Path(results_dir) / "06_claims.json", {"claims": {r["key"]: r for 
 # Of the study's {glue:text}`n_claims` figures, {glue:text}`n_reproduced` are reproduced on
 # this machine (the table says which, and by how much the others miss). The study's MSE
 # definition was not published; this book defines its own
-# (`gan3d_lib.observables.shower_shape_mse`, in percent squared of the normalised mean x, y
+# (`gan3d_lib.physics.observables.shower_shape_mse`, in percent squared of the normalised mean x, y
 # and z shower shapes), so only ratios between precisions compare.
 #
 # ### What's next?

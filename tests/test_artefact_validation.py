@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gan3d_lib.artefact_validation import (artefact_names, per_bin_rows, plus_minus, status_rows,
+from gan3d_lib.precision.artefact_validation import (artefact_names, per_bin_rows, plus_minus, status_rows,
                                            validate_artefacts)
-from gan3d_lib.mc import simulate_showers
-from gan3d_lib.validation import prepare
+from gan3d_lib.data.mc import simulate_showers
+from gan3d_lib.validation.validation import prepare
 
 
 def test_plus_minus_and_per_bin_rows():
@@ -27,8 +27,8 @@ def test_artefact_names_need_the_fp32_artefact(tmp_path):
 
 def test_fp32_pairing_identical_exports_and_the_fp32_floor(tmp_path):
     pytest.importorskip("keras")
-    from gan3d_lib.models import build_generator
-    from gan3d_lib.quantization import make_artefact
+    from gan3d_lib.models.models import build_generator
+    from gan3d_lib.precision.quantization import make_artefact
 
     gen = build_generator("conv2d", size=0.125, seed=11)
     paths = {}

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gan3d_lib import auc_breakdown as ab
-from gan3d_lib import validation as v
+from gan3d_lib.validation import auc_breakdown as ab
+from gan3d_lib.validation import validation as v
 
 
 @pytest.fixture(scope="module")
 def samples():
     """Three independent Monte Carlo samples of 300 showers (seeds 21-23): (showers, energies) each."""
-    from gan3d_lib.mc import ShowerSimulator
+    from gan3d_lib.data.mc import ShowerSimulator
 
     sim = ShowerSimulator()
     return [sim.simulate(300, seed=s) for s in (21, 22, 23)]

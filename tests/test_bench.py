@@ -6,9 +6,10 @@ import os
 
 import pytest
 
-from gan3d_lib import bench, roofline, speedups
-from gan3d_lib.models import build_generator
-from gan3d_lib.quantization import calibration_latents, make_artefact
+from gan3d_lib.speed import bench, roofline
+from gan3d_lib.book import speedups
+from gan3d_lib.models.models import build_generator
+from gan3d_lib.precision.quantization import calibration_latents, make_artefact
 
 CORES = sorted(os.sched_getaffinity(0))
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gan3d_lib.book import build_html, execute_all, notebook_sources
-from gan3d_lib.claims import STUDY_CLAIMS
+from gan3d_lib.book.runner import build_html, execute_all, notebook_sources
+from gan3d_lib.book.claims import STUDY_CLAIMS
 from make_reference import lookup
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gan3d_lib.book import READS, execute_all
+from gan3d_lib.book.runner import READS, execute_all
 
 pytestmark = pytest.mark.slow
 

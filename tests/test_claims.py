@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gan3d_lib.claims import STUDY_CLAIMS, claim, claim_verdicts
+from gan3d_lib.book.claims import STUDY_CLAIMS, claim, claim_verdicts
 
 MACHINE = {"cpu_model": "Test CPU", "usable_cores": 2, "avx2": True, "avx512_vnni": True}
 

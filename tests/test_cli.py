@@ -2,8 +2,8 @@ import json
 
 import numpy as np
 
-from gan3d_lib.cli import main
-from gan3d_lib.io import read_showers
+from gan3d_lib.cli.parser import main
+from gan3d_lib.data.io import read_showers
 
 
 def test_simulate_then_inspect(tmp_path, capsys):
@@ -65,7 +65,8 @@ def test_quantize_writes_an_artefact_and_tunes_only_int8(tmp_path, capsys):
 
 
 def test_train_passes_every_loss_weight_flag_to_its_config(tmp_path, monkeypatch):
-    from gan3d_lib import cli, training
+    from gan3d_lib.cli import parser as cli
+    from gan3d_lib.training import training
 
     seen = {}
     monkeypatch.setattr(training, "train", lambda config, *a, **k: seen.setdefault("config", config) and [])
@@ -85,8 +86,8 @@ def test_train_passes_every_loss_weight_flag_to_its_config(tmp_path, monkeypatch
 
 
 def test_simulate_with_a_named_tuning(tmp_path):
-    from gan3d_lib.mc import ShowerSimulator
-    from gan3d_lib.mc_tuning import FIRST_FIT
+    from gan3d_lib.data.mc import ShowerSimulator
+    from gan3d_lib.data.mc_tuning import FIRST_FIT
 
     out = tmp_path / "first_fit.h5"
     assert main(["simulate", "--n", "16", "--seed", "5", "--tuning", "first-fit", "--out", str(out), "--quiet"]) == 0

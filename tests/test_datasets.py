@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from gan3d_lib.datasets import ensure_mc_dataset
-from gan3d_lib.io import read_showers
-from gan3d_lib.mc import simulate_showers
-from gan3d_lib.reference import geant4_cpu_s_per_shower
+from gan3d_lib.data.datasets import ensure_mc_dataset
+from gan3d_lib.data.io import read_showers
+from gan3d_lib.data.mc import simulate_showers
+from gan3d_lib.data.reference import geant4_cpu_s_per_shower
 
 
 def test_ensure_mc_dataset_reuses_only_an_identical_file(tmp_path):

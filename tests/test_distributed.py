@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from gan3d_lib.datasets import simulate_to_files
-from gan3d_lib.training import latest_checkpoint
+from gan3d_lib.data.datasets import simulate_to_files
+from gan3d_lib.training.training import latest_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def data(tmp_path_factory):
 
 
 def _cmd(data, out, strategy):
-    return [sys.executable, "-m", "gan3d_lib.cli", "train", "--model", "conv2d", "--size", "0.125",
+    return [sys.executable, "-m", "gan3d_lib.cli.parser", "train", "--model", "conv2d", "--size", "0.125",
             "--epochs", str(EPOCHS), "--batch-size", str(BATCH), "--max-steps-per-epoch", str(STEPS),
             "--n-validation", "64", "--data", str(data[0]), "--validation", str(data[1]), "--out", str(out),
             "--quiet", "--strategy", strategy]
@@ -131,7 +131,7 @@ def test_killed_worker_resumes_and_two_workers_match_one_process(data, two_worke
 
 MIRRORED_TWO_CPUS = ("import sys, tensorflow as tf; cpu = tf.config.list_physical_devices('CPU')[0]; "
                      "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2); "
-                     "from gan3d_lib.cli import main; sys.exit(main(sys.argv[1:]))")
+                     "from gan3d_lib.cli.parser import main; sys.exit(main(sys.argv[1:]))")
 
 
 def test_mirrored_replicas_repeat_the_killed_and_resumed_workers(data, two_workers, tmp_path):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from gan3d_lib.evaluation import compare_at_energies
-from gan3d_lib.mc import ShowerSimulator
+from gan3d_lib.validation.evaluation import compare_at_energies
+from gan3d_lib.data.mc import ShowerSimulator
 
 
 def test_monte_carlo_against_itself_agrees_and_a_shifted_copy_does_not():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gan3d_lib import export
-from gan3d_lib.models import build_generator, latent_vectors
+from gan3d_lib.precision import export
+from gan3d_lib.models.models import build_generator, latent_vectors
 
 
 @pytest.mark.parametrize("size_in,stride,kernel,bias", [(5, 3, 5, True), (15, 2, 5, True), (7, 2, 3, False), (4, 3, 4, True)])

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gan3d_lib import gate
-from gan3d_lib.mc import ShowerSimulator
+from gan3d_lib.precision import gate
+from gan3d_lib.data.mc import ShowerSimulator
 
 
 @pytest.fixture(scope="module")

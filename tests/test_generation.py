@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from distributed import Client, LocalCluster, WorkerPlugin
 
-from gan3d_lib.artefacts import file_sha256
-from gan3d_lib.cli import main
-from gan3d_lib.generation import generate_shards, read_manifest, verify_shards
-from gan3d_lib.io import read_showers
-from gan3d_lib.mc import ShowerSimulator
+from gan3d_lib.precision.artefacts import file_sha256
+from gan3d_lib.cli.parser import main
+from gan3d_lib.speed.generation import generate_shards, read_manifest, verify_shards
+from gan3d_lib.data.io import read_showers
+from gan3d_lib.data.mc import ShowerSimulator
 
 SHARD, N_SHARDS, SEED = 128, 4, 5  # Monte Carlo shards are whole blocks of 128 showers
 N = SHARD * N_SHARDS
@@ -98,8 +98,8 @@ def test_bad_input_gives_clear_errors(tmp_path):
 
 
 def test_gan_artefact_shards_derive_from_seed_and_shard_index(tmp_path):
-    from gan3d_lib.models import build_generator
-    from gan3d_lib.quantization import make_artefact
+    from gan3d_lib.models.models import build_generator
+    from gan3d_lib.precision.quantization import make_artefact
 
     art = make_artefact("keras-fp32", build_generator("conv2d", size=0.125, seed=3), tmp_path / "art",
                         model="conv2d", size=0.125, source="untrained")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gan3d_lib.geometry import SILICON, TUNGSTEN, CalorimeterGeometry
+from gan3d_lib.physics.geometry import SILICON, TUNGSTEN, CalorimeterGeometry
 
 
 def test_default_geometry_is_the_3dgan_calorimeter():

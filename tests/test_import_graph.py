@@ -1,52 +1,102 @@
-"""The library's import graph (module-level and lazy imports alike) has no cycle, and nothing
-imports the command line or the book runner, which sit on top."""
+"""The library's import graph (module-level and lazy imports alike): every import points from a
+subpackage to the same one or one below it in :data:`LAYERS`, so there is no cycle between
+subpackages and nothing imports the book or the command line; no module imports another's
+private names; every library module lives in a subpackage."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 LIB = Path(__file__).resolve().parents[1] / "gan3d_lib"
-TOP = {"gan3d_lib.cli", "gan3d_lib.commands", "gan3d_lib.book"}
+#: the subpackages, lowest first: a module may import from its own subpackage and those before it
+LAYERS = ("core", "physics", "data", "validation", "models", "training", "precision", "speed", "book", "cli")
 
 
-def _module(path: Path) -> str:
-    rel = path.relative_to(LIB.parent).with_suffix("")
+def _module(path: Path, lib: Path) -> str:
+    rel = path.relative_to(lib.parent).with_suffix("")
     parts = list(rel.parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def import_graph() -> dict[str, set[str]]:
-    """{module: modules of gan3d_lib it imports}."""
-    modules = {_module(p): p for p in LIB.rglob("*.py")}
-    graph: dict[str, set[str]] = {m: set() for m in modules}
-    for mod, path in modules.items():
-        package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
-        for node in ast.walk(ast.parse(path.read_text())):
-            targets = []
-            if isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")
-                    anchor = anchor[:len(anchor) - node.level + 1]
-                    base = ".".join([*anchor, base] if base else anchor)
-                targets = [f"{base}.{a.name}" for a in node.names] + [base]
-            elif isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            for t in targets:
-                if t in modules and t != mod:
-                    graph[mod].add(t)
-    return graph
+def _imports(path: Path, mod: str, modules: set[str]) -> tuple[set[str], set[str]]:
+    """(the modules of the library ``mod`` imports, the private names it imports from them)."""
+    package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
+    found: set[str] = set()
+    private: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets = []
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[:len(anchor) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            targets = [f"{base}.{a.name}" for a in node.names] + [base]
+            if base in modules:
+                private |= {f"{base}.{a.name}" for a in node.names
+                            if a.name.startswith("_") and not a.name.startswith("__")}
+        elif isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        found |= {t for t in targets if t in modules and t != mod}
+    return found, private
+
+
+def import_graph(lib: Path = LIB) -> dict[str, set[str]]:
+    """{module: modules of the library it imports}."""
+    modules = {_module(p, lib): p for p in lib.rglob("*.py")}
+    return {mod: _imports(path, mod, set(modules))[0] for mod, path in modules.items()}
+
+
+def layer(module: str) -> int | None:
+    """Index in :data:`LAYERS` of the subpackage ``module`` is in (None for the package itself)."""
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 else None
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Every import that points from a subpackage to one later in :data:`LAYERS`."""
+    return sorted(f"{m} ({LAYERS[layer(m)]}) imports {t} ({LAYERS[layer(t)]})"
+                  for m, targets in graph.items() if layer(m) is not None
+                  for t in targets if layer(t) is not None and layer(t) > layer(m))
+
+
+def test_the_package_lists_the_same_layers():
+    import gan3d_lib
+
+    assert gan3d_lib.LAYERS == LAYERS
+    assert sorted(p.name for p in LIB.iterdir() if (p / "__init__.py").exists()) == sorted(LAYERS)
+
+
+def test_every_module_is_in_a_subpackage():
+    assert [p.name for p in LIB.glob("*.py")] == ["__init__.py"]
+
+
+def test_imports_point_down_the_layers():
+    assert upward_imports(import_graph()) == []
+
+
+def test_the_package_itself_imports_nothing():
+    assert import_graph()["gan3d_lib"] == set()
+
+
+def test_no_module_imports_private_names_of_another():
+    modules = {_module(p, LIB): p for p in LIB.rglob("*.py")}
+    private = set().union(*(_imports(path, mod, set(modules))[1] for mod, path in modules.items()))
+    assert not private, sorted(private)
 
 
 def test_no_cycles():
-    graph = import_graph()
+    """(An import of a module's own package, ``from . import x``, is of the package's submodule, not a cycle.)"""
+    graph = {m: {t for t in targets if not m.startswith(t + ".")} for m, targets in import_graph().items()}
     state: dict[str, int] = {}
 
     def visit(m: str, stack: list[str]) -> None:
         state[m] = 1
         for n in sorted(graph[m]):
-            if state.get(n) == 1 and not (n == "gan3d_lib" or m == "gan3d_lib"):
+            if state.get(n) == 1:
                 raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(n):], n]))
             if n not in state:
                 visit(n, [*stack, n])
@@ -57,7 +107,27 @@ def test_no_cycles():
             visit(m, [m])
 
 
-def test_nothing_imports_the_command_line_or_the_book_runner():
-    upward = {(m, t) for m, targets in import_graph().items() for t in targets & TOP if m not in TOP}
-    upward |= {(m, t) for m, targets in import_graph().items() for t in targets if t == 'gan3d_lib.cli' and m != 'gan3d_lib.cli'}
-    assert not upward, upward
+# The test of the test: a library with one upward import is reported.
+
+def _tiny_library(root: Path, upward: bool) -> Path:
+    lib = root / "gan3d_lib"
+    for sub in ("core", "physics", "cli"):
+        (lib / sub).mkdir(parents=True)
+        (lib / sub / "__init__.py").write_text("")
+    (lib / "__init__.py").write_text("")
+    (lib / "core" / "atomic.py").write_text("import os\n")
+    (lib / "cli" / "parser.py").write_text("from ..physics.geometry import SIZE\nfrom ..core import atomic\n")
+    body = "def late():\n    from ..cli.parser import main\n" if upward else "from ..core.atomic import os\n"
+    (lib / "physics" / "geometry.py").write_text(f"SIZE = 25\n\n\n{body}")
+    return lib
+
+
+@pytest.mark.parametrize("upward", [False, True])
+def test_a_deliberate_upward_import_is_reported(tmp_path, upward):
+    found = upward_imports(import_graph(_tiny_library(tmp_path, upward)))
+    assert found == (["gan3d_lib.physics.geometry (physics) imports gan3d_lib.cli.parser (cli)"] if upward else [])
+
+
+def test_a_synthetic_upward_edge_is_reported():
+    graph = {"gan3d_lib.core.tables": {"gan3d_lib.book.plotting"}, "gan3d_lib.book.plotting": {"gan3d_lib.core.tables"}}
+    assert upward_imports(graph) == ["gan3d_lib.core.tables (core) imports gan3d_lib.book.plotting (book)"]

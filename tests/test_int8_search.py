@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from gan3d_lib.int8_search import map_layers, search
-from gan3d_lib.quant_config import QuantConfig
+from gan3d_lib.speed.int8_search import map_layers, search
+from gan3d_lib.precision.quant_config import QuantConfig
 
 LAYERS = ["a", "b", "c", "d", "e"]
 DAMAGE = {"a": 0.1, "b": 3.0, "c": 0.2, "d": 5.0, "e": 0.3}  # worst gate ratio with that layer alone in INT8
@@ -73,7 +73,7 @@ def test_map_layers_by_graph_position():
 
 
 def test_default_space_varies_one_setting_at_a_time_from_bucketed_calibration():
-    from gan3d_lib.int8_search import default_space
+    from gan3d_lib.speed.int8_search import default_space
 
     for backend in ("onnx-int8", "openvino-int8", "inc-int8"):
         space = default_space(backend, 64, energy_buckets=(2, 20, 500))
@@ -104,7 +104,7 @@ def test_sensitivity_takes_at_most_its_share_and_unmeasured_layers_rank_output_s
 
 
 def test_stale_searched_artefacts_of_unsearched_backends_are_removed(tmp_path):
-    from gan3d_lib.int8_search import remove_stale_searches
+    from gan3d_lib.speed.int8_search import remove_stale_searches
 
     for name in ("onnx-int8-tuned", "inc-int8-tuned", "inc-int8"):
         (tmp_path / name).mkdir()

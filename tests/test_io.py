@@ -4,7 +4,7 @@ import h5py
 import numpy as np
 import pytest
 
-from gan3d_lib.io import (ShowerFileError, inspect_shower_file, iter_shower_batches, read_showers,
+from gan3d_lib.data.io import (ShowerFileError, inspect_shower_file, iter_shower_batches, read_showers,
                           write_showers)
 
 

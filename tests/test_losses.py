@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("keras")
 
-from gan3d_lib import losses  # noqa: E402
-from gan3d_lib import observables as obs  # noqa: E402
-from gan3d_lib.mc import simulate_showers  # noqa: E402
-from gan3d_lib.validation import HITS_THRESHOLD_GEV  # noqa: E402
+from gan3d_lib.models import losses  # noqa: E402
+from gan3d_lib.physics import observables as obs  # noqa: E402
+from gan3d_lib.data.mc import simulate_showers  # noqa: E402
+from gan3d_lib.physics.geometry import HITS_THRESHOLD_GEV  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_transverse_error_matches_the_x_and_y_profiles(sample):
 
 
 def test_shower_moments_match_the_shower_facts(sample):
-    from gan3d_lib.shower_facts import shower_facts
+    from gan3d_lib.physics.shower_facts import shower_facts
 
     showers, energies = sample
     m = _np(losses.shower_moments(showers)).mean(axis=0)

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from scipy.integrate import dblquad
 
-from gan3d_lib import observables as obs
-from gan3d_lib.datasets import shard_plan, simulate_to_files
-from gan3d_lib.io import read_showers
-from gan3d_lib.mc import BLOCK_SIZE, ShowerSimulator, _corner_integral, cell_fractions, simulate_showers
-from gan3d_lib.reference import GEANT4_REFERENCE, compare_to_geant4
+from gan3d_lib.physics import observables as obs
+from gan3d_lib.data.datasets import shard_plan, simulate_to_files
+from gan3d_lib.data.io import read_showers
+from gan3d_lib.data.mc import BLOCK_SIZE, ShowerSimulator, _corner_integral, cell_fractions, simulate_showers
+from gan3d_lib.data.reference import GEANT4_REFERENCE, compare_to_geant4
 
 
 def test_corner_integral_matches_numerical_integration():
@@ -92,7 +92,7 @@ def test_monte_carlo_reproduces_geant4_table():
 
 
 def test_log_uniform_spectrum_is_flat_in_log_energy_and_seeded():
-    from gan3d_lib.mc import ShowerSimulator
+    from gan3d_lib.data.mc import ShowerSimulator
 
     sim = ShowerSimulator()
     a, e = sim.simulate(512, seed=8, spectrum="log-uniform")

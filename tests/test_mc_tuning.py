@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gan3d_lib.mc import ShowerTuning
-from gan3d_lib.mc_tuning import (DEPTH_SPREAD_PARAMETERS, FIRST_FIT, RESPONSE_PARAMETERS, SHAPE_PARAMETERS, START,
+from gan3d_lib.data.mc import ShowerTuning
+from gan3d_lib.data.mc_tuning import (DEPTH_SPREAD_PARAMETERS, FIRST_FIT, RESPONSE_PARAMETERS, SHAPE_PARAMETERS, START,
                                  TOLERANCES, fit_depth_spread, mc_facts, named_tuning, normalised_residuals,
                                  parameter_table, residual_table)
-from gan3d_lib.reference import GEANT4_SHOWER_FACTS
+from gan3d_lib.data.reference import GEANT4_SHOWER_FACTS
 
 RECORD = Path(__file__).resolve().parents[1] / "data" / "mc_tuning.json"
 FIRST_RECORD = RECORD.with_name("mc_tuning_first_fit.json")

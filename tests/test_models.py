@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gan3d_lib import models
+from gan3d_lib.models import models
 
 
 @pytest.mark.parametrize("kind,expected", [("conv3d", 872_948), ("conv2d", 2_055_324)])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gan3d_lib import observables as obs
+from gan3d_lib.physics import observables as obs
 
 
 def _point_showers():

@@ -1,8 +1,8 @@
 import numpy as np
 from matplotlib.figure import Figure
 
-from gan3d_lib import observables as obs
-from gan3d_lib import plotting
+from gan3d_lib.physics import observables as obs
+from gan3d_lib.book import plotting
 
 
 def test_every_plot_returns_a_figure_with_units(mc_sample):
@@ -29,7 +29,7 @@ def test_every_plot_returns_a_figure_with_units(mc_sample):
 def test_validation_plots(mc_sample):
     import matplotlib.pyplot as plt
 
-    from gan3d_lib import validation
+    from gan3d_lib.validation import validation
 
     showers, energies = mc_sample
     plotting.use_style()
@@ -87,7 +87,7 @@ def test_benchmark_figures_draw_every_artefact_and_config():
 
 
 def test_facts_claims_and_profile_figures():
-    from gan3d_lib.mc_tuning import TOLERANCES
+    from gan3d_lib.data.mc_tuning import TOLERANCES
 
     rows = [{"energy_gev": e, "fact": "hits", "Geant4": 100.0 * e, "MC": 95.0 * e, "MC/Geant4": 0.95} for e in (10, 100)]
     fig = plotting.plot_facts_against_reference(rows, reference="Geant4", samples=["MC"], labels={"hits": "hits"},

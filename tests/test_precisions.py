@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from gan3d_lib.artefacts import BACKENDS, HardwareUnsupported
-from gan3d_lib.precisions import (GATE_CANDIDATES, LABELS, SIZE_BACKENDS, WRITTEN_BACKENDS, fp32_counterpart, gate_artefacts,
+from gan3d_lib.precision.artefacts import BACKENDS, HardwareUnsupported
+from gan3d_lib.book.precisions import (GATE_CANDIDATES, LABELS, SIZE_BACKENDS, WRITTEN_BACKENDS, fp32_counterpart, gate_artefacts,
                                   mse_rows, op_table_rows, size_rows)
 
 
@@ -50,7 +50,7 @@ def test_every_written_backend_has_a_label_or_is_fp32(backend):
 
 
 def test_calibration_label_names_every_setting():
-    from gan3d_lib.precisions import calibration_label
+    from gan3d_lib.book.precisions import calibration_label
 
     assert calibration_label({"calibration": "minmax", "per_channel": True, "asymmetric_activations": True,
                               "energy_buckets": [2, 20, 100, 250, 500]}) == \

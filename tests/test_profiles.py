@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gan3d_lib.profiles import kernel_precision_ms, op_profile, parse_onednn_verbose, profile_table
+from gan3d_lib.speed.profiles import kernel_precision_ms, op_profile, parse_onednn_verbose, profile_table
 
 LINES = [
     "onednn_verbose,v1,info,oneDNN v3.7.3 (commit N/A)",
@@ -30,8 +30,8 @@ def test_parse_onednn_verbose_sums_time_by_kind_implementation_and_algorithm():
 @pytest.fixture(scope="module")
 def artefacts(tmp_path_factory):
     pytest.importorskip("keras")
-    from gan3d_lib.models import build_generator
-    from gan3d_lib.quantization import make_artefact
+    from gan3d_lib.models.models import build_generator
+    from gan3d_lib.precision.quantization import make_artefact
 
     root = tmp_path_factory.mktemp("prof")
     gen = build_generator("conv2d", size=0.125, seed=3)
@@ -64,8 +64,8 @@ def test_each_runtime_profiles_or_says_why_not(artefacts):
 
 
 def test_cli_bench_profile_prints_the_table(artefacts, capsys, tmp_path):
-    from gan3d_lib.cli import main
-    from gan3d_lib.results import read_results
+    from gan3d_lib.cli.parser import main
+    from gan3d_lib.core.results import read_results
 
     out = tmp_path / "profile.json"
     assert main(["bench", "--profile", "--artefacts", str(artefacts["onnx-fp32"]), "--batch", "2", "--threads", "1",

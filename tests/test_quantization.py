@@ -11,11 +11,11 @@ import sys
 import numpy as np
 import pytest
 
-from gan3d_lib import artefacts, quantization
-from gan3d_lib.artefacts import BACKENDS, HardwareUnsupported, load_artefact
-from gan3d_lib.models import build_generator, latent_energy_gev, latent_vectors
-from gan3d_lib.op_precision import op_precision_table
-from gan3d_lib.results import machine_info
+from gan3d_lib.precision import artefacts, quantization
+from gan3d_lib.precision.artefacts import BACKENDS, HardwareUnsupported, load_artefact
+from gan3d_lib.models.models import build_generator, latent_energy_gev, latent_vectors
+from gan3d_lib.precision.op_precision import op_precision_table
+from gan3d_lib.core.results import machine_info
 
 pytestmark = pytest.mark.slow
 TF_INT8_RUNS = machine_info()["avx512f"]  # oneDNN INT8 kernels in stock TensorFlow need AVX-512
@@ -23,7 +23,7 @@ CALIBRATION = quantization.calibration_latents(32, seed=3)
 
 _RELOAD = """
 import json, sys, numpy as np
-from gan3d_lib.artefacts import load_artefact
+from gan3d_lib.precision.artefacts import load_artefact
 art = load_artefact(sys.argv[1])
 ref = art.reference()
 got = art.generate_from_latent(ref["latent"])
@@ -145,7 +145,7 @@ def test_openvino_int8_keeps_its_pinned_precision_and_has_int8_weights(written):
 
 
 def test_openvino_int8_with_bf16_float_layers_says_so_and_runs_it(tiny_generator, tmp_path):
-    from gan3d_lib.openvino_artefacts import bf16_offered
+    from gan3d_lib.precision.openvino_artefacts import bf16_offered
 
     cfg = quantization.QuantConfig(fp32_ops=tuple(quantization.quantizable_layers("openvino-int8", tiny_generator)[-3:]),
                                    float_precision="bf16")
@@ -162,7 +162,7 @@ def test_openvino_int8_with_bf16_float_layers_says_so_and_runs_it(tiny_generator
 
 @pytest.mark.parametrize("backend", ["keras-fp32", "tf-graph-fp32", "onnx-fp32", "openvino-fp32", "tflite-fp32"])
 def test_a_generator_with_every_head_exports_to_every_fp32_runtime(backend, tmp_path):
-    from gan3d_lib.models import ENERGY_SCALE_MAX_LN, SMALL_CELL_INIT_LN_MEV, transfer_weights
+    from gan3d_lib.models.models import ENERGY_SCALE_MAX_LN, SMALL_CELL_INIT_LN_MEV, transfer_weights
 
     headed = build_generator("conv2d", size=0.125, seed=12, small_cell_head=True, energy_scale_head=True,
                              depth_fluctuation_head=True)
@@ -183,7 +183,7 @@ def test_a_generator_with_every_head_exports_to_every_fp32_runtime(backend, tmp_
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if not b.endswith("fp32")])
 def test_a_generator_with_every_head_writes_and_runs_every_reduced_precision_artefact(backend, tmp_path):
-    from gan3d_lib.models import transfer_weights
+    from gan3d_lib.models.models import transfer_weights
 
     headed = build_generator("conv2d", size=0.125, seed=12, small_cell_head=True, energy_scale_head=True,
                              depth_fluctuation_head=True)

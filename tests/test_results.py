@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from gan3d_lib.results import SCHEMA_VERSION, machine_info, read_results, write_results
-from gan3d_lib.tables import markdown_table
+from gan3d_lib.core.results import SCHEMA_VERSION, machine_info, read_results, write_results
+from gan3d_lib.core.tables import markdown_table
 
 
 def test_results_json_records_numbers_settings_and_versions(tmp_path):
@@ -40,7 +40,7 @@ def test_package_exposes_submodules_lazily():
     import gan3d_lib
 
     assert "mc" in dir(gan3d_lib)
-    assert gan3d_lib.observables.total_energy is not None
+    assert gan3d_lib.physics.observables.total_energy is not None
     import pytest as _pytest
 
     with _pytest.raises(AttributeError, match="submodules"):

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gan3d_lib import models
-from gan3d_lib.evaluation import compare_at_energies
-from gan3d_lib.training import generate_showers, load_generator, training_stages
+from gan3d_lib.models import models
+from gan3d_lib.validation.evaluation import compare_at_energies
+from gan3d_lib.models.inference import generate_showers
+from gan3d_lib.training.training import load_generator, training_stages
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "weights" / "conv2d_lite_stage14"
 
@@ -52,9 +53,9 @@ def goals():
     Monte Carlo: 200 showers uniform within each bin."""
     import numpy as np
 
-    from gan3d_lib import observables as obs
-    from gan3d_lib.mc import ShowerSimulator
-    from gan3d_lib.shower_facts import GENERATOR_GOALS, facts_by_energy_bin, goal_rows
+    from gan3d_lib.physics import observables as obs
+    from gan3d_lib.data.mc import ShowerSimulator
+    from gan3d_lib.physics.shower_facts import GENERATOR_GOALS, facts_by_energy_bin, goal_rows
 
     edges = obs.DEFAULT_ENERGY_BINS_GEV
     rng = np.random.default_rng(91)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gan3d_lib.reference import GEANT4_SHOWER_FACTS
-from gan3d_lib.shower_facts import FACTS, facts_table, shower_facts
+from gan3d_lib.data.reference import GEANT4_SHOWER_FACTS
+from gan3d_lib.physics.shower_facts import FACTS, facts_table, shower_facts
 
 
 def test_facts_of_hand_made_showers():
@@ -33,7 +33,8 @@ def test_table_ratios_against_the_reference():
 
 
 def test_goal_rows_display_and_summary_name_each_missed_goal():
-    from gan3d_lib.shower_facts import goal_display_rows, goal_rows, goal_summary
+    from gan3d_lib.book.shower_text import goal_display_rows, goal_summary
+    from gan3d_lib.physics.shower_facts import goal_rows
 
     sample = {"2-20 GeV": {"hits": 80.0, "layer0_pct": 0.5}, "20-100 GeV": {"hits": 100.0, "layer0_pct": 0.1}}
     reference = {"2-20 GeV": {"hits": 100.0, "layer0_pct": 0.2}, "20-100 GeV": {"hits": 101.0, "layer0_pct": 0.1}}
@@ -49,7 +50,7 @@ def test_goal_rows_display_and_summary_name_each_missed_goal():
 
 
 def test_latent_conditioning_rows_read_each_samples_energy_spread_and_the_latents_five_percent():
-    from gan3d_lib.shower_facts import latent_conditioning_rows
+    from gan3d_lib.book.shower_text import latent_conditioning_rows
 
     rng = np.random.default_rng(3)
     energies = np.repeat([10.0, 50.0, 200.0, 400.0], 200)
@@ -65,7 +66,7 @@ def test_latent_conditioning_rows_read_each_samples_energy_spread_and_the_latent
 
 
 def test_resolution_rows_and_sampling_fraction_by_bin_read_each_showers_own_response():
-    from gan3d_lib.shower_facts import resolution_rows, sampling_fraction_by_bin
+    from gan3d_lib.physics.shower_facts import resolution_rows, sampling_fraction_by_bin
 
     rng = np.random.default_rng(5)
     energies = np.repeat([10.0, 50.0, 200.0, 400.0], 300)
@@ -82,7 +83,8 @@ def test_resolution_rows_and_sampling_fraction_by_bin_read_each_showers_own_resp
 
 
 def test_classifier_goal_text_names_each_branch():
-    from gan3d_lib.shower_facts import CLASSIFIER_AUC_GOAL, classifier_goal_text
+    from gan3d_lib.book.shower_text import classifier_goal_text
+    from gan3d_lib.physics.shower_facts import CLASSIFIER_AUC_GOAL
 
     assert classifier_goal_text(0.99, 0.90).endswith("the goal is met.")
     missed = classifier_goal_text(1.0, 0.99994)
@@ -91,7 +93,8 @@ def test_classifier_goal_text_names_each_branch():
 
 
 def test_barycentre_spread_rows_read_each_samples_depth_fluctuation_and_the_text_each_branch():
-    from gan3d_lib.shower_facts import barycentre_spread_rows, spread_ratio_text
+    from gan3d_lib.book.shower_text import spread_ratio_text
+    from gan3d_lib.physics.shower_facts import barycentre_spread_rows
 
     rng = np.random.default_rng(6)
     energies = np.repeat([10.0, 50.0, 200.0, 400.0], 200)
@@ -114,7 +117,7 @@ def test_barycentre_spread_rows_read_each_samples_depth_fluctuation_and_the_text
 
 
 def test_single_feature_text_names_the_best_features_and_counts_those_above_the_floor():
-    from gan3d_lib.shower_facts import single_feature_text
+    from gan3d_lib.book.shower_text import single_feature_text
 
     text = single_feature_text({"a": 0.6, "b": 0.9, "c": 0.8, "d": 0.55}, {"a": 0.52, "b": 0.58, "c": 0.5, "d": 0.51},
                                top=2)

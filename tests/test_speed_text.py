@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gan3d_lib.speed_text import compare_sentence, conv3d_paragraph, int8_paragraph, noise_of
+from gan3d_lib.book.speed_text import compare_sentence, conv3d_paragraph, int8_paragraph, noise_of
 
 CAUSE_WORDS = ("because", "due to", "caused", "better tuned")
 
@@ -48,7 +48,7 @@ def _profile(wall, ops, algs=None):
 
 
 def test_profile_paragraph_names_the_largest_differences_and_winograd_only_if_logged():
-    from gan3d_lib.speed_text import profile_paragraph
+    from gan3d_lib.book.speed_text import profile_paragraph
 
     a = _profile(10.0, {"convolution": 6.0, "outside oneDNN": 3.0, "reorder": 1.0}, {"convolution_direct": 8})
     b = _profile(20.0, {"convolution": 7.0, "outside oneDNN": 12.0, "reorder": 1.0}, {"convolution_winograd": 2})
@@ -62,7 +62,7 @@ def test_profile_paragraph_names_the_largest_differences_and_winograd_only_if_lo
 
 
 def test_spread_sentence_counts_each_outcome():
-    from gan3d_lib.speed_text import spread_sentence
+    from gan3d_lib.book.speed_text import spread_sentence
 
     rows = [{"runtime": "tf", "threads": 1, "ratio": 0.5}, {"runtime": "onnx", "threads": 2, "ratio": 1.02},
             {"runtime": "openvino", "threads": 2, "ratio": 1.8}]

@@ -13,13 +13,13 @@ import time
 import numpy as np
 import pytest
 
-from gan3d_lib.datasets import simulate_to_files
-from gan3d_lib import observables as obs
-from gan3d_lib.io import read_showers
-from gan3d_lib.models import DEPTH_SHIFT_INIT_LN, DEPTH_STRETCH_INIT_LN
-from gan3d_lib.validation import HITS_THRESHOLD_GEV
-from gan3d_lib.training import (TrainConfig, build_training, generate_showers, latest_checkpoint, load_generator, train,
-                                training_stages)
+from gan3d_lib.data.datasets import simulate_to_files
+from gan3d_lib.physics import observables as obs
+from gan3d_lib.data.io import read_showers
+from gan3d_lib.models.models import DEPTH_SHIFT_INIT_LN, DEPTH_STRETCH_INIT_LN
+from gan3d_lib.physics.geometry import HITS_THRESHOLD_GEV
+from gan3d_lib.models.inference import generate_showers
+from gan3d_lib.training.training import TrainConfig, build_training, latest_checkpoint, load_generator, train, training_stages
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ def data(tmp_path_factory):
 
 
 def _cmd(data, out):
-    return [sys.executable, "-m", "gan3d_lib.cli", "train", "--model", "conv2d", "--size", "0.125",
+    return [sys.executable, "-m", "gan3d_lib.cli.parser", "train", "--model", "conv2d", "--size", "0.125",
             "--epochs", str(EPOCHS), "--batch-size", str(BATCH), "--max-steps-per-epoch", str(STEPS),
             "--n-validation", "64", "--data", str(data[0]), "--validation", str(data[1]), "--out", str(out), "--quiet"]
 
@@ -170,7 +170,7 @@ def _transverse_error(gen, energies, coeffs, real):
 
 
 def _moments_error(gen, energies, coeffs, real):
-    from gan3d_lib.shower_facts import shower_facts
+    from gan3d_lib.physics.shower_facts import shower_facts
 
     fake, real_facts = shower_facts(generate_showers(gen, energies, seed=5), energies), shower_facts(real, energies)
     keys = ("x_width_cells", "y_width_cells", "layer0_pct")  # what the term compares
@@ -267,7 +267,7 @@ def test_streamed_and_in_memory_training_give_the_same_first_epoch(data, tmp_pat
 
 
 def test_the_streamed_order_keeps_at_most_two_groups_and_visits_every_shower(data):
-    from gan3d_lib.shower_stream import TrainingShowers, epoch_order
+    from gan3d_lib.data.shower_stream import TrainingShowers, epoch_order
 
     order = epoch_order(128, 1, 0, chunk_showers=16, buffer_chunks=3)
     assert sorted(order) == list(range(128))
@@ -298,8 +298,8 @@ def test_select_epoch_last_keeps_the_last_epochs_generator(data, tmp_path):
 def test_a_feature_critic_starts_from_a_discriminator_without_one_and_learns(data, tmp_path):
     import keras
 
-    from gan3d_lib.checkpoints import load_discriminator
-    from gan3d_lib.losses import critic_features
+    from gan3d_lib.training.checkpoints import load_discriminator
+    from gan3d_lib.models.losses import critic_features
 
     small = dict(model="conv2d", size=0.125, batch_size=BATCH, max_steps_per_epoch=2, n_validation=32)
     train(TrainConfig(epochs=1, **small), data[0], data[1], tmp_path / "a", progress=False)

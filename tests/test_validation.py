@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from gan3d_lib import observables as obs
-from gan3d_lib import distances
-from gan3d_lib import validation as v
+from gan3d_lib.physics import observables as obs
+from gan3d_lib.physics.geometry import HITS_THRESHOLD_GEV
+from gan3d_lib.validation import distances
+from gan3d_lib.validation import validation as v
 
 
 def _one_cell_shower(x: int, y: int, z: int, e_gev: float) -> np.ndarray:
@@ -39,7 +40,7 @@ def test_width_of_two_equal_cells_is_half_their_distance():
 
 
 def test_hits_threshold_is_half_a_mip_in_silicon():
-    assert 0.5e-4 < v.HITS_THRESHOLD_GEV < 2e-4  # 0.5 x 0.05 cm x 2.329 g/cm3 x 1.664 MeV cm2/g
+    assert 0.5e-4 < HITS_THRESHOLD_GEV < 2e-4  # 0.5 x 0.05 cm x 2.329 g/cm3 x 1.664 MeV cm2/g
 
 
 def test_low_level_inputs_keep_the_energy(mc_sample):
@@ -144,7 +145,7 @@ def test_mmd_hand_values_and_kpd():
 
 @pytest.fixture(scope="module")
 def prepared():
-    from gan3d_lib.mc import ShowerSimulator
+    from gan3d_lib.data.mc import ShowerSimulator
 
     sim = ShowerSimulator()
     a, b = sim.simulate(300, seed=21), sim.simulate(300, seed=22)
@@ -199,10 +200,10 @@ def test_samples_prepared_differently_are_refused(prepared):
 
 def test_cli_validates_an_artefact_against_monte_carlo(tmp_path, capsys):
     pytest.importorskip("keras")
-    from gan3d_lib.cli import main
-    from gan3d_lib.models import build_generator
-    from gan3d_lib.quantization import make_artefact
-    from gan3d_lib.results import read_results
+    from gan3d_lib.cli.parser import main
+    from gan3d_lib.models.models import build_generator
+    from gan3d_lib.precision.quantization import make_artefact
+    from gan3d_lib.core.results import read_results
 
     art = make_artefact("keras-fp32", build_generator("conv2d", size=0.125, seed=11), tmp_path / "fp32", model="conv2d",
                         size=0.125, source="test")

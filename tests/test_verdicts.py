@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gan3d_lib import isa_check
-from gan3d_lib.verdicts import conclusion_text, gate_verdicts
+from gan3d_lib.precision import isa_check
+from gan3d_lib.book.verdicts import conclusion_text, gate_verdicts
 
 
 @dataclass

@@ -1,0 +1,155 @@
+"""OpenVINO artefacts: the frozen generator graph converted with ``openvino.convert_model``,
+INT8 with NNCF's ``nncf.quantize``, and accuracy-controlled INT8 with
+``nncf.quantize_with_accuracy_control`` judged by the physics gate (:mod:`gan3d_lib.precision.gate`).
+
+OpenVINO runs on any x86 CPU; its INT8 kernels use AVX-512 VNNI or AMX where the CPU has
+them. Every artefact pins its inference precision (see :mod:`gan3d_lib.precision.artefacts`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .quant_config import QuantConfig
+
+__all__ = ["openvino_writer", "convert", "quantize", "accuracy_controlled_int8"]
+
+_RANGE_ESTIMATORS = {"minmax": "MINMAX", "mean_minmax": "MEAN_MINMAX"}
+
+
+def convert(generator: Any) -> Any:
+    """The generator as an ``openvino.Model`` (input (?, 200) latent, output (?, 25, 25, 25) GeV):
+    its frozen TensorFlow graph through tf2onnx (the ``onnx-fp32`` model), because OpenVINO's
+    TensorFlow frontend names the convolutions generically (``Convolution_549``) and the
+    ignored scope of a search names Keras layers."""
+    import tempfile
+
+    import openvino as ov
+
+    from .export import onnx_fp32, quiet_converters
+
+    with tempfile.TemporaryDirectory(prefix="gan3d-ov-") as d:
+        path = Path(d) / "model.onnx"
+        with quiet_converters():
+            onnx_fp32(generator, path)
+        return ov.convert_model(str(path))
+
+
+def _dataset(latent: np.ndarray, batch_size: int = 1):
+    import nncf
+
+    return nncf.Dataset([latent[i:i + batch_size] for i in range(0, len(latent), batch_size)])
+
+
+def _ignored_scope(config: QuantConfig):
+    import nncf
+
+    patterns = [".*/" + re.escape(layer) + "/.*" for layer in config.fp32_ops]
+    return nncf.IgnoredScope(patterns=patterns, validate=False) if patterns else None
+
+
+def _advanced(config: QuantConfig):
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, QuantizationParameters
+    from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
+    return AdvancedQuantizationParameters(
+        disable_bias_correction=not config.bias_correction,
+        activations_range_estimator_params=getattr(RangeEstimatorParametersSet, _RANGE_ESTIMATORS[config.calibration]),
+        weights_quantization_params=None if config.per_channel else QuantizationParameters(per_channel=False))
+
+
+def quantize(model: Any, latent: np.ndarray, config: QuantConfig) -> Any:
+    """NNCF INT8 of an ``openvino.Model`` calibrated on ``latent`` (n, 200) with ``config``."""
+    import nncf
+
+    preset = nncf.QuantizationPreset.MIXED if config.asymmetric_activations else nncf.QuantizationPreset.PERFORMANCE
+    return nncf.quantize(model, _dataset(latent), subset_size=len(latent), fast_bias_correction=True, preset=preset,
+                         ignored_scope=_ignored_scope(config), advanced_parameters=_advanced(config))
+
+
+def bf16_offered() -> bool:
+    """Whether OpenVINO's CPU plugin computes in BF16 on this CPU (AVX-512 BF16 or AMX):
+    its ``OPTIMIZATION_CAPABILITIES`` list 'BF16'."""
+    import openvino as ov
+
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def _save(model, path: Path) -> None:
+    import openvino as ov
+
+    ov.save_model(model, str(path), compress_to_fp16=False)
+
+
+def openvino_writer(backend: str, generator: Any, latent: np.ndarray, config: QuantConfig,
+                    info: dict[str, Any]) -> Callable[[Path], None]:
+    """``write(path)`` of an ``openvino-fp32|bf16|int8`` artefact (see :func:`make_artefact`)."""
+    from .artefacts import OPENVINO_PRECISION
+
+    def write(path: Path) -> None:
+        model = convert(generator)
+        if backend == "openvino-int8":
+            model = quantize(model, latent, config)
+        _save(model, path)
+        info["inference_precision_pinned"] = ("bf16" if backend == "openvino-int8" and config.float_precision == "bf16"
+                                              else OPENVINO_PRECISION[backend])
+
+    return write
+
+
+def accuracy_controlled_int8(generator: Any, out: Any, latent: np.ndarray, judge: Callable[[np.ndarray], Any],
+                             gate_latent: np.ndarray, *, model: str, size: str | float, source: str,
+                             max_iterations: int = 12, batch_size: int = 128) -> Any:
+    """``openvino-int8`` by ``nncf.quantize_with_accuracy_control``: quantize everything (NNCF's
+    ``MIXED`` preset: asymmetric activations, the search's default), then revert the ops NNCF
+    ranks most sensitive to FP32, one group per iteration, until the physics gate passes.
+    ``judge(showers) -> GateResult`` is the gate for showers generated from ``gate_latent``
+    (n, 200); NNCF's metric is :func:`gate.gate_score` and the allowed
+    absolute drop from FP32 is 1 (a score >= 0 passes). Returns (artefact, record)."""
+    import time
+
+    import nncf
+    from nncf.quantization.advanced_parameters import AdvancedAccuracyRestorerParameters
+
+    from .artefacts import OPENVINO_PRECISION, write_artefact
+    from .gate import gate_score
+
+    batches = [gate_latent[i:i + batch_size] for i in range(0, len(gate_latent), batch_size)]
+    calls: list[dict] = []
+
+    def validate(compiled, items) -> tuple[float, None]:
+        items = list(items)
+        if len(items) != len(batches):  # the gate needs the whole paired set; NNCF then ranks by outputs
+            raise ValueError("the physics gate judges the full validation set only")
+        t = time.perf_counter()
+        showers = np.concatenate([np.asarray(compiled([b])[0], np.float32) for b in items])
+        result = judge(showers)
+        score = gate_score(result)
+        calls.append({"score": score, "passed": result.passed, "worst": list(result.worst),
+                      "worst_ratio": result.worst_ratio, "seconds": time.perf_counter() - t})
+        return score, None
+
+    fp32_model = convert(generator)  # NNCF compiles what it validates with inference precision f32
+    t0 = time.perf_counter()
+    quantized = nncf.quantize_with_accuracy_control(
+        fp32_model, _dataset(latent), nncf.Dataset(batches), validate, max_drop=1.0,
+        drop_type=nncf.DropType.ABSOLUTE, subset_size=len(latent), preset=nncf.QuantizationPreset.MIXED,
+        advanced_accuracy_restorer_parameters=AdvancedAccuracyRestorerParameters(max_num_iterations=max_iterations))
+    seconds = time.perf_counter() - t0
+    record = {"validation_calls": calls, "seconds": seconds, "max_iterations": max_iterations,
+              "metric": "gate_score = 1 - worst ratio", "max_drop": 1.0}
+
+    def write(path: Path) -> None:
+        _save(quantized, path)
+
+    art = write_artefact(out, "openvino-int8", write, model=model, size=size, source=source,
+                         settings={"method": "nncf.quantize_with_accuracy_control", "n_calibration": len(latent),
+                                   "asymmetric_activations": True,
+                                   "inference_precision_pinned": OPENVINO_PRECISION["openvino-int8"]},
+                         extra={"accuracy_control": record})
+    return art, record
