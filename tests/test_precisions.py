@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from gan3d_lib.precision.artefacts import BACKENDS, HardwareUnsupported
+from gan3d_lib.core.errors import HardwareUnsupported
+from gan3d_lib.precision.backends import BACKENDS
 from gan3d_lib.book.precisions import (GATE_CANDIDATES, LABELS, SIZE_BACKENDS, WRITTEN_BACKENDS, fp32_counterpart, gate_artefacts,
                                   mse_rows, op_table_rows, size_rows)
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from gan3d_lib.precision import artefacts, quantization
-from gan3d_lib.precision.artefacts import BACKENDS, HardwareUnsupported, load_artefact
+from gan3d_lib.precision.artefacts import HardwareUnsupported, load_artefact
+from gan3d_lib.precision.backends import BACKEND_NAMES, BACKENDS
 from gan3d_lib.models.models import build_generator, latent_energy_gev, latent_vectors
 from gan3d_lib.precision.op_precision import op_precision_table
 from gan3d_lib.core.results import machine_info
@@ -42,10 +43,10 @@ def tiny_generator():
 def written(tiny_generator, tmp_path_factory):
     root = tmp_path_factory.mktemp("artefacts")
     return {b: quantization.make_artefact(b, tiny_generator, root / b, model="conv2d", size=0.125, source="test",
-                                          calibration=CALIBRATION) for b in BACKENDS}
+                                          calibration=CALIBRATION) for b in BACKEND_NAMES}
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
 def test_artefact_reloads_in_a_fresh_process_and_reproduces_its_outputs(written, backend):
     art = written[backend]
     if backend == "openvino-bf16" and not machine_info()["avx512_bf16"]:
@@ -181,7 +182,7 @@ def test_a_generator_with_every_head_exports_to_every_fp32_runtime(backend, tmp_
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * float(expected.max()))
 
 
-@pytest.mark.parametrize("backend", [b for b in BACKENDS if not b.endswith("fp32")])
+@pytest.mark.parametrize("backend", [b for b in BACKEND_NAMES if not b.endswith("fp32")])
 def test_a_generator_with_every_head_writes_and_runs_every_reduced_precision_artefact(backend, tmp_path):
     from gan3d_lib.models.models import transfer_weights
 
@@ -237,7 +238,7 @@ def test_energy_bucketed_int8_runs_each_latent_through_its_buckets_model(tiny_ge
     energies = np.array([3.0, 5.0, 40.0, 300.0, 450.0], np.float32)
     z = latent_vectors(energies, seed=5)
     whole = art.generate_from_latent(z)
-    runner = artefacts._RUNNERS[backend.split("-")[0]]  # noqa: SLF001
+    runner = artefacts._RUNNERS[BACKENDS[backend].runtime]  # noqa: SLF001
     for i, rows in enumerate([[0, 1], [2], [3, 4]]):
         alone = runner(artefacts.bucket_model_path(model, i), art.manifest, None)(z[rows])
         np.testing.assert_array_equal(whole[rows], alone)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from ..precision.backends import INC_INT8, KERAS_FP32, tuned
 
 __all__ = ["Claim", "STUDY_CLAIMS", "SPEED_TOLERANCE", "claim", "claim_verdicts"]
 
@@ -87,7 +88,7 @@ def claim_verdicts(ch3: Mapping | None, ch4: Mapping | None, ch5: Mapping | None
     gate_tuned = n3.get("gate_tuned", {})
     rows = []
 
-    NOT_SEARCHED = "not measured in this run: chapter 3 did not search inc-int8 (its search_backends parameter)"
+    NOT_SEARCHED = f"not measured in this run: chapter 3 did not search {INC_INT8} (its search_backends parameter)"
 
     def add(c: Claim, measured, setting: str, verdict: str) -> None:
         rows.append({**asdict(c), "measured": measured, "setting": setting, "cpu": f"{cpu} ({flags})", "verdict": verdict})
@@ -101,35 +102,35 @@ def claim_verdicts(ch3: Mapping | None, ch4: Mapping | None, ch5: Mapping | None
             add(c, r and r["ours"], r["setting"] if r else "", _ratio_verdict(r["ours"], c.value) if r else missing("4"))
         elif c.key == "int8_speedup":
             r = _speed_row(speedups, "INC INT8 searched against the gate vs FP32 graph", "paper")
-            skipped = n3.get("search_skipped", {}).get("inc-int8") or n3.get("gate_skipped", {}).get("inc-int8")
+            skipped = n3.get("search_skipped", {}).get(INC_INT8) or n3.get("gate_skipped", {}).get(INC_INT8)
             if skipped:
                 add(c, None, "", f"not measurable on this CPU: {skipped}")
-            elif n3 and "inc-int8" not in n3.get("search", {}):
+            elif n3 and INC_INT8 not in n3.get("search", {}):
                 add(c, None, "", NOT_SEARCHED)
             elif r is None:
                 add(c, None, "", missing("4"))
-            elif not gate_tuned.get("inc-int8-tuned", {}).get("passed", False):
+            elif not gate_tuned.get(tuned(INC_INT8), {}).get("passed", False):
                 add(c, r["ours"], r["setting"], "not reproduced: no INC INT8 configuration the search tried passed the "
                     f"physics gate (the fastest, timed here, runs at {r['ours']:.2f}x but fails it)")
             else:
                 add(c, r["ours"], r["setting"], _ratio_verdict(r["ours"], c.value))
         elif c.key == "int8_no_physics_loss":
             verdicts = n5.get("verdicts", {})
-            tuned = {k: v for k, v in verdicts.items() if k.endswith("-tuned")}
-            if not tuned:
+            searched = {k: v for k, v in verdicts.items() if k.endswith("-tuned")}
+            if not searched:
                 add(c, None, "", missing("5") if not n5 else "not measured: no tuned INT8 artefact was made")
             else:
-                passing = sorted(k for k, v in tuned.items() if not v["loses_physics"])
-                add(c, len(passing), f"{len(passing)} of {len(tuned)} tuned INT8 artefacts pass the gate",
+                passing = sorted(k for k, v in searched.items() if not v["loses_physics"])
+                add(c, len(passing), f"{len(passing)} of {len(searched)} tuned INT8 artefacts pass the gate",
                     "reproduced by " + ", ".join(passing) if passing else
                     "not reproduced: every tuned INT8 artefact fails the physics gate")
         elif c.key == "int8_mse_ratio":
             mse = {r["key"]: r for r in n3.get("mse_table", [])}
-            row = mse.get("inc-int8-tuned")
+            row = mse.get(tuned(INC_INT8))
             if row is None:
                 add(c, None, "", missing("3"))
             elif row["ratio"] is None:
-                add(c, None, "", NOT_SEARCHED if "inc-int8" not in n3.get("search", {}) else f"not measured: {row['note']}")
+                add(c, None, "", NOT_SEARCHED if INC_INT8 not in n3.get("search", {}) else f"not measured: {row['note']}")
             else:
                 measured = row["ratio"]
                 add(c, measured, "lite generator, INC INT8 searched / Keras FP32",
@@ -137,12 +138,12 @@ def claim_verdicts(ch3: Mapping | None, ch4: Mapping | None, ch5: Mapping | None
                     else f"not reproduced (INT8 MSE {measured:.3g}x FP32's)")
         elif c.key == "memory_reduction":
             sizes = {r["backend"]: r for r in n3.get("sizes", [])}
-            if "inc-int8" not in sizes:
+            if INC_INT8 not in sizes:
                 add(c, None, "", missing("3"))
             else:
-                measured = sizes["inc-int8"]["paper_ratio"]
-                add(c, measured, f"paper size, Keras FP32 {sizes['keras-fp32']['paper_kb'] / 1e3:.2f} MB / INC INT8 "
-                    f"{sizes['inc-int8']['paper_kb'] / 1e3:.2f} MB", _ratio_verdict(measured, c.value))
+                measured = sizes[INC_INT8]["paper_ratio"]
+                add(c, measured, f"paper size, Keras FP32 {sizes[KERAS_FP32]['paper_kb'] / 1e3:.2f} MB / INC INT8 "
+                    f"{sizes[INC_INT8]['paper_kb'] / 1e3:.2f} MB", _ratio_verdict(measured, c.value))
         elif c.key == "multi_stream":
             stream_rows = [s for s in speedups if s.get("key") == "streams" and s.get("ours") is not None]
             r = stream_rows[-1] if stream_rows else None  # the last row is at the single stream's best batch

@@ -7,38 +7,32 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..precision.artefacts import HardwareUnsupported
+from ..precision.backends import (BACKENDS, BACKEND_NAMES, INC_INT8, KERAS_BF16, KERAS_FP32, ONNX_INT8,
+                                  OPENVINO_ACCURACY_CONTROL, OPENVINO_BF16, OPENVINO_INT8,
+                                  TFLITE_DYNAMIC, TFLITE_FP16, TFLITE_INT8,
+                                  fp32_counterpart, tuned)
 
 __all__ = ["WRITTEN_BACKENDS", "SIZE_BACKENDS", "GATE_CANDIDATES", "ISA_CHECK_BACKENDS", "LABELS",
            "fp32_counterpart", "gate_artefacts", "size_rows", "mse_rows", "search_rows", "fp32_layer_rows",
            "op_table_rows", "calibration_label"]
 
 #: every artefact chapter 3 writes for the lite and the paper-size generator
-WRITTEN_BACKENDS = ("keras-fp32", "keras-bf16", "tf-graph-fp32", "inc-int8", "tflite-fp32", "tflite-fp16",
-                    "tflite-dynamic", "tflite-int8", "onnx-fp32", "onnx-int8", "openvino-fp32", "openvino-bf16",
-                    "openvino-int8")
+WRITTEN_BACKENDS = BACKEND_NAMES
 #: the artefacts whose size chapter 3 tabulates (Keras BF16 stores FP32 weights)
-SIZE_BACKENDS = tuple(b for b in WRITTEN_BACKENDS if b != "keras-bf16")
+SIZE_BACKENDS = tuple(b for b in WRITTEN_BACKENDS if b != KERAS_BF16)
 #: the reduced precisions the physics gate judges, all ops reduced
-GATE_CANDIDATES = ("keras-bf16", "openvino-bf16", "tflite-fp16", "tflite-dynamic", "tflite-int8", "onnx-int8",
-                   "openvino-int8", "inc-int8")
+GATE_CANDIDATES = (KERAS_BF16, OPENVINO_BF16, TFLITE_FP16, TFLITE_DYNAMIC, TFLITE_INT8, ONNX_INT8,
+                   OPENVINO_INT8, INC_INT8)
 #: artefacts whose oneDNN kernels chapter 3 runs with and without an ISA cap
-ISA_CHECK_BACKENDS = ("inc-int8", "openvino-int8", "openvino-bf16", "keras-bf16")
+ISA_CHECK_BACKENDS = (INC_INT8, OPENVINO_INT8, OPENVINO_BF16, KERAS_BF16)
 #: display labels, in the MSE table's order (the study's rows first)
-LABELS = {"keras-fp32": "FP32 (Keras)", "inc-int8-tuned": "INC INT8, searched", "inc-int8": "INC INT8, all ops",
-          "tflite-fp16": "TFLite FP16", "tflite-int8": "TFLite INT8", "keras-bf16": "BF16 (Keras)",
-          "onnx-int8-tuned": "ONNX Runtime INT8, searched", "onnx-int8": "ONNX Runtime INT8, all ops",
-          "openvino-int8-tuned": "OpenVINO INT8, searched", "openvino-int8": "OpenVINO INT8, all ops",
-          "openvino-int8-accuracy-control": "OpenVINO INT8, NNCF accuracy control", "openvino-bf16": "OpenVINO BF16",
-          "tflite-dynamic": "TFLite dynamic range"}
-
-
-def fp32_counterpart(backend: str) -> str:
-    """The FP32 artefact of the same runtime: INC's graphs are TensorFlow graphs
-    (``tf-graph-fp32``); otherwise ``<runtime>-fp32``."""
-    if backend.startswith("inc-"):
-        return "tf-graph-fp32"
-    runtime = backend.split("-", 1)[0]
-    return "tf-graph-fp32" if runtime == "tf" else f"{runtime}-fp32"
+_SEARCHED = {tuned(INC_INT8): "INC INT8, searched", tuned(ONNX_INT8): "ONNX Runtime INT8, searched",
+             tuned(OPENVINO_INT8): "OpenVINO INT8, searched",
+             OPENVINO_ACCURACY_CONTROL: "OpenVINO INT8, NNCF accuracy control"}
+LABELS = {name: _SEARCHED[name] if name in _SEARCHED else BACKENDS[name].label
+          for name in (KERAS_FP32, tuned(INC_INT8), INC_INT8, TFLITE_FP16, TFLITE_INT8, KERAS_BF16, tuned(ONNX_INT8),
+                       ONNX_INT8, tuned(OPENVINO_INT8), OPENVINO_INT8, OPENVINO_ACCURACY_CONTROL, OPENVINO_BF16,
+                       TFLITE_DYNAMIC)}
 
 
 def gate_artefacts(artefacts: Mapping[str, Any], latents: Any, reference: Any) -> tuple[dict, dict[str, str]]:
@@ -66,7 +60,7 @@ def mse_rows(scores: Mapping[str, Mapping], skipped: Mapping[str, str], labels: 
     """The MSE table (:func:`evaluation.score_artefacts` scores): label, key, MSE, MSE over
     FP32's, SF over the Monte Carlo's and a note for what did not run (from the score's
     error, or ``skipped`` {backend: why} for searches that were not run)."""
-    fp32 = scores["keras-fp32"]["mse"]
+    fp32 = scores[KERAS_FP32]["mse"]
     rows = []
     for key, label in labels.items():
         if key in scores:

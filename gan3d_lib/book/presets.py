@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..precision.backends import INC_INT8, ONNX_INT8, OPENVINO_INT8
+
 __all__ = ["PRESETS", "resolve"]
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -22,10 +24,11 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "03_quantization": {
         # ci searches two backends: a Neural Compressor trial (four INC runs in a child process) takes ~25 s
         "ci": {"n_eval": 300, "n_calibration": 64, "max_trials": 5, "search_minutes": 1.0, "gate_n": 400,
-               "gate_bootstrap": 20, "ac_iterations": 2, "isa_seconds": 0.5, "search_backends": "onnx-int8,openvino-int8"},
+               "gate_bootstrap": 20, "ac_iterations": 2, "isa_seconds": 0.5,
+               "search_backends": ",".join((ONNX_INT8, OPENVINO_INT8))},
         "default": {"n_eval": 2000, "n_calibration": 256, "max_trials": 45, "search_minutes": 6.0, "gate_n": 1000,
                     "gate_bootstrap": 50, "ac_iterations": 8, "isa_seconds": 2.0,
-                    "search_backends": "onnx-int8,openvino-int8,inc-int8"},
+                    "search_backends": ",".join((ONNX_INT8, OPENVINO_INT8, INC_INT8))},
     },
     "04_inference": {
         "ci": {"seconds_per_point": 0.2, "rounds": 3, "batch_sizes": "1,32", "paper_batch_sizes": "4",

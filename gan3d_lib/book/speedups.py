@@ -10,6 +10,9 @@ from typing import Any
 
 from ..speed.bench import paired_ratio, ratio
 from .claims import claim
+from ..precision.backends import (INC_INT8, KERAS_BF16, KERAS_FP32, ONNX_FP32, ONNX_INT8, OPENVINO_BF16, OPENVINO_FP32,
+                                  OPENVINO_INT8, TFLITE_DYNAMIC, TFLITE_FP16, TFLITE_FP32,
+                                  TFLITE_INT8, TF_GRAPH_FP32, tuned)
 
 __all__ = ["PRECISION_COMPARISONS", "search_gate", "speedup_table", "export_difference", "conv2d_over_conv3d"]
 
@@ -17,18 +20,18 @@ __all__ = ["PRECISION_COMPARISONS", "search_gate", "speedup_table", "export_diff
 #: (row label, numerator backend, denominator backend, the study's claim or None)
 # The study's 1.8x was its accuracy-tuned INT8: it stands beside the gated (searched) INC INT8.
 PRECISION_COMPARISONS = (
-    ("INC INT8 searched against the gate vs FP32 graph", "inc-int8-tuned", "tf-graph-fp32", claim("int8_speedup").value),
-    ("INC INT8, all ops vs FP32 graph", "inc-int8", "tf-graph-fp32", None),
-    ("ONNX Runtime INT8 searched against the gate vs FP32", "onnx-int8-tuned", "onnx-fp32", None),
-    ("OpenVINO INT8 searched against the gate vs TF FP32 graph", "openvino-int8-tuned", "tf-graph-fp32", None),
-    ("OpenVINO INT8, all ops vs OpenVINO FP32", "openvino-int8", "openvino-fp32", None),
-    ("OpenVINO BF16 vs OpenVINO FP32", "openvino-bf16", "openvino-fp32", None),
-    ("OpenVINO FP32 vs TF FP32 graph", "openvino-fp32", "tf-graph-fp32", None),
-    ("ONNX Runtime INT8 vs FP32", "onnx-int8", "onnx-fp32", None),
-    ("TFLite INT8 vs FP32", "tflite-int8", "tflite-fp32", None),
-    ("TFLite dynamic-range INT8 vs FP32", "tflite-dynamic", "tflite-fp32", None),
-    ("TFLite FP16 vs FP32", "tflite-fp16", "tflite-fp32", None),
-    ("BF16 vs FP32 (Keras)", "keras-bf16", "keras-fp32", None),
+    ("INC INT8 searched against the gate vs FP32 graph", tuned(INC_INT8), TF_GRAPH_FP32, claim("int8_speedup").value),
+    ("INC INT8, all ops vs FP32 graph", INC_INT8, TF_GRAPH_FP32, None),
+    ("ONNX Runtime INT8 searched against the gate vs FP32", tuned(ONNX_INT8), ONNX_FP32, None),
+    ("OpenVINO INT8 searched against the gate vs TF FP32 graph", tuned(OPENVINO_INT8), TF_GRAPH_FP32, None),
+    ("OpenVINO INT8, all ops vs OpenVINO FP32", OPENVINO_INT8, OPENVINO_FP32, None),
+    ("OpenVINO BF16 vs OpenVINO FP32", OPENVINO_BF16, OPENVINO_FP32, None),
+    ("OpenVINO FP32 vs TF FP32 graph", OPENVINO_FP32, TF_GRAPH_FP32, None),
+    ("ONNX Runtime INT8 vs FP32", ONNX_INT8, ONNX_FP32, None),
+    ("TFLite INT8 vs FP32", TFLITE_INT8, TFLITE_FP32, None),
+    ("TFLite dynamic-range INT8 vs FP32", TFLITE_DYNAMIC, TFLITE_FP32, None),
+    ("TFLite FP16 vs FP32", TFLITE_FP16, TFLITE_FP32, None),
+    ("BF16 vs FP32 (Keras)", KERAS_BF16, KERAS_FP32, None),
 )
 
 
@@ -74,11 +77,11 @@ def speedup_table(sweep: Sequence[dict], stream_runs: Sequence[dict], *, mc_rate
             paths.setdefault(str(r["size"]), {})[Path(r["artefact"]).name] = r["artefact"]
     batch = {size: max(r["batch_size"] for r in sweep if str(r["size"]) == size) for size in paths}
     rows = []
-    if "paper" in paths and "tf-graph-fp32" in paths["paper"]:
+    if "paper" in paths and TF_GRAPH_FP32 in paths["paper"]:
         rows.append({"key": "conv2d_vs_conv3d", "claim": "Conv2D vs Conv3D generator, FP32",
                      "paper": claim("conv2d_vs_conv3d").value, "size": "paper", "batch_size": batch["paper"],
                      "setting": f"paper size, batch {batch['paper']}",
-                     "ours": ratio(sweep, paths["paper"]["tf-graph-fp32"], conv3d, batch["paper"])})
+                     "ours": ratio(sweep, paths["paper"][TF_GRAPH_FP32], conv3d, batch["paper"])})
     for label, num, den, claimed in PRECISION_COMPARISONS:
         for size, named in paths.items():
             if num in named and den in named:
@@ -134,7 +137,7 @@ def conv2d_over_conv3d(conv2d_root: str | os.PathLike, conv3d_root: str | os.Pat
     notes = {}
     for b in backends:
         for root, name in ((conv2d_root, "Conv2D"), (conv3d_root, "Conv3D")):
-            diff = export_difference(Path(root) / b, Path(root) / "tf-graph-fp32")
+            diff = export_difference(Path(root) / b, Path(root) / TF_GRAPH_FP32)
             if diff is not None and diff > max_export_difference:
                 notes[b] = (f"its {name} export differs from the TensorFlow graph (relative L1 difference {diff:.2g}): "
                             "not timed")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from ..precision.backends import KERAS_FP32
 
 __all__ = ["gate_verdicts", "conclusion_text"]
 
@@ -25,9 +26,9 @@ def gate_verdicts(gate_results: Mapping, against_mc: Mapping[str, dict], floor_m
     """{artefact: {'loses_physics', 'first_failure', 'worst_condition', 'worst_bin', 'worst_ratio',
     'fpd_share_of_gap' (None where undefined), 'chapter3_passed', 'agrees_with_chapter3'}} for
     the gate results ``gate_results`` ({name: GateResult}); ``against_mc``: chapter 5's
-    comparisons with the Monte Carlo (``'keras-fp32'`` among them), ``floor_mc`` the MC-vs-MC one;
+    comparisons with the Monte Carlo (``KERAS_FP32`` among them), ``floor_mc`` the MC-vs-MC one;
     ``chapter3``: chapter 3's recorded gate results by artefact name (``GateResult.to_dict``)."""
-    fp32_fpd = against_mc["keras-fp32"]["bins"]["all"]["fpd"]
+    fp32_fpd = against_mc[KERAS_FP32]["bins"]["all"]["fpd"]
     floor_fpd = floor_mc["bins"]["all"]["fpd"]
     out = {}
     for name, r in gate_results.items():

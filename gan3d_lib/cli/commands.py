@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from ..precision.backends import INT8_BACKENDS, KERAS_FP32, OPENVINO_INT8
 
 
 __all__ = ["simulate", "tune_mc", "generate", "inspect", "bench_mc", "bench_profile", "bench", "train", "quantize",
@@ -173,19 +174,19 @@ def quantize(args: argparse.Namespace) -> int:
         cfg = json.loads((Path(args.weights) / "config.json").read_text()) if Path(args.weights).is_dir() else {}
         model, size, source = cfg.get("model", args.model), cfg.get("size", args.size), str(args.weights)
     if args.tune or args.accuracy_control:
-        if args.backend not in ("inc-int8", "onnx-int8", "openvino-int8"):
-            raise ValueError(f"--tune needs an INT8 backend (inc-int8, onnx-int8, openvino-int8), got {args.backend}")
+        if args.backend not in INT8_BACKENDS:
+            raise ValueError(f"--tune needs an INT8 backend ({', '.join(INT8_BACKENDS)}), got {args.backend}")
         import tempfile
 
         from ..precision.gate import fp32_gate, precision_gate
 
         with tempfile.TemporaryDirectory(prefix="gan3d-fp32-") as d:
-            fp32 = make_artefact("keras-fp32", generator, Path(d) / "fp32", model=model, size=size, source=source)
+            fp32 = make_artefact(KERAS_FP32, generator, Path(d) / "fp32", model=model, size=size, source=source)
             ref, latent = fp32_gate(fp32.generate_from_latent, args.gate_n, seed=args.seed)
         calibration = calibration_latents(4 * args.n_calibration, seed=args.seed)
         if args.accuracy_control:
-            if args.backend != "openvino-int8":
-                raise ValueError("--accuracy-control is NNCF's: it needs --backend openvino-int8")
+            if args.backend != OPENVINO_INT8:
+                raise ValueError(f"--accuracy-control is NNCF's: it needs --backend {OPENVINO_INT8}")
             from ..precision.openvino_artefacts import accuracy_controlled_int8
 
             art, _ = accuracy_controlled_int8(generator, args.out, calibration[:args.n_calibration],

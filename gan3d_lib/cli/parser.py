@@ -8,7 +8,8 @@ from pathlib import Path
 
 from . import commands
 from ..models.models import HEADS, LATENT_NORMS
-from ..precision.artefacts import HardwareUnsupported
+from ..core.errors import HardwareUnsupported
+from ..precision.backends import BACKEND_NAMES, BACKENDS, OPENVINO_INT8
 
 
 #: our per-energy-bin loss terms (gan3d_lib.models.losses): --weight-<term> and what each compares
@@ -165,20 +166,19 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--weights", help="training folder or .weights.h5 (default: an untrained generator)")
     s.add_argument("--model", choices=["conv2d", "conv3d"], default="conv2d", help="for untrained generators")
     s.add_argument("--size", default="lite", help="for untrained generators: lite or paper")
-    s.add_argument("--backend", required=True, help="keras-fp32, keras-bf16, tf-graph-fp32, inc-int8, tflite-fp32, "
-                   "tflite-fp16, tflite-dynamic, tflite-int8, onnx-fp32, onnx-int8, openvino-fp32, openvino-bf16 "
-                   "or openvino-int8")
+    s.add_argument("--backend", required=True, help=", ".join(BACKEND_NAMES[:-1]) + f" or {BACKEND_NAMES[-1]}")
     s.add_argument("--out", type=Path, required=True, help="artefact folder to write")
     s.add_argument("--tune", action="store_true",
                    help="search for the fastest INT8 that passes the physics gate against FP32 (INT8 backends)")
     s.add_argument("--accuracy-control", action="store_true",
-                   help="openvino-int8 by nncf.quantize_with_accuracy_control, the physics gate as its metric")
+                   help=f"{OPENVINO_INT8} by nncf.quantize_with_accuracy_control, the physics gate as its metric")
     s.add_argument("--energy-buckets", default="",
                    help="without --tune: one INT8 model per primary-energy bucket, edges in GeV, e.g. 2,20,100,250,500")
     s.add_argument("--asymmetric-activations", action="store_true",
-                   help="without --tune: INT8 activation ranges with a zero point (openvino-int8, inc-int8)")
+                   help="without --tune: INT8 activation ranges with a zero point ("
+                   + ", ".join(name for name, b in BACKENDS.items() if b.asymmetric) + ")")
     s.add_argument("--float-precision", choices=("fp32", "bf16"), default="fp32",
-                   help="without --tune: what openvino-int8's layers outside INT8 compute in (bf16 where the CPU has it)")
+                   help=f"without --tune: what {OPENVINO_INT8}'s layers outside INT8 compute in (bf16 where the CPU has it)")
     s.add_argument("--gate-n", type=int, default=1000, help="showers the physics gate compares (log-uniform E)")
     s.add_argument("--n-calibration", type=int, default=256, help="calibration latents (the search also tries 4x)")
     s.add_argument("--max-trials", type=int, default=45, help="search trials (accuracy control: iterations)")

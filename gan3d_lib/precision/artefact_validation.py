@@ -14,19 +14,22 @@ import numpy as np
 from ..physics import observables as obs
 from .artefacts import HardwareUnsupported, load_artefact
 from ..validation.validation import PreparedSample, compare, prepare
+from .backends import (INC_INT8, KERAS_BF16, KERAS_FP32, ONNX_FP32, ONNX_INT8, OPENVINO_BF16, OPENVINO_FP32,
+                       OPENVINO_INT8, TFLITE_DYNAMIC, TFLITE_FP16, TFLITE_FP32,
+                       TFLITE_INT8, TF_GRAPH_FP32, tuned)
 
 __all__ = ["ARTEFACT_ORDER", "ArtefactValidation", "artefact_names", "summarise", "validate_artefacts",
            "plus_minus", "score_row", "fp32_row", "status_rows", "per_bin_rows"]
 
 #: display order of the artefacts chapter 3 writes (others follow alphabetically)
-ARTEFACT_ORDER = ("keras-fp32", "tf-graph-fp32", "tflite-fp32", "onnx-fp32", "openvino-fp32", "keras-bf16",
-                  "openvino-bf16", "tflite-fp16", "tflite-dynamic", "tflite-int8", "onnx-int8", "onnx-int8-tuned",
-                  "openvino-int8", "openvino-int8-tuned", "inc-int8", "inc-int8-tuned")
+ARTEFACT_ORDER = (KERAS_FP32, TF_GRAPH_FP32, TFLITE_FP32, ONNX_FP32, OPENVINO_FP32, KERAS_BF16,
+                  OPENVINO_BF16, TFLITE_FP16, TFLITE_DYNAMIC, TFLITE_INT8, ONNX_INT8, tuned(ONNX_INT8),
+                  OPENVINO_INT8, tuned(OPENVINO_INT8), INC_INT8, tuned(INC_INT8))
 #: E_p bin edges (GeV) of the sampling-fraction summary (a figure's binning only)
 SUMMARY_BINS_GEV = np.linspace(2.0, 500.0, 11)
 
 
-def artefact_names(root: str | os.PathLike, *, require: str | None = "keras-fp32") -> list[str]:
+def artefact_names(root: str | os.PathLike, *, require: str | None = KERAS_FP32) -> list[str]:
     """Artefact folder names under ``root`` (those with a manifest), in :data:`ARTEFACT_ORDER`;
     FileNotFoundError naming the folder if ``require`` is missing."""
     root = Path(root)
@@ -112,7 +115,7 @@ def validate_artefacts(paths: Mapping[str, str | os.PathLike], reference: Prepar
     return out
 
 
-def status_rows(v: ArtefactValidation, fp32: str = "keras-fp32") -> list[dict]:
+def status_rows(v: ArtefactValidation, fp32: str = KERAS_FP32) -> list[dict]:
     """One row per artefact: name, backend, largest cell difference to FP32 and a status
     ('skipped: ...', 'FP32 reference', 'showers identical to ...', 'differs from FP32')."""
     def status(k: str) -> str:

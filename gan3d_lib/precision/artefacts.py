@@ -4,21 +4,19 @@ An artefact is a folder holding ``manifest.json`` (backend, source generator, se
 package versions), one model file (with its companions: OpenVINO's weights; the models of
 further energy buckets, see :class:`~gan3d_lib.precision.quant_config.QuantConfig`)
 and ``reference.npz`` (a few latent vectors and the
-showers this artefact produced for them when it was written). Backends:
+showers this artefact produced for them when it was written). The backends, their model
+files and runtimes are :data:`~gan3d_lib.precision.backends.BACKENDS`:
 
-========================  ===================================  ==========================
-backend                   file                                 runtime
-========================  ===================================  ==========================
-``keras-fp32``            ``generator.weights.h5``             Keras, float32
-``keras-bf16``            ``generator.weights.h5``             Keras, ``mixed_bfloat16``
-``tf-graph-fp32``         ``model.pb`` (frozen GraphDef)       TensorFlow
-``inc-int8``              ``model.pb`` (INT8 GraphDef)         TensorFlow + oneDNN INT8
-``tflite-fp32|fp16|``     ``model.tflite``                     LiteRT (``ai-edge-litert``)
-``dynamic|int8``
-``onnx-fp32|int8``        ``model.onnx``                       ONNX Runtime
-``openvino-fp32|bf16|``   ``model.xml`` + ``model.bin``          OpenVINO, precision pinned
-``int8``
-========================  ===================================  ==========================
+=============  ===================================  =====================================
+runtime        file                                 runs on
+=============  ===================================  =====================================
+``keras``      ``generator.weights.h5``             Keras, float32 or ``mixed_bfloat16``
+``tf``         ``model.pb`` (frozen GraphDef)       TensorFlow
+``inc``        ``model.pb`` (INT8 GraphDef)         TensorFlow + oneDNN INT8
+``tflite``     ``model.tflite``                     LiteRT (``ai-edge-litert``)
+``onnx``       ``model.onnx``                       ONNX Runtime
+``openvino``   ``model.xml`` + ``model.bin``        OpenVINO, precision pinned
+=============  ===================================  =====================================
 
 A precision label is a claim to be checked: OpenVINO's CPU plugin runs a model in bfloat16
 by default where the CPU has BF16, so each OpenVINO artefact pins its inference precision
@@ -44,24 +42,19 @@ import numpy as np
 
 from ..core.atomic import atomic_dir
 from ..core.errors import HardwareUnsupported
+from .backends import BACKENDS, BACKEND_NAMES, KERAS_BF16
 
-__all__ = ["BACKENDS", "MODEL_FILES", "OPENVINO_PRECISION", "openvino_inference_precision", "Artefact", "load_artefact",
+__all__ = ["MODEL_FILES", "OPENVINO_PRECISION", "openvino_inference_precision", "Artefact", "load_artefact",
            "load_manifest", "bucket_model_path", "copy_artefact", "write_artefact", "file_sha256", "HardwareUnsupported"]
 
 MANIFEST = "manifest.json"
 REFERENCE = "reference.npz"
 FORMAT = "gan3d-artefact"
 FORMAT_VERSION = 1
-MODEL_FILES = {
-    "keras-fp32": "generator.weights.h5", "keras-bf16": "generator.weights.h5",
-    "tf-graph-fp32": "model.pb", "inc-int8": "model.pb",
-    "tflite-fp32": "model.tflite", "tflite-fp16": "model.tflite",
-    "tflite-dynamic": "model.tflite", "tflite-int8": "model.tflite",
-    "onnx-fp32": "model.onnx", "onnx-int8": "model.onnx",
-    "openvino-fp32": "model.xml", "openvino-bf16": "model.xml", "openvino-int8": "model.xml",
-}
-OPENVINO_PRECISION = {"openvino-fp32": "f32", "openvino-bf16": "bf16", "openvino-int8": "f32"}
-BACKENDS = tuple(MODEL_FILES)
+#: {backend: its model file} (:data:`~gan3d_lib.precision.backends.BACKENDS`)
+MODEL_FILES = {name: b.model_file for name, b in BACKENDS.items()}
+#: {OpenVINO backend: the inference precision its artefact pins}
+OPENVINO_PRECISION = {name: b.openvino_precision for name, b in BACKENDS.items() if b.openvino_precision}
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -78,7 +71,7 @@ def _keras_runner(model_path: Path, manifest: dict, threads: int | None) -> Call
     from ..models.models import build_generator
 
     _tf_threads(threads)
-    policy = "mixed_bfloat16" if manifest["backend"] == "keras-bf16" else "float32"
+    policy = "mixed_bfloat16" if manifest["backend"] == KERAS_BF16 else "float32"
     keras.mixed_precision.set_global_policy(policy)
     try:
         gen = build_generator(manifest["model"], size=manifest["size"], **manifest.get("generator_options", {}))
@@ -248,7 +241,7 @@ def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
         raise ValueError(f"{mpath}: format {manifest.get('format')!r} v{manifest.get('format_version')!r}, "
                          f"expected {FORMAT!r} v{FORMAT_VERSION}")
     if manifest.get("backend") not in MODEL_FILES:
-        raise ValueError(f"{mpath}: unknown backend {manifest.get('backend')!r}; known: {', '.join(BACKENDS)}")
+        raise ValueError(f"{mpath}: unknown backend {manifest.get('backend')!r}; known: {', '.join(BACKEND_NAMES)}")
     return manifest
 
 
@@ -266,7 +259,7 @@ def load_artefact(path: str | os.PathLike, *, threads: int | None = None) -> Art
     for name, digest in manifest.get("companion_sha256", {}).items():
         if not (folder / name).exists() or file_sha256(folder / name) != digest:
             raise ValueError(f"{folder / name}: missing or its checksum differs from {MANIFEST}")
-    runner = _RUNNERS[backend.split("-")[0]]
+    runner = _RUNNERS[BACKENDS[backend].runtime]
     edges = manifest.get("settings", {}).get("energy_buckets") or []
     if not edges:
         return Artefact(folder, manifest, runner(model_file, manifest, threads))
@@ -336,7 +329,7 @@ def write_artefact(
     from ..core.results import jsonable, machine_info, package_versions
 
     if backend not in MODEL_FILES:
-        raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+        raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKEND_NAMES)}")
     out = Path(out)
     with atomic_dir(out) as tmp:
         model_path = tmp / MODEL_FILES[backend]

@@ -6,6 +6,7 @@ import numpy as np
 
 from .artefacts import Artefact, openvino_inference_precision
 from .quantization import QUANTIZABLE_ONNX_OPS
+from .backends import INC_INT8, KERAS_BF16, TF_GRAPH_FP32
 
 __all__ = ["op_precision_table"]
 
@@ -22,7 +23,7 @@ def op_precision_table(artefact: Artefact) -> dict[str, dict[str, int]]:
         entry = table.setdefault(op, {"int8": 0, "fp32": 0})
         entry[kind] = entry.get(kind, 0) + 1
 
-    if backend in ("tf-graph-fp32", "inc-int8"):
+    if backend in (TF_GRAPH_FP32, INC_INT8):
         import tensorflow as tf
 
         from .export import graph_op_counts
@@ -76,7 +77,7 @@ def op_precision_table(artefact: Artefact) -> dict[str, dict[str, int]]:
             elif kind in ("PRelu", "Relu", "Add", "Concat"):
                 add(kind, float_kind)
     else:  # Keras: every layer computes at the policy's precision (BF16 keeps FP32 weights)
-        kind = "bf16" if backend == "keras-bf16" else "fp32"
+        kind = "bf16" if backend == KERAS_BF16 else "fp32"
         for layer in artefact.manifest.get("layers", []):
             add(layer, kind)
     return dict(sorted(table.items()))

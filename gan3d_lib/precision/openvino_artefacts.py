@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .quant_config import QuantConfig
+from .backends import OPENVINO_INT8
 
 __all__ = ["openvino_writer", "convert", "quantize", "accuracy_controlled_int8"]
 
@@ -24,7 +25,7 @@ _RANGE_ESTIMATORS = {"minmax": "MINMAX", "mean_minmax": "MEAN_MINMAX"}
 
 def convert(generator: Any) -> Any:
     """The generator as an ``openvino.Model`` (input (?, 200) latent, output (?, 25, 25, 25) GeV):
-    its frozen TensorFlow graph through tf2onnx (the ``onnx-fp32`` model), because OpenVINO's
+    its frozen TensorFlow graph through tf2onnx (the ONNX FP32 model), because OpenVINO's
     TensorFlow frontend names the convolutions generically (``Convolution_549``) and the
     ignored scope of a search names Keras layers."""
     import tempfile
@@ -88,15 +89,15 @@ def _save(model, path: Path) -> None:
 
 def openvino_writer(backend: str, generator: Any, latent: np.ndarray, config: QuantConfig,
                     info: dict[str, Any]) -> Callable[[Path], None]:
-    """``write(path)`` of an ``openvino-fp32|bf16|int8`` artefact (see :func:`make_artefact`)."""
+    """``write(path)`` of an OpenVINO artefact (FP32, BF16 or INT8) (see :func:`make_artefact`)."""
     from .artefacts import OPENVINO_PRECISION
 
     def write(path: Path) -> None:
         model = convert(generator)
-        if backend == "openvino-int8":
+        if backend == OPENVINO_INT8:
             model = quantize(model, latent, config)
         _save(model, path)
-        info["inference_precision_pinned"] = ("bf16" if backend == "openvino-int8" and config.float_precision == "bf16"
+        info["inference_precision_pinned"] = ("bf16" if backend == OPENVINO_INT8 and config.float_precision == "bf16"
                                               else OPENVINO_PRECISION[backend])
 
     return write
@@ -105,7 +106,7 @@ def openvino_writer(backend: str, generator: Any, latent: np.ndarray, config: Qu
 def accuracy_controlled_int8(generator: Any, out: Any, latent: np.ndarray, judge: Callable[[np.ndarray], Any],
                              gate_latent: np.ndarray, *, model: str, size: str | float, source: str,
                              max_iterations: int = 12, batch_size: int = 128) -> Any:
-    """``openvino-int8`` by ``nncf.quantize_with_accuracy_control``: quantize everything (NNCF's
+    """OpenVINO INT8 by ``nncf.quantize_with_accuracy_control``: quantize everything (NNCF's
     ``MIXED`` preset: asymmetric activations, the search's default), then revert the ops NNCF
     ranks most sensitive to FP32, one group per iteration, until the physics gate passes.
     ``judge(showers) -> GateResult`` is the gate for showers generated from ``gate_latent``
@@ -147,9 +148,9 @@ def accuracy_controlled_int8(generator: Any, out: Any, latent: np.ndarray, judge
     def write(path: Path) -> None:
         _save(quantized, path)
 
-    art = write_artefact(out, "openvino-int8", write, model=model, size=size, source=source,
+    art = write_artefact(out, OPENVINO_INT8, write, model=model, size=size, source=source,
                          settings={"method": "nncf.quantize_with_accuracy_control", "n_calibration": len(latent),
                                    "asymmetric_activations": True,
-                                   "inference_precision_pinned": OPENVINO_PRECISION["openvino-int8"]},
+                                   "inference_precision_pinned": OPENVINO_PRECISION[OPENVINO_INT8]},
                          extra={"accuracy_control": record})
     return art, record

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from .backends import BACKENDS
 
 __all__ = ["QuantConfig", "CALIBRATION_METHODS"]
 
 # Calibration (activation range) methods each INT8 backend offers, the default first.
-CALIBRATION_METHODS = {"onnx-int8": ("minmax", "entropy", "percentile"), "inc-int8": ("minmax", "kl"),
-                       "openvino-int8": ("minmax", "mean_minmax")}
+CALIBRATION_METHODS = {name: b.calibration_methods for name, b in BACKENDS.items() if b.calibration_methods}
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,14 @@ class QuantConfig:
         methods = CALIBRATION_METHODS.get(backend, ("minmax",))
         if self.calibration not in methods:
             raise ValueError(f"{backend}: calibration {self.calibration!r} not offered; choose one of {methods}")
-        if self.asymmetric_activations and backend not in ("openvino-int8", "inc-int8"):
-            raise ValueError(f"{backend}: asymmetric_activations is offered by openvino-int8 and inc-int8 only")
+        offered = [name for name, b in BACKENDS.items() if b.asymmetric]
+        if self.asymmetric_activations and backend not in offered:
+            raise ValueError(f"{backend}: asymmetric_activations is offered by {' and '.join(offered)} only")
         if self.float_precision not in ("fp32", "bf16"):
             raise ValueError(f"float_precision must be 'fp32' or 'bf16', got {self.float_precision!r}")
-        if self.float_precision == "bf16" and backend != "openvino-int8":
-            raise ValueError(f"{backend}: float_precision 'bf16' is offered by openvino-int8 only")
+        offered = [name for name, b in BACKENDS.items() if b.bf16_rest]
+        if self.float_precision == "bf16" and backend not in offered:
+            raise ValueError(f"{backend}: float_precision 'bf16' is offered by {' and '.join(offered)} only")
         edges = self.energy_buckets
         if edges and (len(edges) < 3 or any(b <= a for a, b in zip(edges, edges[1:])) or edges[0] <= 0):
             raise ValueError(f"energy_buckets must be >= 3 increasing positive edges in GeV, got {list(edges)}")

@@ -22,10 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from .artefacts import BACKENDS, Artefact, HardwareUnsupported, bucket_model_path, write_artefact
+from .artefacts import Artefact, HardwareUnsupported, bucket_model_path, write_artefact
 from .export import onnx_fp32, quiet_converters
 from ..physics.geometry import ENERGY_RANGE_GEV
 from .quant_config import CALIBRATION_METHODS, QuantConfig
+from .backends import (INC_INT8, KERAS_BF16, KERAS_FP32, ONNX_FP32, ONNX_INT8, TFLITE_DYNAMIC, TFLITE_FP16,
+                       TFLITE_FP32, TFLITE_INT8, TF_GRAPH_FP32, backend_spec)
 
 __all__ = ["QuantConfig", "CALIBRATION_METHODS", "calibration_latents", "activation_peaks", "make_artefact",
            "make_missing_artefacts", "layer_of", "quantizable_layer_costs",
@@ -85,7 +87,7 @@ def activation_peaks(generator: Any, energies_gev: Sequence[float], *, n: int = 
 def quantizable_layers(backend: str, generator: Any) -> list[str]:
     """Keras layers with quantizable ops in ``backend``'s graph of ``generator``, in graph
     order (the same order for two generators of one architecture, whatever their width)."""
-    if backend in ("inc-int8",):
+    if backend in (INC_INT8,):
         from .export import frozen_graph
 
         names = [n.name for n in frozen_graph(generator, transposed_as_conv=True).node if n.op in QUANTIZABLE_TF_OPS]
@@ -283,7 +285,7 @@ def _writer(backend: str, generator: Any, latents: Sequence[np.ndarray], config:
             info: dict[str, Any]) -> Callable[[Path], None]:
     """``write(path)``: the model files of one ``backend`` artefact, one per calibration set in
     ``latents`` (energy buckets; :func:`~gan3d_lib.precision.artefacts.bucket_model_path`)."""
-    if backend == "inc-int8":
+    if backend == INC_INT8:
         return _write_inc(generator, latents, config)
     if backend.startswith("openvino"):
         from .openvino_artefacts import openvino_writer
@@ -291,15 +293,15 @@ def _writer(backend: str, generator: Any, latents: Sequence[np.ndarray], config:
         singles = [openvino_writer(backend, generator, latent, config, info) for latent in latents]
     else:
         singles = [{
-            "keras-fp32": lambda: _write_keras_weights(generator),
-            "keras-bf16": lambda: _write_keras_weights(generator),
-            "tf-graph-fp32": lambda: _write_graph(generator, transposed_as_conv=False),
-            "tflite-fp32": lambda: _write_tflite(generator, "fp32", latent),
-            "tflite-fp16": lambda: _write_tflite(generator, "fp16", latent),
-            "tflite-dynamic": lambda: _write_tflite(generator, "dynamic", latent),
-            "tflite-int8": lambda: _write_tflite(generator, "int8", latent),
-            "onnx-fp32": lambda: _write_onnx(generator, False, latent, config, info),
-            "onnx-int8": lambda: _write_onnx(generator, True, latent, config, info),
+            KERAS_FP32: lambda: _write_keras_weights(generator),
+            KERAS_BF16: lambda: _write_keras_weights(generator),
+            TF_GRAPH_FP32: lambda: _write_graph(generator, transposed_as_conv=False),
+            TFLITE_FP32: lambda: _write_tflite(generator, "fp32", latent),
+            TFLITE_FP16: lambda: _write_tflite(generator, "fp16", latent),
+            TFLITE_DYNAMIC: lambda: _write_tflite(generator, "dynamic", latent),
+            TFLITE_INT8: lambda: _write_tflite(generator, "int8", latent),
+            ONNX_FP32: lambda: _write_onnx(generator, False, latent, config, info),
+            ONNX_INT8: lambda: _write_onnx(generator, True, latent, config, info),
         }[backend]() for latent in latents]
 
     def write(path: Path) -> None:
@@ -328,8 +330,7 @@ def make_artefact(
     """
     from ..models.models import generator_options
 
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    backend_spec(backend)  # an unknown name raises, listing the known ones
     config.check(backend)
     latent = calibration_latents() if calibration is None else np.asarray(calibration, np.float32)
     if config.n_calibration is not None:

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..physics.observables import DEFAULT_ENERGY_BINS_GEV
 from ..precision.quant_config import CALIBRATION_METHODS, QuantConfig
+from ..precision.backends import BACKENDS, INT8_BACKENDS, OPENVINO_INT8
 
 __all__ = ["default_space", "SearchResult", "search", "search_artefact", "search_backends", "transfer_searches",
            "map_layers", "transfer_config", "remove_stale_searches", "SEARCHABLE_BACKENDS"]
@@ -58,11 +59,11 @@ def default_space(backend: str, n_calibration: int,
     methods = CALIBRATION_METHODS[backend]
     base: dict[str, Any] = {"calibration": methods[0], "n_calibration": n_calibration,
                             "energy_buckets": tuple(float(e) for e in energy_buckets)}
-    asymmetric_offered = backend in ("openvino-int8", "inc-int8")
+    asymmetric_offered = BACKENDS[backend].asymmetric
     if asymmetric_offered:
         base["asymmetric_activations"] = True
     space: list[dict[str, Any]] = [base]
-    if bf16 and backend == "openvino-int8":
+    if bf16 and BACKENDS[backend].bf16_rest:
         space.append({**base, "float_precision": "bf16"})
     space += [{**base, "calibration": m} for m in methods[1:]]
     space.append({**base, "per_channel": False})
@@ -70,7 +71,7 @@ def default_space(backend: str, n_calibration: int,
     space.append({**base, "energy_buckets": ()})
     if asymmetric_offered:
         space.append({**base, "asymmetric_activations": False})
-    if backend == "openvino-int8":
+    if backend == OPENVINO_INT8:
         space.append({**base, "bias_correction": False})
     return space
 
@@ -222,7 +223,7 @@ def search_artefact(backend: str, generator: Any, out: str | Path, gate_referenc
                     model: str, size: str | float, source: str, calibration: np.ndarray, n_calibration: int,
                     max_trials: int = 60, max_minutes: float = 20.0, timing_batch: int = 128,
                     timing_seconds: float = 1.0, timing_rounds: int = 3, progress: bool = True) -> dict:
-    """:func:`search` for ``backend`` (``onnx-int8``, ``inc-int8``, ``openvino-int8``) on a
+    """:func:`search` for ``backend`` (one of :data:`~gan3d_lib.precision.backends.INT8_BACKENDS`) on a
     Keras ``generator``; candidates are judged by :func:`gate.precision_gate` against
     ``gate_reference`` on showers from ``gate_latent`` (the FP32 reference's latents) and
     timed with :func:`bench.run_streams` (one stream, all cores, ``timing_batch``, interleaved
@@ -241,7 +242,7 @@ def search_artefact(backend: str, generator: Any, out: str | Path, gate_referenc
     out.parent.mkdir(parents=True, exist_ok=True)
     layers = quantizable_layers(backend, generator)
     costs = quantizable_layer_costs(backend, generator, layers)
-    space = default_space(backend, n_calibration, bf16=backend == "openvino-int8" and bf16_offered())
+    space = default_space(backend, n_calibration, bf16=backend == OPENVINO_INT8 and bf16_offered())
     with tempfile.TemporaryDirectory(prefix=".search-", dir=out.parent) as scratch:
         built: dict[QuantConfig, Any] = {}
         gates: dict[tuple[QuantConfig, bool], Any] = {}
@@ -294,7 +295,7 @@ def search_backends(backends: Sequence[str], generator: Any, root: str | Path, g
     return searched, skipped
 
 
-SEARCHABLE_BACKENDS = ("onnx-int8", "openvino-int8", "inc-int8")
+SEARCHABLE_BACKENDS = INT8_BACKENDS
 
 
 def remove_stale_searches(root: str | Path, searched: Sequence[str]) -> list[Path]:

@@ -2,7 +2,7 @@
 
 Each runtime's own instrument, in a fresh process with the threads given:
 
-* TensorFlow graphs (``tf-graph-*``, ``inc-int8``) and Keras: oneDNN's verbose mode
+* TensorFlow graphs (FP32 and INC INT8) and Keras: oneDNN's verbose mode
   (``ONEDNN_VERBOSE=profile_exec``), one line per executed primitive with its kind
   (convolution, deconvolution, inner product, reorder...), implementation (``brg_conv_fwd:
   avx512_core_amx``...), algorithm (``convolution_direct`` or ``convolution_winograd``) and
@@ -129,11 +129,12 @@ def op_profile(artefact: str | os.PathLike, batch_size: int, *, runs: int = 5, w
     (per batch), 'ops': [{'op', 'ms' (per batch), 'share' (of the wall time), 'detail'}]}
     sorted by time, or with 'skipped' (the reason) where the runtime offers no profile."""
     from ..precision.artefacts import load_manifest
+    from ..precision.backends import BACKENDS
 
     path = Path(artefact)
     backend = load_manifest(path)["backend"]
     threads = threads or len(os.sched_getaffinity(0))
-    method = PROFILE_METHODS.get(backend.split("-")[0])
+    method = PROFILE_METHODS.get(BACKENDS[backend].runtime)
     base = {"artefact": str(path), "backend": backend, "batch_size": batch_size, "threads": threads, "runs": runs,
             "method": method}
     if method is None:

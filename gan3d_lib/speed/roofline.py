@@ -1,18 +1,16 @@
 """The CPU's arithmetic limits and each artefact's share of them: nominal peaks from the clock
-and the ISA, a BLAS GEMM rate, and the roofline of benchmark records against measured peaks
-(:mod:`gan3d_lib.speed.gemm_peaks`)."""
+and the ISA, and the roofline of benchmark records against the peaks matrix products reach
+(measured by :mod:`gan3d_lib.speed.gemm_peaks`)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from .bench import best_batch
+from ..precision.backends import backend_of, tuned
 
-__all__ = ["sgemm_macs_per_s", "peak_macs_per_s", "arithmetic_precision", "roofline"]
+__all__ = ["peak_macs_per_s", "arithmetic_precision", "roofline"]
 
 
 def _clock_ghz() -> float | None:
@@ -28,20 +26,6 @@ def _clock_ghz() -> float | None:
         return None
 
 
-def sgemm_macs_per_s(n: int = 2048, *, repeats: int = 5, seed: int = 1) -> float:
-    """FP32 multiply-accumulates per second of NumPy's BLAS on an n x n matrix product (best
-    of ``repeats``), with the threads this process may use: what a tuned kernel reaches here."""
-    rng = np.random.default_rng(seed)
-    a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
-    a @ b  # warm-up: thread pool start, page faults
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return n ** 3 / best
-
-
 def peak_macs_per_s(machine: dict | None = None, *, cores: int | None = None, clock_ghz: float | None = None,
                     fma_units: int = 2, at_least_macs_per_s: float | None = None) -> dict:
     """Theoretical multiply-accumulates per second of this CPU, FP32 and INT8.
@@ -53,7 +37,7 @@ def peak_macs_per_s(machine: dict | None = None, *, cores: int | None = None, cl
     ``fma_units`` = 2 is an assumption (true of Xeon Gold/Platinum and AMD Zen 2-4 cores).
     The clock is the OS's nominal one; virtual machines often report the base clock while
     cores turbo above it, so ``at_least_macs_per_s`` (an FP32 rate measured here, e.g.
-    :func:`sgemm_macs_per_s`) raises the clock to the lowest one that rate implies.
+    :func:`~gan3d_lib.speed.gemm_peaks.sgemm_macs_per_s`) raises the clock to the lowest one that rate implies.
     """
     from ..core.results import machine_info
 
@@ -80,9 +64,12 @@ def arithmetic_precision(backend: str, machine: dict) -> str:
     TFLite FP16 models are dequantized to FP32 on x86; BF16 runs as FP32 arithmetic (with
     conversions) where the CPU has no AVX-512 BF16, and counts as FP32 there too.
     """
-    if backend.endswith(("int8", "int8-tuned")) or backend == "tflite-dynamic":
+    b = backend_of(backend)
+    if b is None or backend not in (b.name, tuned(b.name)):
+        return "fp32"
+    if b.int8:
         return "int8"
-    if backend in ("keras-bf16", "openvino-bf16") and machine.get("avx512_bf16"):
+    if b.precision == "bf16" and all(machine.get(flag) for flag in b.cpu_flags):
         return "bf16"
     return "fp32"
 
@@ -91,8 +78,9 @@ def roofline(records: Sequence[dict], macs_per_shower: dict[tuple[str, str], int
              machine: dict) -> list[dict]:
     """Best-batch throughput of each artefact as multiply-accumulates per second and as a
     fraction of ``peaks`` for its arithmetic ({'fp32', 'int8', optional 'bf16'} MACs/s, e.g.
-    :func:`gemm_peaks.measured_peaks`; BF16 defaults to 2x FP32). The peaks are inputs: no
-    record moves them.
+    :func:`gemm_peaks.measured_peaks`). The peaks are inputs: no record moves them. An
+    arithmetic whose peak was not measured (None or absent, e.g. BF16 on a CPU without it) gets
+    no fraction and the note 'peak not measured'.
 
     ``macs_per_shower`` maps (model, size) to MACs per shower (:func:`models.multiply_accumulates`).
     """
@@ -100,12 +88,12 @@ def roofline(records: Sequence[dict], macs_per_shower: dict[tuple[str, str], int
     for path in dict.fromkeys(r["artefact"] for r in records if r["status"] == "ok"):
         best = best_batch(records, path)
         kind = arithmetic_precision(best["backend"], machine)
-        bf16 = peaks.get("bf16") or (None if peaks["fp32"] is None else 2 * peaks["fp32"])
-        peak = {"int8": peaks["int8"], "fp32": peaks["fp32"], "bf16": bf16}[kind]
+        peak = peaks.get(kind)
         macs = best["showers_per_s"] * macs_per_shower[(best["model"], str(best["size"]))]
         rows.append({"artefact": path, "backend": best["backend"], "model": best["model"], "size": best["size"],
                      "batch_size": best["batch_size"], "showers_per_s": best["showers_per_s"],
                      "gmacs_per_s": macs / 1e9, "arithmetic": kind,
                      "peak_gmacs_per_s": None if peak is None else peak / 1e9,
-                     "fraction_of_peak": None if peak is None else macs / peak})
+                     "fraction_of_peak": None if peak is None else macs / peak,
+                     **({"note": f"{kind} peak not measured"} if peak is None else {})})
     return rows
