@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["READS", "RESULT_CPU_FLAGS", "installed_versions", "result_cpu_flags", "notebook_sources",
-           "hermetic_environment", "execute_notebook", "kernel_stderr_to", "chapter_key", "execute_all", "build_html"]
+           "hermetic_environment", "execute_notebook", "kernel_stderr_to", "one_line_errors", "chapter_key", "execute_all",
+           "build_html"]
 
 #: chapters whose outputs (artefact folders, results files) a chapter reads
 READS = {"04_inference": ("03_quantization",), "05_validation": ("03_quantization",),
@@ -103,6 +104,23 @@ def kernel_stderr_to(log: str | os.PathLike):
             os.dup2(saved, 2)
             os.close(saved)
             terminal.close()
+
+
+def one_line_errors() -> None:
+    """In a running chapter, show a bad input file as the library's one line
+    (``ShowerFileError: file: dataset 'ECAL': ...``) instead of the frames that led to it."""
+    from IPython import get_ipython
+
+    from .io import ShowerFileError
+
+    def _handler(shell, etype, value, tb, tb_offset=None):
+        line = f"{etype.__name__}: {value}"
+        shell._showtraceback(etype, value, [line])  # IPython's hook for a ready-made traceback: an error output
+        return [line]
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((ShowerFileError,), _handler)
 
 
 def _tree_digest(h, folder: Path, pattern: str) -> None:
