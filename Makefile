@@ -24,6 +24,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,test,quant]"
+	$(LAB_VIEWER)
 	touch $@
 
 book: setup
@@ -33,8 +34,15 @@ test: setup
 	$(BIN)/python -m pytest --durations=20
 
 # JupyterLab in the same venv: notebooks/*.py open as notebooks (jupytext); what you save goes
-# back to the .py file, and executed .ipynb copies are git-ignored.
+# back to the .py file, and executed .ipynb copies are git-ignored. A double-click opens a .py
+# file in jupytext's notebook view because the venv's own settings overrides say so: JupyterLab
+# reads <venv>/etc/jupyter/labconfig/default_setting_overrides.json whatever the user settings
+# in JUPYTER_CONFIG_DIR (tests/test_lab.py checks the settings the server hands out).
+LAB_VIEWER = $(BIN)/jupytext-config --settings-file $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json \
+	    set-default-viewer python
+
 lab: setup
+	$(LAB_VIEWER)
 	$(BIN)/jupyter-lab --ServerApp.root_dir=$(CURDIR) --allow-root notebooks
 
 bench-mc: setup
