@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ def execute_notebook(source: str | os.PathLike, output: str | os.PathLike, *, cw
 
 
 @contextlib.contextmanager
-def kernel_stderr_to(log: str | os.PathLike):
+def kernel_stderr_to(log: str | os.PathLike) -> Iterator[None]:
     """Send what child processes (the kernels, their workers) write to file descriptor 2 to ``log``:
     TensorFlow's C++ start-up lines ("failed call to cuInit", oneDNN notices) are printed there
     before any logging setting takes effect. This process's ``sys.stderr`` (progress bars,
