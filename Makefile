@@ -15,7 +15,7 @@ export JUPYTER_RUNTIME_DIR := $(CURDIR)/.cache/jupyter/runtime
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup book test lab bench-mc weights weights-stage1 weights-stage2 weights-stage3 weights-stage4 weights-stage5 weights-stage6 weights-stage7 weights-stage8 weights-stage9 weights-stage10 weights-stage11 weights-stage12 weights-stage13 clean
+.PHONY: setup book test lab bench-mc weights weights-stage1 weights-stage2 weights-stage3 weights-stage4 weights-stage5 weights-stage6 weights-stage7 weights-stage8 weights-stage9 weights-stage10 weights-stage11 weights-stage12 weights-stage13 weights-paper clean
 
 setup: $(VENV)/.installed
 
@@ -24,6 +24,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,test,quant]"
+	$(LAB_VIEWER)
 	touch $@
 
 book: setup
@@ -33,8 +34,15 @@ test: setup
 	$(BIN)/python -m pytest --durations=20
 
 # JupyterLab in the same venv: notebooks/*.py open as notebooks (jupytext); what you save goes
-# back to the .py file, and executed .ipynb copies are git-ignored.
+# back to the .py file, and executed .ipynb copies are git-ignored. A double-click opens a .py
+# file in jupytext's notebook view because the venv's own settings overrides say so: JupyterLab
+# reads <venv>/etc/jupyter/labconfig/default_setting_overrides.json whatever the user settings
+# in JUPYTER_CONFIG_DIR (tests/test_lab.py checks the settings the server hands out).
+LAB_VIEWER = $(BIN)/jupytext-config --settings-file $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json \
+	    set-default-viewer python
+
 lab: setup
+	$(LAB_VIEWER)
 	$(BIN)/jupyter-lab --ServerApp.root_dir=$(CURDIR) --allow-root notebooks
 
 bench-mc: setup
@@ -244,6 +252,20 @@ weights: weights-stage13
 	    --weight-depth 0 --weight-depth-spread 10 --depth-fluctuation-head --train-only-heads depth_fluctuation_head \
 	    --init-generator $(STAGE13) --init-discriminator $(STAGE13)/checkpoints/epoch_0002 \
 	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(WEIGHTS)
+
+# The paper-size Conv2D generator (the study's 2 055 324 parameters, plus the heads): the shipped lite
+# stage widened four times by Net2Net (models.widen_weights: the same showers up to float rounding),
+# then every weight trained with the shipped stage's losses against its widened last discriminator;
+# 2 epochs of 400 steps at batch 32 (about 1.2 h on 2 cores). Re-creates data/weights/conv2d_paper in
+# $(WEIGHTS_ROOT), from the committed lite stage (not from `make weights`).
+PAPER := $(WEIGHTS_ROOT)/conv2d_paper
+SHIPPED := data/weights/conv2d_lite_stage14
+weights-paper: $(TRAIN_FITTED_MC) $(VAL_FITTED_MC)
+	$(BIN)/gan3d train --model conv2d --size paper --epochs 2 --batch-size 32 --max-steps-per-epoch 400 --seed 36 \
+	    --lr-generator 5e-5 --lr-discriminator 1.25e-4 --lr-decay 0.15 --lr-decay-start-epoch 0 --n-validation 1000 \
+	    $(STAGE12_TERMS) --weight-sf-spread 100 --weight-depth 0 --weight-depth-spread 10 --depth-fluctuation-head \
+	    --init-generator $(SHIPPED) --init-discriminator $(SHIPPED)/checkpoints/epoch_0002 \
+	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(PAPER)
 
 clean:
 	rm -rf _build book/generated results .cache

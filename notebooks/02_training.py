@@ -46,6 +46,7 @@ n_live_showers = 0  # showers for the live training run, 0 takes the preset valu
 live_steps = 0  # training steps per live run, 0 takes the preset value
 n_eval = 0  # showers per energy for the GAN versus Monte Carlo comparison, 0 takes the preset value
 n_goals = 0  # Monte Carlo showers (E uniform in 2-500 GeV) for the per-bin goals, 0 takes the preset value
+data_path = ""  # CERN EleEscan h5 file or glob pattern for the live training run, empty for the Monte Carlo
 seed = 1  # seed of every random draw in this chapter
 results_dir = "results"  # where results/02_training.json is written
 
@@ -65,6 +66,7 @@ from myst_nb import glue
 from gan3d_lib.models import models
 from gan3d_lib.physics import observables
 from gan3d_lib.book import plotting, presets
+from gan3d_lib.book.runner import one_line_errors
 from gan3d_lib.data.datasets import ensure_mc_dataset
 from gan3d_lib.validation.evaluation import compare_at_energies
 from gan3d_lib.data.mc import ShowerSimulator
@@ -86,7 +88,10 @@ from gan3d_lib.core.tables import markdown_table
 
 params = presets.resolve("02_training", preset, n_live_showers=n_live_showers, live_steps=live_steps, n_eval=n_eval)
 plotting.use_style()
+one_line_errors()
 results: dict = {}
+if data_path:  # a bad file stops the chapter here, with the reader's one line
+    live_showers_read = len(read_showers(data_path, max_showers=params["n_live_showers"])[1])
 
 # %% [markdown]
 # ## Two generators
@@ -131,12 +136,20 @@ models.build_generator("conv2d", size="lite").summary(line_length=110, expand_ne
 # The training loop plays the 3DGAN game: the discriminator learns to tell Monte Carlo
 # from generated showers and to regress the primary energy; the generator learns to fool
 # it, to reproduce the primary energy, and to deposit the total energy the Monte Carlo's
-# sampling-fraction fit expects. A few steps at this preset:
+# sampling-fraction fit expects. A few steps at this preset, on Monte Carlo showers or, with
+# `data_path`, on the reader's own files (the line printed below says which):
 
 # %%
-live_train = ensure_mc_dataset(Path("data/mc") / f"ch2_live_seed{seed}_n{params['n_live_showers']}.h5",
-                               params["n_live_showers"], seed=seed + 100, progress=False)
-live_val = ensure_mc_dataset(Path("data/mc") / f"ch2_val_seed{seed}_n512.h5", 512, seed=seed + 200, progress=False)
+if data_path:  # the reader's files; the validation showers are the first ones of the same files
+    live_train = live_val = data_path
+    live_source = f"{live_showers_read} showers of {data_path}"
+else:
+    live_train = ensure_mc_dataset(Path("data/mc") / f"ch2_live_seed{seed}_n{params['n_live_showers']}.h5",
+                                   params["n_live_showers"], seed=seed + 100, progress=False)
+    live_val = ensure_mc_dataset(Path("data/mc") / f"ch2_val_seed{seed}_n512.h5", 512, seed=seed + 200, progress=False)
+    live_source = f"{params['n_live_showers']} Monte Carlo showers"
+print(f"live training run on {live_source}")
+results["live_training_data"] = live_source
 runs = {}
 for precision in ("float32", "mixed_bfloat16"):
     out = Path(results_dir) / "02_training_live" / precision

@@ -51,6 +51,7 @@ n_bootstrap = 0  # resamplings of the held-out showers for the classifier errors
 seed = 1  # seed of every random draw in this chapter
 artefacts_dir = "data/artefacts"  # artefact folders written by chapter 3
 mc_tuning = "fitted"  # Monte Carlo the generator is judged against, the one it learned from (gan3d_lib.data.mc_tuning.TUNINGS)
+reference_path = ""  # CERN EleEscan h5 file or glob pattern to judge against (Geant4), empty for the embedded Monte Carlo
 results_dir = "results"  # where results/05_validation.json is written
 
 # %% tags=["hide-input"]
@@ -68,6 +69,7 @@ from gan3d_lib.physics import observables as obs
 from gan3d_lib.physics.geometry import HITS_THRESHOLD_GEV
 from gan3d_lib.precision import gate
 from gan3d_lib.book import plotting, presets
+from gan3d_lib.book.runner import one_line_errors
 from gan3d_lib.validation import validation
 from gan3d_lib.precision.artefact_validation import (artefact_names, per_bin_rows, score_row, fp32_row, status_rows, summarise,
                                            validate_artefacts)
@@ -84,25 +86,43 @@ from gan3d_lib.book.verdicts import conclusion_text, gate_verdicts
 
 params = presets.resolve("05_validation", preset, n_eval=n_eval, n_bootstrap=n_bootstrap)
 plotting.use_style()
+one_line_errors()
 results: dict = {}
 root = Path(artefacts_dir) / "conv2d_lite"
 nb = params["n_bootstrap"]
+if reference_path:  # read (and so checked) here: a bad file stops the chapter with the reader's one line
+    reference_showers, reference_energies = read_showers(reference_path, max_showers=2 * params["n_eval"])
 
 # %% [markdown]
 # ## The samples
 #
-# The reference is a held-out Monte Carlo sample, primary energies uniform in 2-500 GeV as
-# in the CERN files, from a seed no training or tuning run used. Every artefact generates
-# showers for exactly these primary energies, all with the same latent vectors. A second,
-# independent Monte Carlo sample of the same size gives the floor of every metric.
+# By default the reference is a held-out Monte Carlo sample, primary energies uniform in
+# 2-500 GeV as in the CERN files, from a seed no training or tuning run used, and a second,
+# independent Monte Carlo sample of the same size gives the floor of every metric. With
+# `reference_path` (the reader's CERN-layout files, Geant4 for instance) the first half of
+# the showers read is the reference and the second half the floor's twin. Every artefact
+# generates showers for exactly the reference's primary energies, all with the same latent
+# vectors. This run judges against {glue:text}`reference_label`.
 
 # %%
-n = params["n_eval"]
-mc_sim = ShowerSimulator(tuning=named_tuning(mc_tuning))
-mc = validation.prepare(*read_showers(ensure_mc_dataset(Path("data/mc") / f"ch5_eval_seed{seed}_n{n}.h5", n,
-                                                        seed=seed + 500, simulator=mc_sim, progress=False)))
-twin = validation.prepare(*read_showers(ensure_mc_dataset(Path("data/mc") / f"ch5_twin_seed{seed}_n{n}.h5", n,
-                                                          seed=seed + 501, simulator=mc_sim, progress=False)))
+if reference_path:
+    n = len(reference_energies) // 2
+    if n < 2:
+        raise ValueError(f"{reference_path}: {len(reference_energies)} showers, the chapter needs at least 4")
+    mc = validation.prepare(reference_showers[:n], reference_energies[:n])
+    twin = validation.prepare(reference_showers[n:2 * n], reference_energies[n:2 * n])
+    reference_label = f"{n} showers of {reference_path} (the floor: the next {n})"
+    del reference_showers, reference_energies
+else:
+    n = params["n_eval"]
+    mc_sim = ShowerSimulator(tuning=named_tuning(mc_tuning))
+    mc = validation.prepare(*read_showers(ensure_mc_dataset(Path("data/mc") / f"ch5_eval_seed{seed}_n{n}.h5", n,
+                                                            seed=seed + 500, simulator=mc_sim, progress=False)))
+    twin = validation.prepare(*read_showers(ensure_mc_dataset(Path("data/mc") / f"ch5_twin_seed{seed}_n{n}.h5", n,
+                                                              seed=seed + 501, simulator=mc_sim, progress=False)))
+    reference_label = f"{n} Monte Carlo showers ('{mc_tuning}' tuning, seed {seed + 500}; the floor: seed {seed + 501})"
+glue("reference_label", reference_label, display=False)
+results["reference"] = {"source": reference_path or "monte-carlo", "label": reference_label, "n_showers": n}
 energies = mc.energies_gev.astype(np.float32)
 bin_labels = obs.energy_bin_labels(obs.DEFAULT_ENERGY_BINS_GEV)
 counts = np.bincount(obs.energy_bin_index(mc.energies_gev, obs.DEFAULT_ENERGY_BINS_GEV), minlength=len(bin_labels))
@@ -399,7 +419,8 @@ glue("sep_mean_mc_floor", fa["separation_power_mean"], display=False)
 glue("n_lose_physics", len(lost), display=False)
 glue("n_reduced", len(verdicts), display=False)
 write_results(Path(results_dir) / "05_validation.json", results,
-              settings={"preset": preset, "seed": seed, "artefacts_dir": artefacts_dir, **params})
+              settings={"preset": preset, "seed": seed, "artefacts_dir": artefacts_dir, "mc_tuning": mc_tuning,
+                        "reference_path": reference_path, **params})
 
 # %% [markdown]
 # ## Summary

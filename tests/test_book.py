@@ -85,3 +85,47 @@ def test_papermill_reruns_chapter_1_with_other_parameters(book):
     doc = json.loads((root / "results_rerun" / "01_showers.json").read_text())
     assert doc["settings"]["seed"] == 7
     assert doc["numbers"]["data"]["n_showers"] == 500  # the parameter wins over the preset's 768
+
+
+def _run_chapter_5(root: Path, out: Path, **parameters):
+    from gan3d_lib.book.runner import execute_notebook
+
+    return execute_notebook(root / "notebooks" / "05_validation.py", out, cwd=root,
+                            parameters={"preset": "ci", "results_dir": "results_reader", **parameters})
+
+
+def test_chapter_5_judges_against_a_readers_cern_layout_file(book):
+    from gan3d_lib.data.datasets import ensure_mc_dataset
+
+    root, _ = book
+    reference = ensure_mc_dataset(root / "reader" / "EleEscan_reader.h5", 240, seed=4321, progress=False)
+    _run_chapter_5(root, root / "reader" / "05_reader.ipynb", reference_path=str(reference))
+    doc = json.loads((root / "results_reader" / "05_validation.json").read_text())
+    assert doc["settings"]["reference_path"] == str(reference)
+    assert doc["numbers"]["reference"]["source"] == str(reference) and doc["numbers"]["reference"]["n_showers"] == 120
+    assert str(reference) in doc["numbers"]["reference"]["label"]
+
+
+def test_a_bad_reference_file_stops_chapter_5_in_its_first_computing_cell_with_one_line(book):
+    import h5py
+    import nbformat
+    import numpy as np
+    from papermill.exceptions import PapermillExecutionError
+
+    root, _ = book
+    bad = root / "reader" / "ecal_nan.h5"
+    bad.parent.mkdir(exist_ok=True)
+    ecal = np.zeros((4, 25, 25, 25), np.float32)
+    ecal[0, 12, 12, 5] = np.nan
+    with h5py.File(bad, "w") as f:
+        f["ECAL"] = ecal
+        f["target"] = np.tile(np.array([[11.0, 50.0]], np.float32), (4, 1))
+    out = root / "reader" / "05_bad.ipynb"
+    with pytest.raises(PapermillExecutionError):
+        _run_chapter_5(root, out, reference_path=str(bad))
+    cells = [c for c in nbformat.read(out, as_version=4).cells if c.cell_type == "code"]
+    failed = [i for i, c in enumerate(cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    first_computing = next(i for i, c in enumerate(cells) if "import" in c.source)
+    assert failed == [first_computing]
+    error = next(o for o in cells[first_computing].outputs if o.get("output_type") == "error")
+    assert error["traceback"] == [f"ShowerFileError: {bad}: dataset 'ECAL': non-finite cell energy (NaN or inf) in shower 0"]

@@ -171,3 +171,28 @@ def test_sphere_latents_carry_the_primary_energy_exactly_and_normal_ones_are_the
     np.testing.assert_allclose(normal, energies[:, None] / 100.0 * rng, rtol=1e-6)
     with pytest.raises(ValueError, match="latent norm"):
         models.latent_vectors(energies, seed=7, norm="uniform")
+
+
+def test_widening_keeps_the_showers_and_the_discriminator_and_breaks_the_copies_symmetry():
+    heads = {"small_cell_head": True, "energy_scale_head": True, "depth_fluctuation_head": True}
+    narrow = models.build_generator("conv2d", size=0.125, seed=3, **heads)
+    wide = models.build_generator("conv2d", size=0.25, seed=4, **heads)
+    assert models.count_parameters(wide)["total"] > 2 * models.count_parameters(narrow)["total"]
+    assert models.widen_weights(narrow, wide, seed=5) == len([la for la in wide.layers if la.weights])
+    z = models.latent_vectors(np.array([2.0, 30.0, 150.0, 480.0]), seed=6)
+    a, b = narrow(z, training=False).numpy(), wide(z, training=False).numpy()
+    assert a.max() > 0 and np.abs(a - b).max() <= 1e-5 * a.max()
+    # the four copies of a channel get different shares of the next layer's incoming weights
+    kernel = next(la for la in wide.layers if la.name.startswith("conv2d_transpose")).kernel.numpy()
+    copies = kernel[..., : kernel.shape[-1] // 2], kernel[..., kernel.shape[-1] // 2:]
+    assert not np.allclose(*copies)
+    d_narrow, d_wide = (models.build_discriminator("conv2d", size=s, seed=7) for s in (0.125, 0.25))
+    models.widen_weights(d_narrow, d_wide, seed=8)
+    for x, y in zip(d_narrow(a, training=False), d_wide(a, training=False)):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_widening_refuses_another_topology():
+    with pytest.raises(ValueError, match="topology"):
+        models.widen_weights(models.build_generator("conv2d", size=0.125),
+                             models.build_generator("conv2d", size=0.25, small_cell_head=True), seed=1)

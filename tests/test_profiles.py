@@ -42,7 +42,9 @@ def artefacts(tmp_path_factory):
 def test_each_runtime_profiles_or_says_why_not(artefacts):
     tf = op_profile(artefacts["tf-graph-fp32"], 4, runs=2, warmup=1, threads=1)
     kinds = {o["op"] for o in tf["ops"]}
-    assert tf["method"] == "onednn-verbose" and "convolution" in kinds and "outside oneDNN" in kinds
+    # oneDNN runs TensorFlow's convolutions as its own 'convolution' primitive on AVX-512 CPUs; on
+    # AVX2-only ones (the AMD EPYC of CI) TensorFlow lowers them to matrix products ('gemm_api')
+    assert tf["method"] == "onednn-verbose" and "outside oneDNN" in kinds and kinds & {"convolution", "gemm_api"}
     assert sum(o["ms"] for o in tf["ops"]) == pytest.approx(tf["wall_ms"], rel=0.05)
     onnx = op_profile(artefacts["onnx-fp32"], 4, runs=2, warmup=1, threads=1)
     assert onnx["method"] == "onnxruntime-profiler" and "Conv" in {o["op"] for o in onnx["ops"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -224,8 +225,11 @@ def test_discriminator_starts_from_a_checkpoint_of_the_same_model(data, tmp_path
         for k in d_keys:  # lr 0: D's weights are the checkpoint's (BatchNorm statistics may move)
             if a[k].ndim > 1:
                 np.testing.assert_allclose(a[k], b[k], rtol=1e-6)
+    # a checkpoint without its run's config.json cannot be widened: its shapes must match
+    orphan = tmp_path / "orphan" / "checkpoints" / ckpt.name
+    shutil.copytree(ckpt, orphan)
     wrong = TrainConfig(model="conv2d", size=0.25, epochs=1, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32,
-                        init_discriminator=str(ckpt))
+                        init_discriminator=str(orphan))
     with pytest.raises(ValueError, match="another model or size"):
         train(wrong, data[0], data[1], tmp_path / "c", progress=False)
 

@@ -6,28 +6,53 @@ Notebook sources are ``notebooks/*.py`` (jupytext percent format); executed copi
 Execution is incremental: a chapter runs again only when its key changes: the hash of its
 source, the preset and parameters, the library's sources, the shipped weights it reads
 (``data/weights``), the Monte Carlo's fit record
-(``data/mc_tuning*.json``) and the keys of the chapters whose outputs it reads (:data:`READS`).
+(``data/mc_tuning*.json``), the installed package versions, the CPU flags that change which
+kernels run (:data:`RESULT_CPU_FLAGS`), the oneDNN ISA cap and the keys of the chapters whose
+outputs it reads (:data:`READS`).
 Keys are kept in ``book/generated/.execution.json``; ``force=True`` runs everything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["READS", "notebook_sources", "hermetic_environment", "execute_notebook", "chapter_key", "execute_all",
+__all__ = ["READS", "RESULT_CPU_FLAGS", "installed_versions", "result_cpu_flags", "notebook_sources",
+           "hermetic_environment", "execute_notebook", "kernel_stderr_to", "one_line_errors", "chapter_key", "execute_all",
            "build_html"]
 
 #: chapters whose outputs (artefact folders, results files) a chapter reads
 READS = {"04_inference": ("03_quantization",), "05_validation": ("03_quantization",),
          "06_claims": ("03_quantization", "04_inference", "05_validation")}
 _KEYS = Path("book") / "generated" / ".execution.json"
+#: /proc/cpuinfo flags that select other oneDNN / OpenVINO kernels, hence other showers or speeds
+RESULT_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile",
+                    "amx_bf16", "amx_int8")
+
+
+def installed_versions() -> dict[str, str]:
+    """{distribution name: version} of every package installed in this environment."""
+    from importlib.metadata import distributions
+
+    return {d.metadata["Name"].lower(): d.version for d in distributions() if d.metadata["Name"]}
+
+
+def result_cpu_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> list[str]:
+    """The :data:`RESULT_CPU_FLAGS` this CPU has (empty where ``cpuinfo`` cannot be read)."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return []
+    flags = next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")), set())
+    return [f for f in RESULT_CPU_FLAGS if f in flags]
 
 
 def notebook_sources(root: str | os.PathLike) -> list[Path]:
@@ -41,14 +66,62 @@ def execute_notebook(source: str | os.PathLike, output: str | os.PathLike, *, cw
     import jupytext
     import papermill
 
+    import nbformat
+
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(nb, str(output), parameters=parameters or {}, cwd=str(cwd),
-                               kernel_name="python3", language="python", progress_bar=progress,
-                               execution_timeout=timeout_s)
+    with kernel_stderr_to(output.with_suffix(".stderr.log")):
+        papermill.execute_notebook(nb, str(output), parameters=parameters or {}, cwd=str(cwd),
+                                   kernel_name="python3", language="python", progress_bar=progress,
+                                   execution_timeout=timeout_s)
+    executed = nbformat.read(output, as_version=4)
+    for cell in executed.cells:  # the book shows the parameters cell; papermill's copy of it is noise
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    nbformat.write(executed, output)
     return output
+
+
+@contextlib.contextmanager
+def kernel_stderr_to(log: str | os.PathLike) -> Iterator[None]:
+    """Send what child processes (the kernels, their workers) write to file descriptor 2 to ``log``:
+    TensorFlow's C++ start-up lines ("failed call to cuInit", oneDNN notices) are printed there
+    before any logging setting takes effect. This process's ``sys.stderr`` (progress bars,
+    tracebacks) still reaches the terminal."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1)
+    original = sys.stderr
+    with open(log, "wb") as f:
+        os.dup2(f.fileno(), 2)
+        sys.stderr = terminal
+        try:
+            yield Path(log)
+        finally:
+            sys.stderr = original
+            os.dup2(saved, 2)
+            os.close(saved)
+            terminal.close()
+
+
+def one_line_errors() -> None:
+    """In a running chapter, show a bad input file as the library's one line
+    (``ShowerFileError: file: dataset 'ECAL': ...``) instead of the frames that led to it."""
+    from IPython import get_ipython
+
+    from .io import ShowerFileError
+
+    def _handler(shell, etype, value, tb, tb_offset=None):
+        line = f"{etype.__name__}: {value}"
+        shell._showtraceback(etype, value, [line])  # IPython's hook for a ready-made traceback: an error output
+        return [line]
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((ShowerFileError,), _handler)
 
 
 def _tree_digest(h, folder: Path, pattern: str) -> None:
@@ -65,6 +138,8 @@ def chapter_key(root: str | os.PathLike, source: str | os.PathLike, *, preset: s
     h.update(Path(source).read_bytes())
     h.update(json.dumps({"preset": preset, **parameters}, sort_keys=True).encode())
     h.update(os.environ.get("ONEDNN_MAX_CPU_ISA", "").encode())  # a book run with another kernel ceiling
+    h.update(json.dumps(installed_versions(), sort_keys=True).encode())
+    h.update(" ".join(result_cpu_flags()).encode())
     _tree_digest(h, Path(__file__).resolve().parents[1], "*.py")  # the whole library
     _tree_digest(h, Path(root) / "data" / "weights", "*")
     _tree_digest(h, Path(root) / "data", "mc_tuning*.json")

@@ -9,9 +9,8 @@ Generators map a latent vector (N, 200) to showers (N, 25, 25, 25) in GeV, non-n
 (final ReLU; with the optional small-cell head, ReLU plus a positive exp(...) in MeV; with the
 optional energy-scale head, all cells of a shower times one learned factor). The
 primary energy conditions the latent vector by multiplication, ``latent = (E / 100 GeV) * u``
-with u of length sqrt(200) (the study's u ~ N(0, 1)^200 with ``norm='normal'``;
-:func:`latent_vectors`). ``width`` multiplies every
-hidden channel count, so the same topology has a small ``lite`` size for CPUs.
+with u of length sqrt(200) (the study's u ~ N(0, 1)^200 with ``norm='normal'``; :func:`latent_vectors`).
+``width`` multiplies every hidden channel count, so the same topology has a small ``lite`` size for CPUs.
 
 Discriminators return three heads: ``generation`` (real/fake probability), ``auxiliary``
 (regressed E_p / 100 GeV) and ``ecal`` (the total deposited energy of the input in GeV,
@@ -243,10 +242,9 @@ def transfer_weights(source: Any, target: Any) -> int:
 
 def _widened(value: np.ndarray, target_shape: tuple, input_axes: tuple[int, ...], rng: np.random.Generator,
              split_noise: float) -> np.ndarray:
-    """``value`` tiled to ``target_shape`` along every axis that grew by an integer factor; along
-    an input axis the copies' weights are split in parts that add up to the original (1 / factor
-    each, times 1 + ``split_noise`` x N(0, 1), renormalised), so the layer's output is unchanged
-    while the copies' gradients differ."""
+    """``value`` tiled to ``target_shape`` along each axis grown by an integer factor; along an input
+    axis the copies' weights are split in parts summing to the original (1 / factor x (1 +
+    ``split_noise`` N(0, 1)), renormalised): same output, different gradients."""
     out = np.asarray(value)
     for axis, (narrow, wide) in enumerate(zip(value.shape, target_shape)):
         if narrow == wide:
@@ -286,9 +284,8 @@ def widen_weights(source: Any, target: Any, *, seed: int, split_noise: float = 0
             inputs = (a.kernel.ndim - 2,)  # kernel (..., input channels, filters)
         else:
             inputs = ()  # biases, BatchNorm vectors, heads: per output channel
-        values = [_widened(w.numpy(), tuple(t.shape), inputs if w is getattr(a, "kernel", None) else (), rng, split_noise)
-                  for w, t in zip(a.weights, b.weights)]
-        b.set_weights(values)
+        b.set_weights([_widened(w.numpy(), tuple(t.shape), inputs if w is getattr(a, "kernel", None) else (), rng,
+                                split_noise) for w, t in zip(a.weights, b.weights)])
     return len(dst)
 
 

@@ -165,15 +165,15 @@ def _openvino_runner(model_path: Path, manifest: dict, threads: int | None) -> C
         config["INFERENCE_NUM_THREADS"] = threads
     compiled = ov.Core().compile_model(str(model_path), "CPU", config)
     got = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # f32, bf16, f16
-    if got != wanted:
-        from ..core.results import machine_info
-
-        m = machine_info()
-        raise HardwareUnsupported(f"{model_path.parent}: OpenVINO compiled the {wanted} model for {got} on this CPU "
-                                  f"({m['cpu_model']}, avx512_bf16={m['avx512_bf16']}); the label would be false")
     request = compiled.create_infer_request()
 
     def call(z: np.ndarray) -> np.ndarray:
+        if got != wanted:  # raised when run, as for TensorFlow INT8: the artefact loads and says why it cannot run
+            from ..core.results import machine_info
+
+            m = machine_info()
+            raise HardwareUnsupported(f"{model_path.parent}: OpenVINO compiled the {wanted} model for {got} on this "
+                                      f"CPU ({m['cpu_model']}, avx512_bf16={m['avx512_bf16']}); the label would be false")
         return np.array(request.infer([np.ascontiguousarray(z, np.float32)])[0], np.float32)
 
     call.runtime_precision = got  # type: ignore[attr-defined]

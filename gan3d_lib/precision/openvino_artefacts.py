@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .quant_config import QuantConfig
 from .backends import OPENVINO_INT8
+from .quant_config import QuantConfig, int8_dot_products_saturate
 
 __all__ = ["openvino_writer", "convert", "quantize", "accuracy_controlled_int8"]
 
@@ -54,11 +54,20 @@ def _ignored_scope(config: QuantConfig):
     return nncf.IgnoredScope(patterns=patterns, validate=False) if patterns else None
 
 
+def _overflow_fix():
+    """7-bit weights in every layer where u8 x s8 sums saturate (no VNNI), NNCF's default (the
+    first layer only) elsewhere: :func:`quant_config.int8_dot_products_saturate`."""
+    from nncf.quantization.advanced_parameters import OverflowFix
+
+    return OverflowFix.ENABLE if int8_dot_products_saturate() else OverflowFix.FIRST_LAYER
+
+
 def _advanced(config: QuantConfig):
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, QuantizationParameters
     from nncf.quantization.range_estimator import RangeEstimatorParametersSet
 
     return AdvancedQuantizationParameters(
+        overflow_fix=_overflow_fix(),
         disable_bias_correction=not config.bias_correction,
         activations_range_estimator_params=getattr(RangeEstimatorParametersSet, _RANGE_ESTIMATORS[config.calibration]),
         weights_quantization_params=None if config.per_channel else QuantizationParameters(per_channel=False))
@@ -97,6 +106,8 @@ def openvino_writer(backend: str, generator: Any, latent: np.ndarray, config: Qu
         if backend == OPENVINO_INT8:
             model = quantize(model, latent, config)
         _save(model, path)
+        if backend == OPENVINO_INT8:
+            info["overflow_fix"] = _overflow_fix().value
         info["inference_precision_pinned"] = ("bf16" if backend == OPENVINO_INT8 and config.float_precision == "bf16"
                                               else OPENVINO_PRECISION[backend])
 
@@ -115,7 +126,7 @@ def accuracy_controlled_int8(generator: Any, out: Any, latent: np.ndarray, judge
     import time
 
     import nncf
-    from nncf.quantization.advanced_parameters import AdvancedAccuracyRestorerParameters
+    from nncf.quantization.advanced_parameters import AdvancedAccuracyRestorerParameters, AdvancedQuantizationParameters
 
     from .artefacts import OPENVINO_PRECISION, write_artefact
     from .gate import gate_score
@@ -140,6 +151,7 @@ def accuracy_controlled_int8(generator: Any, out: Any, latent: np.ndarray, judge
     quantized = nncf.quantize_with_accuracy_control(
         fp32_model, _dataset(latent), nncf.Dataset(batches), validate, max_drop=1.0,
         drop_type=nncf.DropType.ABSOLUTE, subset_size=len(latent), preset=nncf.QuantizationPreset.MIXED,
+        advanced_quantization_parameters=AdvancedQuantizationParameters(overflow_fix=_overflow_fix()),
         advanced_accuracy_restorer_parameters=AdvancedAccuracyRestorerParameters(max_num_iterations=max_iterations))
     seconds = time.perf_counter() - t0
     record = {"validation_calls": calls, "seconds": seconds, "max_iterations": max_iterations,
@@ -151,6 +163,7 @@ def accuracy_controlled_int8(generator: Any, out: Any, latent: np.ndarray, judge
     art = write_artefact(out, OPENVINO_INT8, write, model=model, size=size, source=source,
                          settings={"method": "nncf.quantize_with_accuracy_control", "n_calibration": len(latent),
                                    "asymmetric_activations": True,
+                                   "overflow_fix": _overflow_fix().value,
                                    "inference_precision_pinned": OPENVINO_PRECISION[OPENVINO_INT8]},
                          extra={"accuracy_control": record})
     return art, record

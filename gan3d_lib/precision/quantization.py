@@ -25,7 +25,7 @@ import numpy as np
 from .artefacts import Artefact, HardwareUnsupported, bucket_model_path, write_artefact
 from .export import onnx_fp32, quiet_converters
 from ..physics.geometry import ENERGY_RANGE_GEV
-from .quant_config import CALIBRATION_METHODS, QuantConfig
+from .quant_config import CALIBRATION_METHODS, QuantConfig, int8_dot_products_saturate
 from .backends import (INC_INT8, KERAS_BF16, KERAS_FP32, ONNX_FP32, ONNX_INT8, TFLITE_DYNAMIC, TFLITE_FP16,
                        TFLITE_FP32, TFLITE_INT8, TF_GRAPH_FP32, backend_spec)
 
@@ -248,16 +248,13 @@ def _onnx_quantize(fp32_path: Path, out_path: Path, latent: np.ndarray, config: 
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    from ..core.results import machine_info
-
     reader_cls = type("Reader", (_OnnxReader, CalibrationDataReader), {})
     model = onnx.load(str(fp32_path))
     name = model.graph.input[0].name
     exclude = ops_in_layers([n.name for n in model.graph.node if n.op_type in QUANTIZABLE_ONNX_OPS], config.fp32_ops)
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
               "percentile": CalibrationMethod.Percentile}[config.calibration]
-    # U8S8 on CPUs without VNNI saturates in vpmaddubsw; 7-bit weights (reduce_range) avoid it.
-    reduce_range = not machine_info()["avx512_vnni"]
+    reduce_range = int8_dot_products_saturate()
     quantize_static(str(fp32_path), str(out_path), reader_cls(name, latent), quant_format=QuantFormat.QDQ,
                     per_channel=config.per_channel, reduce_range=reduce_range, activation_type=QuantType.QUInt8,
                     weight_type=QuantType.QInt8, nodes_to_exclude=exclude, calibrate_method=method,
