@@ -76,7 +76,7 @@ bench-mc: setup
 # Stage 10: a term for the energy and hits of each ring of cells around the beam axis, weighted
 #   30, against stage 9's last discriminator; 3 epochs, the last one kept (--select-epoch last:
 #   epoch 2, the best validation score, has its 400 GeV shower maximum two layers from the Monte
-#   Carlo's, outside tests/test_shipped_weights.py).
+#   Carlo's, outside tests/training/test_shipped_weights.py).
 # Stage 11: stage 10 with an energy-scale head (each shower's cells times one factor learned from
 #   its own E_cal / E_p), only the head trained (--train-only-heads), with stage 10's losses against
 #   its last discriminator; 3 epochs, the last one kept.

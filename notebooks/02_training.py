@@ -228,10 +228,10 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # much as the core. Its record (`data/weights/conv2d_lite_stage7/command.txt`, not computed by
 # this chapter) shows a mean longitudinal profile uneven from layer to layer near the maximum,
 # with the 400 GeV maximum further from the Monte Carlo's than the one layer that
-# `tests/test_shipped_weights.py` allows. Stage 8 adds the same log ratio for the mean
+# `tests/training/test_shipped_weights.py` allows. Stage 8 adds the same log ratio for the mean
 # longitudinal shape of each bin (`--weight-profile-log`): every layer's share counts alike,
 # the first and last layers as much as the maximum, where the %² term of stage 3 hardly sees a
-# dip in a small layer (`tests/test_losses.py`). Stage 9 weights that term three times more at lower learning rates.
+# dip in a small layer (`tests/models/test_losses.py`). Stage 9 weights that term three times more at lower learning rates.
 # Stage 10 adds a term for each ring of cells around the beam axis (`--weight-rings`,
 # `losses.ring_error`): per energy bin, the squared log ratios of the ring's mean energy and of its mean hits, fake
 # over real, which together fix the energy per hit in each ring. Stage 9's record
@@ -239,7 +239,7 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # its halo at 250-500 GeV with fewer hits than the Monte Carlo's at about the Monte Carlo's energy; the figures below
 # measure where the shipped stage stands. Stage 10 keeps its last epoch
 # (`--select-epoch last`): by the run's record the epoch with the best validation score, the second, has its 400 GeV
-# shower maximum more than one layer from the Monte Carlo's, outside the one layer `tests/test_shipped_weights.py` allows.
+# shower maximum more than one layer from the Monte Carlo's, outside the one layer `tests/training/test_shipped_weights.py` allows.
 # Runs that were not shipped (a cell-spectrum term alone, a heavier %² longitudinal term, heavier resolution and hits
 # terms after stage 9, stage 9's losses on showers uniform in E_p or on a mix of both spectra, a fresh discriminator
 # that sees $E_{cell}^{0.25}$, a term for the hits of each layer, alone and with a heavier width term, a hits term

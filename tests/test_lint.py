@@ -46,3 +46,16 @@ def test_no_library_module_over_400_lines():
     long = {str(p.relative_to(ROOT)): n for p in (ROOT / "gan3d_lib").rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 400}
     assert not long, long
+
+
+def test_the_tests_mirror_the_library_layout():
+    from gan3d_lib import LAYERS
+
+    folders = {p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and p.name not in ("reference", "__pycache__")}
+    assert folders == set(LAYERS), folders ^ set(LAYERS)
+    for folder in folders:
+        package = ROOT / "gan3d_lib" / folder
+        modules = {p.stem for p in package.rglob("*.py")} | {p.name for p in package.iterdir() if p.is_dir()}
+        modules |= {folder, "shipped_weights"}  # the subpackage as a whole, the generators in data/weights
+        for test in (ROOT / "tests" / folder).glob("test_*.py"):  # test_<module>[_<aspect>].py
+            assert any(test.stem.removeprefix("test_").startswith(m) for m in modules), test

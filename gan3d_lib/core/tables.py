@@ -1,4 +1,4 @@
-"""Markdown tables for notebooks (rendered by MyST in the book)."""
+"""Markdown tables for notebooks (rendered by MyST in the book), written by ``tabulate``."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ from typing import Any
 __all__ = ["markdown_table"]
 
 
-def _fmt(value: Any, spec: str | None) -> str:
+def _cell(value: Any, spec: str | None) -> str:
     if value is None:
         return "–"
-    if spec:
-        return format(value, spec)
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    text = format(value, spec) if spec else (f"{value:.4g}" if isinstance(value, float) else str(value))
+    return text.replace("|", r"\|")  # a '|' in a cell would end it
 
 
 def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str],
                    formats: Mapping[str, str] | None = None) -> str:
-    """A Markdown table; ``columns`` maps row keys to headers, ``formats`` keys to format specs."""
+    """A Markdown (pipe) table; ``columns`` maps row keys to headers, ``formats`` keys to format
+    specs; None is shown as '–' and a '|' in a cell is escaped."""
+    from tabulate import tabulate
+
     formats = formats or {}
-    head = "| " + " | ".join(columns.values()) + " |"
-    rule = "|" + "|".join("---" for _ in columns) + "|"
-    body = ["| " + " | ".join(_fmt(r.get(k), formats.get(k)) for k in columns) + " |" for r in rows]
-    return "\n".join([head, rule, *body])
+    body = [[_cell(r.get(k), formats.get(k)) for k in columns] for r in rows]
+    headers = [h.replace("|", r"\|") for h in columns.values()]
+    return tabulate(body, headers, tablefmt="pipe", disable_numparse=True, stralign="left")

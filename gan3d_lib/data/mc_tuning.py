@@ -248,7 +248,7 @@ def parameter_table(first: Mapping, refit: Mapping) -> list[dict]:
     """Rows (parameter, group, start, first_fit, fitted, now) from the records of :func:`fit_tuning`
     (``data/mc_tuning_first_fit.json``) and :func:`fit_depth_spread` (``data/mc_tuning.json``):
     'now' is :class:`ShowerTuning`'s default, which must be the refitted value rounded
-    (tests/test_mc_tuning.py checks it)."""
+    (tests/data/test_mc_tuning.py checks it)."""
     now = asdict(ShowerTuning())
     groups = {**{k: "shape" for k in SHAPE_PARAMETERS}, **{k: "response" for k in RESPONSE_PARAMETERS},
               **{k: "response (refit)" for k in DEPTH_SPREAD_PARAMETERS}}

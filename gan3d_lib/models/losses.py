@@ -1,5 +1,5 @@
 """The GAN's loss terms in ``keras.ops`` (differentiable, any Keras backend), one home for
-each; ``tests/test_losses.py`` checks each against the NumPy observables it mirrors.
+each; ``tests/models/test_losses.py`` checks each against the NumPy observables it mirrors.
 
 Showers are (n, 25, 25, 25) cell energies in GeV with depth the last axis; primary energies
 E_p (n,) in GeV. Study terms: :func:`mape`, :func:`binary_cross_entropy`, :func:`ecal_target`.

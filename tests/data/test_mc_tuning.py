@@ -16,7 +16,7 @@ from gan3d_lib.data.mc_tuning import (DEPTH_SPREAD_PARAMETERS, FIRST_FIT, RESPON
                                  parameter_table, residual_table)
 from gan3d_lib.data.reference import GEANT4_SHOWER_FACTS
 
-RECORD = Path(__file__).resolve().parents[1] / "data" / "mc_tuning.json"
+RECORD = Path(__file__).resolve().parents[2] / "data" / "mc_tuning.json"
 FIRST_RECORD = RECORD.with_name("mc_tuning_first_fit.json")
 
 

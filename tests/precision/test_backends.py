@@ -12,7 +12,7 @@ from gan3d_lib.precision import artefacts
 from gan3d_lib.precision.backends import (BACKEND_NAMES, BACKENDS, INT8_BACKENDS, backend_of, backend_spec,
                                           fp32_counterpart, tuned)
 
-LIB = Path(__file__).resolve().parents[1] / "gan3d_lib"
+LIB = Path(__file__).resolve().parents[2] / "gan3d_lib"
 
 
 def test_each_backend_is_named_after_its_runtime_and_precision():

@@ -16,7 +16,7 @@ from gan3d_lib.book.runner import build_html, execute_all, notebook_sources
 from gan3d_lib.book.claims import STUDY_CLAIMS
 from make_reference import lookup
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "reference"
 MIN_FIGURES = {"01_showers": 4, "02_training": 5, "03_quantization": 2, "04_inference": 3, "05_validation": 5,
                "06_claims": 1}

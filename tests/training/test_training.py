@@ -275,7 +275,8 @@ def test_the_streamed_order_keeps_at_most_two_groups_and_visits_every_shower(dat
 
     order = epoch_order(128, 1, 0, chunk_showers=16, buffer_chunks=3)
     assert sorted(order) == list(range(128))
-    assert set(order[:48] // 16) == set(order[:48] // 16) and len(set(order[:48] // 16)) == 3  # one group, 3 chunks
+    first_group = order[:48] // 16  # the chunk of each of the first 48 showers: one group of 3 whole chunks
+    assert len(set(first_group)) == 3 and all((first_group == c).sum() == 16 for c in set(first_group))
     assert list(epoch_order(128, 1, 0, chunk_showers=16, buffer_chunks=8)) == list(np.random.default_rng([1, 0]).permutation(128))
     ds = TrainingShowers(data[0], chunk_showers=16, buffer_chunks=3, max_in_memory_gb=0.0)
     mem = TrainingShowers(data[0], chunk_showers=16, buffer_chunks=3)

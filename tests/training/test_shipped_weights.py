@@ -13,7 +13,7 @@ from gan3d_lib.validation.evaluation import compare_at_energies
 from gan3d_lib.models.inference import generate_showers
 from gan3d_lib.training.training import load_generator, training_stages
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "weights" / "conv2d_lite_stage14"
+WEIGHTS = Path(__file__).resolve().parents[2] / "data" / "weights" / "conv2d_lite_stage14"
 
 
 @pytest.fixture(scope="module")
