@@ -76,7 +76,7 @@ from gan3d_lib.data.io import read_showers
 from gan3d_lib.physics.shower_facts import (FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table,
                                             goal_rows, resolution_rows, sampling_fraction_by_bin, CLASSIFIER_AUC_GOAL,
                                             barycentre_spread_rows)
-from gan3d_lib.book.shower_text import (goal_display_rows, goal_summary, latent_conditioning_rows, classifier_goal_text,
+from gan3d_lib.book.shower_text import (goal_summary, goal_table, latent_conditioning_rows, classifier_goal_text,
                                         single_feature_text, spread_ratio_text)
 from gan3d_lib.physics.geometry import HITS_THRESHOLD_GEV
 from gan3d_lib.validation.validation import compare, prepare
@@ -412,16 +412,13 @@ n_goal = params["n_goals"]
 goal_mc, goal_energies = read_showers(ensure_mc_dataset(Path("data/mc") / f"ch2_goals_seed{seed}_n{n_goal}.h5", n_goal,
                                                         seed=seed + 600, simulator=mc_sim, progress=False))
 goal_gan = generate_showers(generator, goal_energies, seed=seed + 700)
-goal_table = goal_rows(facts_by_energy_bin(goal_gan, goal_energies), facts_by_energy_bin(goal_mc, goal_energies),
+goal_rows_gan = goal_rows(facts_by_energy_bin(goal_gan, goal_energies), facts_by_energy_bin(goal_mc, goal_energies),
                        GENERATOR_GOALS)
-display(Markdown(markdown_table(
-    goal_display_rows(goal_table),
-    {"key": "E_p bin", "fact": "fact", "sample": "GAN", "reference": "Monte Carlo", "deviation": "GAN vs MC",
-     "goal": "goal", "met": "met"}, {"sample": ".4g", "reference": ".4g"})))
-results["generator_goals"] = goal_table
-glue("goals_met", sum(r["met"] for r in goal_table), display=False)
-glue("goals_total", len(goal_table), display=False)
-display(Markdown(goal_summary(goal_table)))
+display(Markdown(goal_table(goal_rows_gan)))
+results["generator_goals"] = goal_rows_gan
+glue("goals_met", sum(r["met"] for r in goal_rows_gan), display=False)
+glue("goals_total", len(goal_rows_gan), display=False)
+display(Markdown(goal_summary(goal_rows_gan)))
 
 # %% [markdown]
 # Chapter 5's classifier test on the same showers (`validation.compare`, as `validation.validate` runs it):

@@ -80,7 +80,7 @@ from gan3d_lib.data.mc_tuning import named_tuning
 from gan3d_lib.data.io import read_showers
 from gan3d_lib.core.results import read_results, write_results
 from gan3d_lib.physics.shower_facts import GENERATOR_GOALS, facts_by_energy_bin, goal_rows
-from gan3d_lib.book.shower_text import goal_display_rows
+from gan3d_lib.book.shower_text import goal_table
 from gan3d_lib.core.tables import markdown_table
 from gan3d_lib.book.verdicts import conclusion_text, gate_verdicts
 
@@ -190,10 +190,7 @@ plt.show()
 fp32_showers = load_artefact(root / "keras-fp32").generate(energies, seed)
 facts_rows = goal_rows(facts_by_energy_bin(fp32_showers, mc.energies_gev), facts_by_energy_bin(mc.showers, mc.energies_gev),
                        GENERATOR_GOALS)
-display(Markdown(markdown_table(
-    goal_display_rows(facts_rows),
-    {"key": "E_p bin", "fact": "fact", "sample": "FP32 GAN", "reference": "Monte Carlo", "deviation": "GAN vs MC",
-     "goal": "goal", "met": "met"}, {"sample": ".4g", "reference": ".4g"})))
+display(Markdown(goal_table(facts_rows, "FP32 GAN")))
 results["shower_facts_fp32_vs_mc"] = facts_rows
 del fp32_showers
 

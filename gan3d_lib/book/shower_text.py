@@ -8,11 +8,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..core.tables import markdown_table
 from ..physics import observables as obs
 from ..physics.shower_facts import CLASSIFIER_AUC_GOAL, FACTS, resolution_rows
 
-__all__ = ["goal_display_rows", "goal_summary", "latent_conditioning_rows", "classifier_goal_text", "spread_ratio_text",
-           "single_feature_text"]
+__all__ = ["goal_display_rows", "goal_table", "goal_summary", "latent_conditioning_rows", "classifier_goal_text",
+           "spread_ratio_text", "single_feature_text"]
 
 
 def _deviation_text(row: Mapping) -> str:
@@ -35,6 +36,14 @@ def goal_display_rows(rows: Sequence[Mapping]) -> list[dict]:
     labels = dict(FACTS)
     return [{**r, "fact": labels.get(r["fact"], r["fact"]), "deviation": _deviation_text(r), "goal": _goal_text(r),
              "met": "yes" if r["met"] else "**no**"} for r in rows]
+
+
+def goal_table(rows: Sequence[Mapping], sample: str = "GAN") -> str:
+    """The Markdown table of :func:`goal_rows`, the generated sample's column headed ``sample``."""
+    return markdown_table(goal_display_rows(rows),
+                          {"key": "E_p bin", "fact": "fact", "sample": sample, "reference": "Monte Carlo",
+                           "deviation": "GAN vs MC", "goal": "goal", "met": "met"},
+                          {"sample": ".4g", "reference": ".4g"})
 
 
 def goal_summary(rows: Sequence[Mapping]) -> str:
