@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 #: the subpackages, lowest layer first (tests/test_import_graph.py holds imports to this order)
 LAYERS = ("core", "physics", "data", "validation", "models", "training", "precision", "speed", "book", "cli")
 __all__ = ("__version__", "LAYERS", *LAYERS)

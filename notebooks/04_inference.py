@@ -64,7 +64,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from gan3d_lib.book import plotting, presets
-from gan3d_lib.speed.gemm_peaks import measured_peaks, sgemm_macs_per_s
+from gan3d_lib.speed.gemm_peaks import measured_peaks
 from gan3d_lib.speed.bench import parse_int_list, run_stream_configs, run_streams, stream_configs
 from gan3d_lib.speed.roofline import peak_macs_per_s, roofline
 from gan3d_lib.book.speedups import PRECISION_COMPARISONS, conv2d_over_conv3d, speedup_table
@@ -97,21 +97,22 @@ results: dict = {}
 # vector width: two FMA units per core each do one FP32 MAC per 32-bit lane per cycle; with
 # VNNI, `vpdpbusd` does four INT8 MACs per lane, so INT8's limit is 4x FP32's; without VNNI
 # the same INT8 work takes two instructions, and the limit is 2x. Beside the nominal peak,
-# a large FP32 matrix product (NumPy's BLAS) shows what a tuned kernel reaches here.
+# large matrix products (`gan3d_lib.speed.gemm_peaks`, measured once for this chapter) show
+# what tuned kernels reach here.
 
 # %%
 machine = machine_info()
 cores = machine["usable_cores"]
-sgemm = sgemm_macs_per_s()
+gemm = measured_peaks()
 peaks = peak_macs_per_s(machine)
 display(Markdown(markdown_table([{**machine, **peaks, "fp32_g": peaks["fp32"] / 1e9, "int8_g": peaks["int8"] / 1e9,
-                                  "sgemm_g": sgemm / 1e9}],
+                                  "sgemm_g": gemm["fp32"] / 1e9}],
                                 {"cpu_model": "CPU", "usable_cores": "cores", "clock_ghz": "nominal clock [GHz]",
                                  "vector_bits": "vector bits", "vnni": "INT8 VNNI", "avx512_bf16": "BF16",
                                  "fp32_g": "FP32 peak [GMAC/s]", "int8_g": "INT8 peak [GMAC/s]",
                                  "sgemm_g": "FP32 matrix product [GMAC/s]"},
                                 {"clock_ghz": ".2f", "fp32_g": ",.0f", "int8_g": ",.0f", "sgemm_g": ",.0f"})))
-results["machine"], results["nominal_peaks"], results["sgemm_macs_per_s"] = machine, peaks, sgemm
+results["machine"], results["nominal_peaks"] = machine, peaks
 glue("cpu_model", machine["cpu_model"], display=False)
 glue("cores", cores, display=False)
 glue("rounds", timing["rounds"], display=False)
@@ -230,7 +231,6 @@ for i, row in enumerate(table):
 # %%
 generator_options = {(r["model"], str(r["size"])): load_manifest(r["artefact"]).get("generator_options", {}) for r in ok}
 macs = {(m, s): multiply_accumulates(build_generator(m, size=s, **o)) for (m, s), o in generator_options.items()}
-gemm = measured_peaks()
 display(Markdown(markdown_table([{"what": k, "gmacs": gemm[k] / 1e9} for k in ("fp32_tf", "fp32_ort", "bf16_tf", "int8_ort")
                                  if gemm[k] is not None],
                                 {"what": f"matrix product, {gemm['n']}x{gemm['n']}, {gemm['threads']} threads",

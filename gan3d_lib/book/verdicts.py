@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from ..core.tables import plus_minus
 from ..precision.backends import KERAS_FP32
 
 __all__ = ["gate_verdicts", "conclusion_text"]
@@ -42,12 +43,6 @@ def gate_verdicts(gate_results: Mapping, against_mc: Mapping[str, dict], floor_m
     return out
 
 
-def _pm(value: float | None, err: float | None, fmt: str = ".3f") -> str:
-    if value is None:
-        return "–"
-    return f"{value:{fmt}}" + ("" if err is None else f" ± {err:{fmt}}")
-
-
 def conclusion_text(verdicts: Mapping[str, dict], fp32_vs_mc: dict, mc_floor: dict, *,
                     same_as: Mapping[str, str] | None = None, skipped: Mapping[str, str] | None = None) -> str:
     """Paragraphs stating the verdicts: the FP32-vs-Monte Carlo scale, each failing artefact
@@ -55,11 +50,11 @@ def conclusion_text(verdicts: Mapping[str, dict], fp32_vs_mc: dict, mc_floor: di
     identical showers and those not run. ``fp32_vs_mc`` and ``mc_floor``: the 'all' bins of
     chapter 5's comparisons."""
     fm, fa = fp32_vs_mc, mc_floor
-    lines = [f"The FP32 generator against the Monte Carlo reads AUC {_pm(fm['auc_low'], fm['auc_low_err'])} (low "
-             f"level) and {_pm(fm['auc_high'], fm['auc_high_err'])} (high level) and FPD "
-             f"{_pm(fm['fpd'], fm['fpd_err'], '.3g')}; two Monte Carlo samples read "
-             f"{_pm(fa['auc_low'], fa['auc_low_err'])}, {_pm(fa['auc_high'], fa['auc_high_err'])} and FPD "
-             f"{_pm(fa['fpd'], fa['fpd_err'], '.3g')}."]
+    lines = [f"The FP32 generator against the Monte Carlo reads AUC {plus_minus(fm['auc_low'], fm['auc_low_err'])} (low "
+             f"level) and {plus_minus(fm['auc_high'], fm['auc_high_err'])} (high level) and FPD "
+             f"{plus_minus(fm['fpd'], fm['fpd_err'], '.3g')}; two Monte Carlo samples read "
+             f"{plus_minus(fa['auc_low'], fa['auc_low_err'])}, {plus_minus(fa['auc_high'], fa['auc_high_err'])} and FPD "
+             f"{plus_minus(fa['fpd'], fa['fpd_err'], '.3g')}."]
     lost = {k: v for k, v in verdicts.items() if v["loses_physics"]}
     kept = {k: v for k, v in verdicts.items() if not v["loses_physics"]}
 

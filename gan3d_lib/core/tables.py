@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["markdown_table"]
+__all__ = ["markdown_table", "plus_minus"]
 
 
 def _cell(value: Any, spec: str | None) -> str:
@@ -25,3 +25,10 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]
     body = [[_cell(r.get(k), formats.get(k)) for k in columns] for r in rows]
     headers = [h.replace("|", r"\|") for h in columns.values()]
     return tabulate(body, headers, tablefmt="pipe", disable_numparse=True, stralign="left")
+
+
+def plus_minus(value: float | None, err: float | None, fmt: str = ".3f") -> str:
+    """'value ± err' for tables; '–' for a value that was not computed."""
+    if value is None:
+        return "–"
+    return f"{value:{fmt}}" + ("" if err is None else f" ± {err:{fmt}}")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.tables import plus_minus
 from ..physics import observables as obs
 from .artefacts import HardwareUnsupported, load_artefact
 from ..validation.validation import PreparedSample, compare, prepare
@@ -19,7 +20,7 @@ from .backends import (INC_INT8, KERAS_BF16, KERAS_FP32, ONNX_FP32, ONNX_INT8, O
                        TFLITE_INT8, TF_GRAPH_FP32, tuned)
 
 __all__ = ["ARTEFACT_ORDER", "ArtefactValidation", "artefact_names", "summarise", "validate_artefacts",
-           "plus_minus", "score_row", "fp32_row", "status_rows", "per_bin_rows"]
+           "score_row", "fp32_row", "status_rows", "per_bin_rows"]
 
 #: display order of the artefacts chapter 3 writes (others follow alphabetically)
 ARTEFACT_ORDER = (KERAS_FP32, TF_GRAPH_FP32, TFLITE_FP32, ONNX_FP32, OPENVINO_FP32, KERAS_BF16,
@@ -125,13 +126,6 @@ def status_rows(v: ArtefactValidation, fp32: str = KERAS_FP32) -> list[dict]:
             return "FP32 reference"
         return f"showers identical to {v.same_as[k]}" if v.same_as[k] != k else "differs from FP32"
     return [{"name": k, "backend": v.backends[k], "diff": v.max_diff.get(k), "status": status(k)} for k in v.names]
-
-
-def plus_minus(value: float | None, err: float | None, fmt: str = ".3f") -> str:
-    """'value ± err' for tables; '–' for a value that was not computed."""
-    if value is None:
-        return "–"
-    return f"{value:{fmt}}" + ("" if err is None else f" ± {err:{fmt}}")
 
 
 def score_row(label: str, res: Mapping) -> dict:

@@ -4,9 +4,7 @@ Fractions of peak in chapter 4 are taken against these, not against a number fit
 models: FP32 through oneDNN (TensorFlow's ``MatMul``) and through ONNX Runtime (``MatMul``),
 BF16 through oneDNN (TensorFlow, where the CPU has BF16), INT8 through ONNX Runtime
 (``MatMulInteger``, u8 x s8 -> s32). Each is the best of ``repeats`` timed products of
-``n`` x ``n`` matrices with the threads this process may use. NumPy's BLAS FP32 rate
-(:func:`sgemm_macs_per_s`) is the one chapter 4 quotes beside the nominal peaks; all share one
-timer.
+``n`` x ``n`` matrices with the threads this process may use, all by one timer.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ import time
 
 import numpy as np
 
-__all__ = ["sgemm_macs_per_s", "tf_gemm_macs_per_s", "ort_gemm_macs_per_s", "measured_peaks"]
+__all__ = ["tf_gemm_macs_per_s", "ort_gemm_macs_per_s", "measured_peaks"]
 
 
 def _best_rate(run, n: int, repeats: int) -> float:
@@ -27,14 +25,6 @@ def _best_rate(run, n: int, repeats: int) -> float:
         run()
         best = min(best, time.perf_counter() - t0)
     return n ** 3 / best
-
-
-def sgemm_macs_per_s(n: int = 2048, *, repeats: int = 5, seed: int = 1) -> float:
-    """FP32 multiply-accumulates per second of NumPy's BLAS on an n x n matrix product (best
-    of ``repeats``), with the threads this process may use: what a tuned kernel reaches here."""
-    rng = np.random.default_rng(seed)
-    a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
-    return _best_rate(lambda: a @ b, n, repeats)
 
 
 def tf_gemm_macs_per_s(n: int = 2048, *, dtype: str = "float32", repeats: int = 5, seed: int = 1) -> float:

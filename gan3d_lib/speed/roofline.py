@@ -37,7 +37,7 @@ def peak_macs_per_s(machine: dict | None = None, *, cores: int | None = None, cl
     ``fma_units`` = 2 is an assumption (true of Xeon Gold/Platinum and AMD Zen 2-4 cores).
     The clock is the OS's nominal one; virtual machines often report the base clock while
     cores turbo above it, so ``at_least_macs_per_s`` (an FP32 rate measured here, e.g.
-    :func:`~gan3d_lib.speed.gemm_peaks.sgemm_macs_per_s`) raises the clock to the lowest one that rate implies.
+    :func:`~gan3d_lib.speed.gemm_peaks.measured_peaks`' ``fp32``) raises the clock to the lowest one that rate implies.
     """
     from ..core.results import machine_info
 

@@ -43,9 +43,14 @@ def test_markdown_table():
 def test_package_exposes_submodules_lazily():
     import gan3d_lib
 
-    assert "mc" in dir(gan3d_lib)
+    import tomllib
+    from pathlib import Path
+
+    assert set(gan3d_lib.LAYERS) <= set(dir(gan3d_lib))
     assert gan3d_lib.physics.observables.total_energy is not None
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert gan3d_lib.__version__ == pyproject["project"]["version"]
     import pytest as _pytest
 
-    with _pytest.raises(AttributeError, match="submodules"):
+    with _pytest.raises(AttributeError, match="subpackages"):
         gan3d_lib.nonexistent  # noqa: B018

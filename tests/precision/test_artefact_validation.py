@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gan3d_lib.precision.artefact_validation import (artefact_names, per_bin_rows, plus_minus, status_rows,
-                                           validate_artefacts)
+from gan3d_lib.core.tables import plus_minus
+from gan3d_lib.precision.artefact_validation import artefact_names, per_bin_rows, status_rows, validate_artefacts
 from gan3d_lib.data.mc import simulate_showers
 from gan3d_lib.validation.validation import prepare
 
