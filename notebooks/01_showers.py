@@ -54,18 +54,13 @@ import numpy as np
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib.physics import observables as obs
-from gan3d_lib.book import plotting, presets
-from gan3d_lib.speed.throughput import mc_throughput
-from gan3d_lib.data.datasets import ensure_mc_dataset
-from gan3d_lib.data.io import read_showers
-from gan3d_lib.data.mc import ShowerSimulator
-from gan3d_lib.data.mc_tuning import FIRST_FIT, TOLERANCES, parameter_table, residual_table
-from gan3d_lib.data.reference import GEANT4_REFERENCE, GEANT4_SHOWER_FACTS, compare_to_geant4, geant4_cpu_s_per_shower
-from gan3d_lib.physics.shower_facts import FACTS, facts_at_energies, facts_table
-from gan3d_lib.book.shower_text import goal_display_rows, goal_summary
-from gan3d_lib.core.results import machine_info, write_results
-from gan3d_lib.core.tables import markdown_table
+from gan3d_lib.core import machine_info, markdown_table, write_results
+from gan3d_lib.physics import FACTS, facts_at_energies, facts_table, observables as obs
+from gan3d_lib.data import (FIRST_FIT, GEANT4_REFERENCE, GEANT4_SHOWER_FACTS, TOLERANCES, compare_to_geant4,
+                            ensure_mc_dataset, geant4_cpu_s_per_shower, parameter_table, read_showers,
+                            residual_table, ShowerSimulator)
+from gan3d_lib.speed import mc_throughput
+from gan3d_lib.book import goal_display_rows, goal_summary, plotting, presets
 
 params = presets.resolve("01_showers", preset, n_showers=n_showers, n_per_energy=n_per_energy, n_bench=n_bench)
 plotting.use_style()

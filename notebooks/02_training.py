@@ -63,28 +63,17 @@ import numpy as np
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib.models import models
-from gan3d_lib.physics import observables
-from gan3d_lib.book import plotting, presets
-from gan3d_lib.book.runner import one_line_errors
-from gan3d_lib.data.datasets import ensure_mc_dataset
-from gan3d_lib.validation.evaluation import compare_at_energies
-from gan3d_lib.data.mc import ShowerSimulator
-from gan3d_lib.data.mc_tuning import named_tuning
-from gan3d_lib.data.reference import GEANT4_SHOWER_FACTS
-from gan3d_lib.data.io import read_showers
-from gan3d_lib.physics.shower_facts import (FACTS, GENERATOR_GOALS, facts_at_energies, facts_by_energy_bin, facts_table,
-                                            goal_rows, resolution_rows, sampling_fraction_by_bin, CLASSIFIER_AUC_GOAL,
-                                            barycentre_spread_rows)
-from gan3d_lib.book.shower_text import (goal_summary, goal_table, latent_conditioning_rows, classifier_goal_text,
-                                        single_feature_text, spread_ratio_text)
-from gan3d_lib.physics.geometry import HITS_THRESHOLD_GEV
-from gan3d_lib.validation.validation import compare, prepare
-from gan3d_lib.validation.auc_breakdown import breakdown_text, group_aucs, layer_moment_matched, single_feature_aucs
-from gan3d_lib.models.inference import generate_showers
-from gan3d_lib.training.training import TrainConfig, load_generator, stage_summaries, train
-from gan3d_lib.core.results import write_results
-from gan3d_lib.core.tables import markdown_table
+from gan3d_lib.core import markdown_table, write_results
+from gan3d_lib.physics import (CLASSIFIER_AUC_GOAL, FACTS, GENERATOR_GOALS, HITS_THRESHOLD_GEV,
+                               barycentre_spread_rows, facts_at_energies, facts_by_energy_bin, facts_table,
+                               goal_rows, observables, resolution_rows, sampling_fraction_by_bin)
+from gan3d_lib.data import GEANT4_SHOWER_FACTS, ensure_mc_dataset, named_tuning, read_showers, ShowerSimulator
+from gan3d_lib.validation import (breakdown_text, compare, compare_at_energies, group_aucs, layer_moment_matched,
+                                  prepare, single_feature_aucs)
+from gan3d_lib.models import generate_showers, models
+from gan3d_lib.training import load_generator, stage_summaries, train, TrainConfig
+from gan3d_lib.book import (classifier_goal_text, goal_summary, goal_table, latent_conditioning_rows,
+                            one_line_errors, plotting, presets, single_feature_text, spread_ratio_text)
 
 params = presets.resolve("02_training", preset, n_live_showers=n_live_showers, live_steps=live_steps, n_eval=n_eval)
 plotting.use_style()

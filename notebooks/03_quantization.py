@@ -66,23 +66,17 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib.precision import gate, isa_check, openvino_artefacts, quantization
+from gan3d_lib.core import machine_info, markdown_table, write_results
+from gan3d_lib.physics import shower_shape_mse
+from gan3d_lib.data import ensure_mc_dataset, named_tuning, read_showers, ShowerSimulator
+from gan3d_lib.validation import score_artefacts, shape_mse_metric
+from gan3d_lib.models import build_generator, generator_options
+from gan3d_lib.training import load_generator
+from gan3d_lib.precision import gate, isa_check, op_precision_table, openvino_artefacts, quantization
 from gan3d_lib.speed import int8_search
-from gan3d_lib.book import plotting, presets
-from gan3d_lib.data.datasets import ensure_mc_dataset
-from gan3d_lib.data.mc import ShowerSimulator
-from gan3d_lib.data.mc_tuning import named_tuning
-from gan3d_lib.validation.evaluation import score_artefacts, shape_mse_metric
-from gan3d_lib.data.io import read_showers
-from gan3d_lib.models.models import build_generator, generator_options
-from gan3d_lib.physics.observables import shower_shape_mse
-from gan3d_lib.precision.op_precision import op_precision_table
-from gan3d_lib.book.precisions import (GATE_CANDIDATES, ISA_CHECK_BACKENDS, LABELS, SIZE_BACKENDS,
-                                  WRITTEN_BACKENDS,
-                                  fp32_layer_rows, gate_artefacts, mse_rows, op_table_rows, search_rows, size_rows)
-from gan3d_lib.core.results import machine_info, write_results
-from gan3d_lib.core.tables import markdown_table
-from gan3d_lib.training.training import load_generator
+from gan3d_lib.book import (GATE_CANDIDATES, ISA_CHECK_BACKENDS, LABELS, SIZE_BACKENDS, WRITTEN_BACKENDS,
+                            fp32_layer_rows, gate_artefacts, mse_rows, op_table_rows, plotting, presets,
+                            search_rows, size_rows)
 
 params = presets.resolve("03_quantization", preset, n_eval=n_eval, n_calibration=n_calibration, max_trials=max_trials,
                          search_minutes=search_minutes, gate_n=gate_n, search_backends=search_backends)

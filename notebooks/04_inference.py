@@ -63,20 +63,15 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib.book import plotting, presets
-from gan3d_lib.speed.gemm_peaks import measured_peaks
-from gan3d_lib.speed.bench import parse_int_list, run_stream_configs, run_streams, stream_configs
-from gan3d_lib.speed.roofline import peak_macs_per_s, roofline
-from gan3d_lib.book.speedups import PRECISION_COMPARISONS, conv2d_over_conv3d, speedup_table
-from gan3d_lib.speed.throughput import dask_generation_throughput, mc_throughput
-from gan3d_lib.precision.artefacts import load_manifest
-from gan3d_lib.models.models import build_generator, multiply_accumulates
-from gan3d_lib.precision.quantization import make_missing_artefacts
-from gan3d_lib.data.reference import geant4_showers_per_s
-from gan3d_lib.core.results import machine_info, write_results
-from gan3d_lib.speed.profiles import op_profile, profile_table
-from gan3d_lib.book.speed_text import compare_sentence, conv3d_paragraph, int8_paragraph, profile_paragraph, spread_sentence
-from gan3d_lib.core.tables import markdown_table
+from gan3d_lib.core import machine_info, markdown_table, write_results
+from gan3d_lib.data import geant4_showers_per_s
+from gan3d_lib.models import build_generator, multiply_accumulates
+from gan3d_lib.precision import load_manifest, make_missing_artefacts
+from gan3d_lib.speed import (dask_generation_throughput, mc_throughput, measured_peaks, op_profile, parse_int_list,
+                             peak_macs_per_s, profile_table, roofline, run_stream_configs, run_streams,
+                             stream_configs)
+from gan3d_lib.book import (PRECISION_COMPARISONS, compare_sentence, conv2d_over_conv3d, conv3d_paragraph,
+                            int8_paragraph, plotting, presets, profile_paragraph, speedup_table, spread_sentence)
 
 params = presets.resolve("04_inference", preset, seconds_per_point=seconds_per_point, batch_sizes=batch_sizes,
                          paper_batch_sizes=paper_batch_sizes, stream_batch_sizes=stream_batch_sizes, n_mc=n_mc,

@@ -65,24 +65,14 @@ import numpy as np
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib.physics import observables as obs
-from gan3d_lib.physics.geometry import HITS_THRESHOLD_GEV
-from gan3d_lib.precision import gate
-from gan3d_lib.book import plotting, presets
-from gan3d_lib.book.runner import one_line_errors
+from gan3d_lib.core import markdown_table, read_results, write_results
+from gan3d_lib.physics import (GENERATOR_GOALS, HITS_THRESHOLD_GEV, facts_by_energy_bin, goal_rows, observables as
+                               obs)
+from gan3d_lib.data import ensure_mc_dataset, named_tuning, read_showers, ShowerSimulator
 from gan3d_lib.validation import validation
-from gan3d_lib.precision.artefact_validation import (artefact_names, per_bin_rows, score_row, fp32_row, status_rows, summarise,
-                                           validate_artefacts)
-from gan3d_lib.precision.artefacts import load_artefact
-from gan3d_lib.data.datasets import ensure_mc_dataset
-from gan3d_lib.data.mc import ShowerSimulator
-from gan3d_lib.data.mc_tuning import named_tuning
-from gan3d_lib.data.io import read_showers
-from gan3d_lib.core.results import read_results, write_results
-from gan3d_lib.physics.shower_facts import GENERATOR_GOALS, facts_by_energy_bin, goal_rows
-from gan3d_lib.book.shower_text import goal_table
-from gan3d_lib.core.tables import markdown_table
-from gan3d_lib.book.verdicts import conclusion_text, gate_verdicts
+from gan3d_lib.precision import (artefact_names, fp32_row, gate, load_artefact, per_bin_rows, score_row,
+                                 status_rows, summarise, validate_artefacts)
+from gan3d_lib.book import conclusion_text, gate_verdicts, goal_table, one_line_errors, plotting, presets
 
 params = presets.resolve("05_validation", preset, n_eval=n_eval, n_bootstrap=n_bootstrap)
 plotting.use_style()

@@ -43,10 +43,8 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from gan3d_lib.book import plotting
-from gan3d_lib.book.claims import SPEED_TOLERANCE, claim_verdicts
-from gan3d_lib.core.results import read_results, write_results
-from gan3d_lib.core.tables import markdown_table
+from gan3d_lib.core import markdown_table, read_results, write_results
+from gan3d_lib.book import SPEED_TOLERANCE, claim_verdicts, plotting
 
 plotting.use_style()
 chapters = {stem: read_results(p) if (p := Path(results_dir) / f"{stem}.json").exists() else None

@@ -131,3 +131,25 @@ def test_a_deliberate_upward_import_is_reported(tmp_path, upward):
 def test_a_synthetic_upward_edge_is_reported():
     graph = {"gan3d_lib.core.tables": {"gan3d_lib.book.plotting"}, "gan3d_lib.book.plotting": {"gan3d_lib.core.tables"}}
     assert upward_imports(graph) == ["gan3d_lib.core.tables (core) imports gan3d_lib.book.plotting (book)"]
+
+
+def test_each_subpackage_storefront_resolves_to_the_modules_that_define_its_names():
+    import importlib
+
+    for sub in LAYERS[:-1]:  # cli's storefront is its entry point
+        package = importlib.import_module(f"gan3d_lib.{sub}")
+        assert package.__all__ and set(package.__all__) == set(dir(package))
+        for name in package.__all__:
+            obj = getattr(package, name)
+            home = getattr(obj, "__module__", None)
+            if home is not None and not isinstance(obj, type(package)):  # functions and classes: defined there
+                assert home.startswith(f"gan3d_lib.{sub}."), (sub, name, home)
+        with pytest.raises(AttributeError, match="public names"):
+            getattr(package, "_not_public")
+
+
+def test_the_chapters_import_the_library_through_the_storefronts():
+    for notebook in sorted((LIB.parent / "notebooks").glob("*.py")):
+        for node in ast.walk(ast.parse(notebook.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gan3d_lib"):
+                assert node.module.count(".") == 1, f"{notebook.name}:{node.lineno} imports {node.module}"

@@ -1,0 +1,31 @@
+"""The storefront of a subpackage: its public names, each imported from its module on first use
+(so that ``import gan3d_lib.physics`` loads no TensorFlow), and its modules."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+__all__ = ["storefront"]
+
+
+def storefront(package: str, exports: Mapping[str, Iterable[str]],
+               modules: Iterable[str]) -> tuple[Callable[[str], Any], Callable[[], list[str]], tuple[str, ...]]:
+    """``(__getattr__, __dir__, __all__)`` of ``package``: ``exports`` maps each module of
+    ``package`` to the public names it defines; ``modules`` are importable as attributes too."""
+    modules = tuple(modules)
+    home = {name: module for module, names in exports.items() for name in names}
+    public = tuple(sorted({*home, *modules}))
+
+    def __getattr__(name: str) -> Any:
+        if name in home:
+            return getattr(importlib.import_module(f"{package}.{home[name]}"), name)
+        if name in modules:
+            return importlib.import_module(f"{package}.{name}")
+        raise AttributeError(f"module {package!r} has no attribute {name!r}; its public names: {', '.join(public)}")
+
+    def __dir__() -> list[str]:
+        return list(public)
+
+    return __getattr__, __dir__, public
