@@ -68,11 +68,11 @@ from gan3d_lib.physics import (CLASSIFIER_AUC_GOAL, FACTS, GENERATOR_GOALS, HITS
                                barycentre_spread_rows, facts_at_energies, facts_by_energy_bin, facts_table,
                                goal_rows, observables, resolution_rows, sampling_fraction_by_bin)
 from gan3d_lib.data import GEANT4_SHOWER_FACTS, ensure_mc_dataset, named_tuning, read_showers, ShowerSimulator
-from gan3d_lib.validation import (breakdown_text, compare, compare_at_energies, group_aucs, layer_moment_matched,
-                                  prepare, single_feature_aucs)
+from gan3d_lib.validation import (compare, compare_at_energies, group_aucs, layer_moment_matched, prepare,
+                                  single_feature_aucs)
 from gan3d_lib.models import generate_showers, models
 from gan3d_lib.training import load_generator, stage_summaries, train, TrainConfig
-from gan3d_lib.book import (classifier_goal_text, goal_summary, goal_table, latent_conditioning_rows,
+from gan3d_lib.book import (breakdown_text, classifier_goal_text, goal_summary, goal_table, latent_conditioning_rows,
                             one_line_errors, plotting, presets, single_feature_text, spread_ratio_text)
 
 params = presets.resolve("02_training", preset, n_live_showers=n_live_showers, live_steps=live_steps, n_eval=n_eval)

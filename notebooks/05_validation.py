@@ -70,9 +70,9 @@ from gan3d_lib.physics import (GENERATOR_GOALS, HITS_THRESHOLD_GEV, facts_by_ene
                                obs)
 from gan3d_lib.data import ensure_mc_dataset, named_tuning, read_showers, ShowerSimulator
 from gan3d_lib.validation import validation
-from gan3d_lib.precision import (artefact_names, fp32_row, gate, load_artefact, per_bin_rows, score_row,
-                                 status_rows, summarise, validate_artefacts)
-from gan3d_lib.book import conclusion_text, gate_verdicts, goal_table, one_line_errors, plotting, presets
+from gan3d_lib.precision import artefact_names, gate, load_artefact, summarise, validate_artefacts
+from gan3d_lib.book import (conclusion_text, fp32_row, gate_verdicts, goal_table, one_line_errors, per_bin_rows, plotting,
+                            presets, score_row, status_rows)
 
 params = presets.resolve("05_validation", preset, n_eval=n_eval, n_bootstrap=n_bootstrap)
 plotting.use_style()

@@ -10,13 +10,14 @@ _EXPORTS = {
     "precisions": ("GATE_CANDIDATES", "ISA_CHECK_BACKENDS", "LABELS", "SIZE_BACKENDS", "WRITTEN_BACKENDS",
                    "fp32_layer_rows", "gate_artefacts", "mse_rows", "op_table_rows", "search_rows", "size_rows"),
     "runner": ("build_html", "execute_all", "one_line_errors"),
-    "shower_text": ("classifier_goal_text", "goal_display_rows", "goal_summary", "goal_table",
+    "shower_text": ("breakdown_text", "classifier_goal_text", "goal_display_rows", "goal_summary", "goal_table",
                     "latent_conditioning_rows", "single_feature_text", "spread_ratio_text"),
     "speed_text": ("compare_sentence", "conv3d_paragraph", "int8_paragraph", "profile_paragraph",
                    "spread_sentence"),
     "speedups": ("PRECISION_COMPARISONS", "conv2d_over_conv3d", "speedup_table"),
+    "validation_tables": ("fp32_row", "per_bin_rows", "score_row", "status_rows"),
     "verdicts": ("conclusion_text", "gate_verdicts"),
 }
 _MODULES = ("claims", "plotting", "precisions", "presets", "runner", "shower_text", "speed_text", "speedups",
-            "verdicts")
+            "validation_tables", "verdicts")
 __getattr__, __dir__, __all__ = storefront(__name__, _EXPORTS, _MODULES)

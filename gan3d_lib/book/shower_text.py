@@ -10,10 +10,12 @@ import numpy as np
 
 from ..core.tables import markdown_table
 from ..physics import observables as obs
+from ..validation.auc_breakdown import FEATURE_GROUPS
 from ..physics.shower_facts import CLASSIFIER_AUC_GOAL, FACTS, resolution_rows
 
 __all__ = ["goal_display_rows", "goal_table", "goal_summary", "latent_conditioning_rows", "classifier_goal_text",
-           "spread_ratio_text", "single_feature_text"]
+           "spread_ratio_text", "single_feature_text",
+           "breakdown_text"]
 
 
 def _deviation_text(row: Mapping) -> str:
@@ -111,3 +113,23 @@ def single_feature_text(model: Mapping[str, float], floor: Mapping[str, float], 
     return (f"Given E_p and one feature, the classifier separates best by {named}. "
             f"Against an independent Monte Carlo sample no feature goes above AUC {ceiling:.3f}; "
             f"{above} of the model's {len(model)} features do.")
+
+
+def breakdown_text(model: Mapping[str, float], matched: Mapping[str, float], floor: Mapping[str, float], *,
+                   goal: float) -> str:
+    """Sentences on the :func:`~gan3d_lib.validation.group_aucs` ({group: AUC}) of a model, of the
+    same showers after :func:`~gan3d_lib.validation.layer_moment_matched` and of an independent
+    reference sample (``floor``), against the AUC ``goal``."""
+    every, layers, rest, depth = list(FEATURE_GROUPS)[:3] + ["longitudinal barycentre, width"]
+    text = (f"Given every feature the classifier reads AUC {model[every]:.3f}; the layer fractions alone "
+            f"{model[layers]:.3f}, the other features alone {model[rest]:.3f}. With the layer energies given an "
+            f"independent Monte Carlo sample's distribution, the layer fractions alone read {matched[layers]:.3f}, "
+            f"the longitudinal barycentre and width {matched[depth]:.3f} and every feature {matched[every]:.3f}: ")
+    if matched[every] < goal:
+        text += f"below the goal of {goal}. "
+    else:
+        text += f"still above the goal of {goal}, so right longitudinal fluctuations alone would not meet it. "
+    single = sorted((g for g in matched if g not in (every, layers, rest)), key=matched.get, reverse=True)
+    text += ("The matched showers' other groups read, highest first: " + ", ".join(f"{g} {matched[g]:.3f}" for g in single)
+             + f"; an independent Monte Carlo sample reads at most {max(floor.values()):.3f} in any group.")
+    return text

@@ -6,8 +6,7 @@ Its public names are what the chapters import, each loaded from its module on fi
 from ..core.lazy import storefront
 
 _EXPORTS = {
-    "artefact_validation": ("artefact_names", "fp32_row", "per_bin_rows", "score_row", "status_rows", "summarise",
-                            "validate_artefacts"),
+    "artefact_validation": ("artefact_names", "summarise", "validate_artefacts"),
     "artefacts": ("Artefact", "load_artefact", "load_manifest"),
     "backends": ("BACKENDS", "BACKEND_NAMES", "backend_spec"),
     "gate": ("gate_reference", "precision_gate"),

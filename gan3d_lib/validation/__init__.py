@@ -6,7 +6,7 @@ Its public names are what the chapters import, each loaded from its module on fi
 from ..core.lazy import storefront
 
 _EXPORTS = {
-    "auc_breakdown": ("breakdown_text", "group_aucs", "layer_moment_matched", "single_feature_aucs"),
+    "auc_breakdown": ("group_aucs", "layer_moment_matched", "single_feature_aucs"),
     "evaluation": ("compare_at_energies", "score_artefacts", "shape_mse_metric"),
     "validation": ("compare", "prepare", "roc_auc"),
 }

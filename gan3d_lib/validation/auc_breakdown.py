@@ -18,7 +18,7 @@ from scipy import special
 from .validation import PreparedSample, classifier_predictions, roc_auc
 
 __all__ = ["FEATURE_GROUPS", "LAYER_ENERGY_FLOOR_GEV", "feature_groups", "group_aucs", "single_feature_aucs",
-           "layer_moment_matched", "breakdown_text"]
+           "layer_moment_matched"]
 
 #: groups of :func:`validation.feature_names`, by what they describe (layer_* expands to every layer)
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
@@ -139,23 +139,3 @@ def layer_moment_matched(showers: np.ndarray, energies_gev: np.ndarray, referenc
     total, new_total = showers.sum(axis=(1, 2, 3), dtype=np.float64), out.sum(axis=(1, 2, 3), dtype=np.float64)
     keep = np.divide(total, new_total, out=np.zeros_like(total), where=new_total > 0)
     return (out * keep[:, None, None, None]).astype(showers.dtype)
-
-
-def breakdown_text(model: Mapping[str, float], matched: Mapping[str, float], floor: Mapping[str, float], *,
-                   goal: float) -> str:
-    """Sentences on :func:`group_aucs` ({group: AUC} over :data:`FEATURE_GROUPS`) of a model, of the same
-    showers after :func:`layer_moment_matched` and of an independent reference sample (``floor``),
-    against the AUC ``goal``."""
-    every, layers, rest, depth = list(FEATURE_GROUPS)[:3] + ["longitudinal barycentre, width"]
-    text = (f"Given every feature the classifier reads AUC {model[every]:.3f}; the layer fractions alone "
-            f"{model[layers]:.3f}, the other features alone {model[rest]:.3f}. With the layer energies given an "
-            f"independent Monte Carlo sample's distribution, the layer fractions alone read {matched[layers]:.3f}, "
-            f"the longitudinal barycentre and width {matched[depth]:.3f} and every feature {matched[every]:.3f}: ")
-    if matched[every] < goal:
-        text += f"below the goal of {goal}. "
-    else:
-        text += f"still above the goal of {goal}, so right longitudinal fluctuations alone would not meet it. "
-    single = sorted((g for g in matched if g not in (every, layers, rest)), key=matched.get, reverse=True)
-    text += ("The matched showers' other groups read, highest first: " + ", ".join(f"{g} {matched[g]:.3f}" for g in single)
-             + f"; an independent Monte Carlo sample reads at most {max(floor.values()):.3f} in any group.")
-    return text

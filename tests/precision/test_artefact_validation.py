@@ -1,23 +1,15 @@
 """Validation of a set of artefacts (chapter 5 and `gan3d validate`): FP32 pairing, identical
-showers, table rows."""
+showers, the status of each."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from gan3d_lib.core.tables import plus_minus
-from gan3d_lib.precision.artefact_validation import artefact_names, per_bin_rows, status_rows, validate_artefacts
+from gan3d_lib.book.validation_tables import status_rows
+from gan3d_lib.precision.artefact_validation import artefact_names, validate_artefacts
 from gan3d_lib.data.mc import simulate_showers
 from gan3d_lib.validation.validation import prepare
-
-
-def test_plus_minus_and_per_bin_rows():
-    assert plus_minus(None, None) == "–"
-    assert plus_minus(0.51234, 0.01, ".2f") == "0.51 ± 0.01"
-    res = {"bins": {"2-20 GeV": {"auc_high": 0.6, "auc_high_err": 0.02}, "20-100 GeV": {"auc_high": 0.7, "auc_high_err": None}}}
-    rows = per_bin_rows([("x", res)], "auc_high", ["2-20 GeV", "20-100 GeV"], err_key="auc_high_err")
-    assert rows == [{"label": "x", "2-20 GeV": "0.60 ± 0.02", "20-100 GeV": "0.70"}]
 
 
 def test_artefact_names_need_the_fp32_artefact(tmp_path):

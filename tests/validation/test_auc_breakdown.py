@@ -98,13 +98,3 @@ def test_layer_matching_rejects_bad_input(samples):
         ab.layer_moment_matched(ref[:10], e_ref[:10], ref, e_ref)
     with pytest.raises(ValueError, match="one primary energy per shower"):
         ab.layer_moment_matched(ref, e_ref[:5], ref, e_ref)
-
-
-def test_breakdown_text_branches_on_the_goal():
-    groups = list(ab.FEATURE_GROUPS)
-    model = dict.fromkeys(groups, 0.99)
-    floor = dict.fromkeys(groups, 0.52)
-    above = ab.breakdown_text(model, {**model, "hits": 0.8}, floor, goal=0.95)
-    assert "still above the goal of 0.95" in above and "hits 0.800" in above and "at most 0.520" in above
-    below = ab.breakdown_text(model, dict.fromkeys(groups, 0.6), floor, goal=0.95)
-    assert "below the goal of 0.95" in below and "still above" not in below
