@@ -31,7 +31,7 @@ book: setup
 	$(BIN)/gan3d book --preset $(PRESET) $(if $(FORCE),--force) $(if $(ONEDNN_ISA),--onednn-max-cpu-isa $(ONEDNN_ISA))
 
 test: setup
-	$(BIN)/python -m pytest --durations=20
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
 
 # JupyterLab in the same venv: notebooks/*.py open as notebooks (jupytext); what you save goes
 # back to the .py file, and executed .ipynb copies are git-ignored. A double-click opens a .py

@@ -9,6 +9,9 @@ for what legitimately differs between machines, and is derived as follows:
   rounding differences accumulated over a chapter;
 * "inference" (the shipped weights through TensorFlow/oneDNN, LiteRT, ONNX Runtime): 1 %,
   room for kernels that round differently on other instruction sets (AVX2, AVX-512, AMX);
+* "int8_kernels" (LiteRT's INT8 kernels, which differ by instruction set): 10 %; measured, the
+  tflite-int8 shower-shape MSE ratio of chapter 3 is 0.214 on an AVX-512 VNNI AMD EPYC and
+  0.225 on an AVX2-only one (5 % apart);
 * "count", "layer": exact, and within one layer;
 * "spread" values carry their own absolute tolerance, three times the statistical spread the
   chapter itself measured for them (the bootstrap standard deviation stored beside the value
@@ -29,6 +32,8 @@ TOLERANCES = {
     "layer": {"rel": 0.0, "abs": 1.0},
     # Shipped weights, fixed latent seeds; oneDNN kernels may round differently on other CPUs.
     "inference": {"rel": 0.01, "abs": 0.0},
+    # INT8 kernels of other instruction sets compute other showers (see the module docstring).
+    "int8_kernels": {"rel": 0.10, "abs": 0.0},
 }
 SPREAD_MULTIPLE = 3.0
 SPREAD_MIN_ABS = 0.01  # an AUC of 1.000 has no bootstrap spread; 0.01 is the resolution quoted for it
@@ -53,8 +58,8 @@ KEYS = {
         "mc_floor_mse": "deterministic",
         "mse_table.keras-fp32.mse": "inference",
         # reduced precision against FP32: ratios of the shower-shape MSE and of the SF
-        **{f"mse_table.{k}.{q}": "inference" for k in ("keras-bf16", "tflite-fp16", "tflite-int8")
-           for q in ("ratio", "sf_ratio")},
+        **{f"mse_table.{k}.{q}": "inference" for k in ("keras-bf16", "tflite-fp16") for q in ("ratio", "sf_ratio")},
+        **{f"mse_table.tflite-int8.{q}": "int8_kernels" for q in ("ratio", "sf_ratio")},
         "sizes.keras-fp32.paper_kb": "deterministic",
         "sizes.tflite-int8.paper_ratio": "inference",
         "gate_all_ops.onnx-int8.passed": "count",

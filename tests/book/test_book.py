@@ -88,10 +88,14 @@ def test_papermill_reruns_chapter_1_with_other_parameters(book):
 
 
 def _run_chapter_5(root: Path, out: Path, **parameters):
+    """Chapter 5 at the ci preset (5 bootstrap resamplings), writing to results_reader/ beside
+    chapter 3's results, which it reads."""
     from gan3d_lib.book.runner import execute_notebook
 
+    (root / "results_reader").mkdir(exist_ok=True)
+    shutil.copy(root / "results" / "03_quantization.json", root / "results_reader" / "03_quantization.json")
     return execute_notebook(root / "notebooks" / "05_validation.py", out, cwd=root,
-                            parameters={"preset": "ci", "results_dir": "results_reader", **parameters})
+                            parameters={"preset": "ci", "results_dir": "results_reader", "n_bootstrap": 5, **parameters})
 
 
 def test_chapter_5_judges_against_a_readers_cern_layout_file(book):

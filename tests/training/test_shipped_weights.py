@@ -1,5 +1,7 @@
-"""The shipped lite Conv2D generator (the last stage of `make weights`) against held-out Monte Carlo
-at 10, 100 and 400 GeV: mean sampling fraction within 10 %, longitudinal peak within one layer."""
+"""The shipped Conv2D generators against held-out Monte Carlo: the lite one (the last stage of
+`make weights`) and the paper-size one (`make weights-paper`: the lite one widened and trained
+on). At 10, 100 and 400 GeV: mean sampling fraction within 10 %, longitudinal peak within one
+layer; per energy bin of chapter 5: the generator goals."""
 
 from __future__ import annotations
 
@@ -13,27 +15,35 @@ from gan3d_lib.validation.evaluation import compare_at_energies
 from gan3d_lib.models.inference import generate_showers
 from gan3d_lib.training.training import load_generator, training_stages
 
-WEIGHTS = Path(__file__).resolve().parents[2] / "data" / "weights" / "conv2d_lite_stage14"
+SHIPPED = Path(__file__).resolve().parents[2] / "data" / "weights"
+#: {size: the shipped training folder}
+FOLDERS = {"lite": SHIPPED / "conv2d_lite_stage14", "paper": SHIPPED / "conv2d_paper"}
+
+
+@pytest.fixture(scope="module", params=sorted(FOLDERS))
+def size(request):
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def comparison():
-    generator = load_generator(WEIGHTS)
+def comparison(size):
+    generator = load_generator(FOLDERS[size])
     return compare_at_energies(lambda e, s: generate_showers(generator, e, seed=s),
                                energies_gev=(10.0, 100.0, 400.0), n_per_energy=300, seed=77)["rows"]
 
 
-def test_shipped_folder_records_how_it_was_made():
-    config = json.loads((WEIGHTS / "config.json").read_text())
-    assert (config["model"], config["size"]) == ("conv2d", "lite")
-    history = json.loads((WEIGHTS / "history.json").read_text())
+def test_shipped_folder_records_how_it_was_made(size):
+    weights = FOLDERS[size]
+    config = json.loads((weights / "config.json").read_text())
+    assert (config["model"], config["size"]) == ("conv2d", size)
+    history = json.loads((weights / "history.json").read_text())
     assert len(history["history"]) == config["epochs"]
-    assert "gan3d train" in (WEIGHTS / "command.txt").read_text()
-    assert training_stages(WEIGHTS)[0].endswith("conv2d_lite")  # every stage back to the first run
-    gen = load_generator(WEIGHTS)
+    assert "gan3d train" in (weights / "command.txt").read_text()
+    assert training_stages(weights)[0].endswith("conv2d_lite")  # every stage back to the first run
+    gen = load_generator(weights)
     assert models.generator_options(gen) == {head: config.get(head, False) for head in models.HEADS}
     assert models.count_parameters(gen)["total"] == models.count_parameters(
-        models.build_generator("conv2d", size="lite", **models.generator_options(gen)))["total"]
+        models.build_generator("conv2d", size=size, **models.generator_options(gen)))["total"]
 
 
 
@@ -48,7 +58,7 @@ def test_peak_layer_within_one(comparison):
 
 
 @pytest.fixture(scope="module")
-def goals():
+def goals(size):
     """GENERATOR_GOALS rows, per energy bin of chapter 5, of the shipped generator against held-out
     Monte Carlo: 200 showers uniform within each bin."""
     import numpy as np
@@ -63,7 +73,7 @@ def goals():
     sim = ShowerSimulator()
     mc = np.concatenate([sim.simulate_block(energies[i:i + 128].astype(float), np.random.default_rng(500 + i))
                          for i in range(0, len(energies), 128)])
-    gan = generate_showers(load_generator(WEIGHTS), energies, seed=92)
+    gan = generate_showers(load_generator(FOLDERS[size]), energies, seed=92)
     return {(r["key"], r["fact"]): r for r in goal_rows(facts_by_energy_bin(gan, energies), facts_by_energy_bin(mc, energies),
                                                           GENERATOR_GOALS)}
 
