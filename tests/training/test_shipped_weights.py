@@ -80,14 +80,13 @@ def goals(size):
 
 GOAL_BINS = ("2-20 GeV", "20-100 GeV", "100-250 GeV", "250-500 GeV")
 GOAL_FACTS = ("hits", "sf_rms_over_mean", "x_width_cells", "layer0_pct")
-#: goals the shipped generator misses (chapter 2 says by how much): strict xfails, so that a
-#: generator that meets one fails the test until it is taken off this list
-MISSED: set[tuple[str, str]] = set()
+#: goals a shipped generator misses at latent seed 92, by size (its command.txt says by how much):
+#: a missed goal that is met fails the test until it is taken off this list. The paper-size one
+#: misses the hits at 250-500 GeV (-21 %, goal 15 %).
+MISSED: set[tuple[str, str, str]] = {("paper", "250-500 GeV", "hits")}
 
 
-@pytest.mark.parametrize("energy_bin,fact", [
-    pytest.param(b, f, marks=pytest.mark.xfail(strict=True, reason="missed goal, see chapter 2")) if (b, f) in MISSED
-    else (b, f) for b in GOAL_BINS for f in GOAL_FACTS])
-def test_shipped_generator_meets_its_goal_against_the_monte_carlo(goals, energy_bin, fact):
+@pytest.mark.parametrize("energy_bin,fact", [(b, f) for b in GOAL_BINS for f in GOAL_FACTS])
+def test_shipped_generator_meets_its_goal_against_the_monte_carlo(goals, size, energy_bin, fact):
     row = goals[(energy_bin, fact)]
-    assert row["met"], row
+    assert row["met"] is ((size, energy_bin, fact) not in MISSED), row
