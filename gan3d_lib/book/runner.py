@@ -112,7 +112,7 @@ def one_line_errors() -> None:
     (``ShowerFileError: file: dataset 'ECAL': ...``) instead of the frames that led to it."""
     from IPython import get_ipython
 
-    from .io import ShowerFileError
+    from ..data.io import ShowerFileError
 
     def _handler(shell, etype, value, tb, tb_offset=None):
         line = f"{etype.__name__}: {value}"
