@@ -16,6 +16,11 @@ def storefront(package: str, exports: Mapping[str, Iterable[str]],
     ``package`` to the public names it defines; ``modules`` are importable as attributes too."""
     modules = tuple(modules)
     home = {name: module for module, names in exports.items() for name in names}
+    # Importing a submodule sets it as an attribute of its package, which would then shadow an
+    # export of the same name: ``from pkg import f`` would return the module ``pkg.f``.
+    shadowed = sorted(set(home) & {*modules, *exports})
+    if shadowed:
+        raise ValueError(f"{package}: public names {shadowed} are also module names; rename the module")
     public = tuple(sorted({*home, *modules}))
 
     def __getattr__(name: str) -> Any:

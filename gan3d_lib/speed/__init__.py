@@ -9,8 +9,8 @@ _EXPORTS = {
     "bench": ("parse_int_list", "run_stream_configs", "run_streams", "stream_configs"),
     "gemm_peaks": ("measured_peaks",),
     "profiles": ("op_profile", "profile_table"),
-    "roofline": ("peak_macs_per_s", "roofline"),
+    "rooflines": ("peak_macs_per_s", "roofline"),
     "throughput": ("dask_generation_throughput", "mc_throughput"),
 }
-_MODULES = ("bench", "gemm_peaks", "generation", "int8_search", "profiles", "roofline", "throughput")
+_MODULES = ("bench", "gemm_peaks", "generation", "int8_search", "profiles", "rooflines", "throughput")
 __getattr__, __dir__, __all__ = storefront(__name__, _EXPORTS, _MODULES)

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from gan3d_lib.speed import bench, roofline
+from gan3d_lib.speed import bench, rooflines
 from gan3d_lib.book import speedups
 from gan3d_lib.models.models import build_generator
 from gan3d_lib.precision.quantization import calibration_latents, make_artefact
@@ -84,12 +84,12 @@ def test_parse_int_list():
 
 def test_peaks_from_vector_width_vnni_and_clock():
     avx512 = {"usable_cores": 2, "avx512f": True, "avx512_vnni": True}
-    p = roofline.peak_macs_per_s(avx512, clock_ghz=2.0)
+    p = rooflines.peak_macs_per_s(avx512, clock_ghz=2.0)
     assert p["fp32"] == 2 * 2e9 * 2 * 16 and p["int8_over_fp32"] == 4
-    avx2 = roofline.peak_macs_per_s({"usable_cores": 4, "avx2": True}, clock_ghz=3.0)
+    avx2 = rooflines.peak_macs_per_s({"usable_cores": 4, "avx2": True}, clock_ghz=3.0)
     assert avx2["fp32"] == 4 * 3e9 * 2 * 8 and avx2["int8_over_fp32"] == 2
     # a measured rate above the nominal peak raises the clock to the lowest that explains it
-    raised = roofline.peak_macs_per_s(avx512, clock_ghz=2.0, at_least_macs_per_s=256e9)
+    raised = rooflines.peak_macs_per_s(avx512, clock_ghz=2.0, at_least_macs_per_s=256e9)
     assert raised["clock_ghz"] == pytest.approx(4.0) and raised["nominal_clock_ghz"] == 2.0
 
 

@@ -85,7 +85,7 @@ def plot_stream_sweep(records: Sequence[Mapping]) -> Figure:
 
 def plot_roofline_fractions(rows: Sequence[Mapping]) -> Figure:
     """Fraction of the CPU's peak multiply-accumulates per second reached by each artefact
-    (``rows`` from :func:`gan3d_lib.roofline.roofline`), coloured by arithmetic."""
+    (``rows`` from :func:`gan3d_lib.speed.roofline`), coloured by arithmetic."""
     rows = [r for r in rows if r["fraction_of_peak"] is not None]
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.8))
     colors = {"fp32": "C1", "int8": "C0", "bf16": "C2"}
