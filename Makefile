@@ -51,6 +51,8 @@ bench-mc: setup
 # The shipped lite Conv2D generator (data/weights/conv2d_lite_stage14) in fourteen stages, about
 # 4.9 hours on 2 cores (see the histories): `make weights` re-creates all fourteen from scratch
 # in data/weights_rebuilt, leaving the committed ones alone (WEIGHTS_ROOT=... for elsewhere).
+# Each stage's settings are its recipe, recipes/<run>.toml (tests/training/test_train_config_recipes.py: each
+# equals the committed run's config.json); a command adds only where it starts and what it reads.
 # Stages 1-3 trained on the Monte Carlo before its fit to Geant4 (`gan3d simulate --tuning
 # start`), stages 4-12 on its first fit (`--tuning first-fit`: GFlash's energy dependence of the
 # depth spread), stages 13 and 14 on the current fit (data/mc_tuning.json).
@@ -107,7 +109,6 @@ STAGE11 := $(WEIGHTS_ROOT)/conv2d_lite_stage11
 STAGE12 := $(WEIGHTS_ROOT)/conv2d_lite_stage12
 STAGE13 := $(WEIGHTS_ROOT)/conv2d_lite_stage13
 WEIGHTS := $(WEIGHTS_ROOT)/conv2d_lite_stage14
-STAGE3_EPOCHS ?= 6
 TRAIN_MC := data/mc/train_20k_seed1001_start.h5
 VAL_MC := data/mc/val_2k_seed1002_start.h5
 TRAIN_LOGE_MC := data/mc/train_20k_logE_seed1001_start.h5
@@ -142,115 +143,72 @@ $(VAL_FITTED_MC): data/mc_tuning.json | setup
 	$(BIN)/gan3d simulate --n 2000 --seed 1002 --spectrum log-uniform --out $@
 
 weights-stage1: setup $(TRAIN_MC) $(VAL_MC)
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 16 --batch-size 32 --seed 1 \
-	    --lr-generator 1e-3 --lr-discriminator 2e-3 \
+	$(BIN)/gan3d train --config recipes/conv2d_lite.toml \
 	    --data $(TRAIN_MC) --validation $(VAL_MC) --out $(STAGE1)
 
 weights-stage2: weights-stage1 $(TRAIN_LOGE_MC) $(VAL_LOGE_MC)
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 10 --batch-size 32 \
-	    --max-steps-per-epoch 312 --seed 2 --lr-generator 5e-4 --lr-discriminator 1e-3 \
-	    --lr-decay 0.15 --lr-decay-start-epoch 4 --n-validation 1000 --init-generator $(STAGE1) \
-	    --data $(TRAIN_LOGE_MC) --validation $(VAL_LOGE_MC) --out $(STAGE2)
+	$(BIN)/gan3d train --config recipes/conv2d_lite_finetune.toml --init-generator $(STAGE1) --data $(TRAIN_LOGE_MC) --validation $(VAL_LOGE_MC) \
+	    --out $(STAGE2)
 
 weights-stage3: weights-stage2
-	$(BIN)/gan3d train --model conv2d --size lite --epochs $(STAGE3_EPOCHS) --batch-size 32 \
-	    --max-steps-per-epoch 156 --seed 3 --lr-generator 1.5e-4 --lr-discriminator 3e-4 \
-	    --lr-decay 0.1 --lr-decay-start-epoch 3 --n-validation 1000 \
-	    --weight-ecal 0.5 --weight-depth 0.25 --weight-profile 2.0 --generator-as-deployed \
-	    --init-generator $(STAGE2) --init-discriminator $(STAGE2)/checkpoints/epoch_0010 \
+	$(BIN)/gan3d train --config recipes/conv2d_lite_stage3.toml --init-generator $(STAGE2) \
+	    --init-discriminator $(STAGE2)/checkpoints/epoch_0010 \
 	    --data $(TRAIN_LOGE_MC) --validation $(VAL_LOGE_MC) --out $(STAGE3)
 
-STAGE4_EPOCHS ?= 12
-
-STAGE4_TERMS := --weight-ecal 0.5 --weight-depth 0.25 --weight-profile 2.0 --weight-transverse 2.0 \
-	    --weight-moments 3 --cell-power 0.5 --generator-as-deployed
 FIRST_FIT_DATA := --data $(TRAIN_FIRST_FIT_MC) --validation $(VAL_FIRST_FIT_MC)
 
 weights-stage4: weights-stage3 $(TRAIN_FIRST_FIT_MC) $(VAL_FIRST_FIT_MC)
-	$(BIN)/gan3d train --model conv2d --size lite --epochs $(STAGE4_EPOCHS) --batch-size 32 \
-	    --max-steps-per-epoch 500 --seed 4 --lr-generator 2e-4 --lr-discriminator 5e-4 \
-	    --lr-decay 0.15 --lr-decay-start-epoch 6 --n-validation 1000 $(STAGE4_TERMS) \
-	    --weight-hits 10 --init-generator $(STAGE3) $(FIRST_FIT_DATA) --out $(STAGE4)
+	$(BIN)/gan3d train --config recipes/conv2d_lite_stage4.toml --init-generator $(STAGE3) $(FIRST_FIT_DATA) \
+	    --out $(STAGE4)
 
 weights-stage5: weights-stage4
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 6 --batch-size 32 \
-	    --max-steps-per-epoch 500 --seed 5 --lr-generator 2e-4 --lr-discriminator 5e-4 \
-	    --lr-decay 0.15 --lr-decay-start-epoch 6 --n-validation 1000 $(STAGE4_TERMS) \
-	    --weight-hits 10 --small-cell-head --init-generator $(STAGE4) \
-	    --init-discriminator $(STAGE4)/checkpoints/epoch_0012 $(FIRST_FIT_DATA) --out $(STAGE5)
+	$(BIN)/gan3d train --config recipes/conv2d_lite_stage5.toml --init-generator $(STAGE4) \
+	    --init-discriminator $(STAGE4)/checkpoints/epoch_0012 \
+	    $(FIRST_FIT_DATA) --out $(STAGE5)
 
 weights-stage6: weights-stage5
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 4 --batch-size 32 \
-	    --max-steps-per-epoch 500 --seed 6 --lr-generator 2e-4 --lr-discriminator 5e-4 \
-	    --lr-decay 0.15 --lr-decay-start-epoch 4 --n-validation 1000 $(STAGE4_TERMS) \
-	    --weight-hits 20 --weight-sf-spread 10 --small-cell-head --latent-norm sphere --init-generator $(STAGE5) \
-	    --init-discriminator $(STAGE5)/checkpoints/epoch_0006 $(FIRST_FIT_DATA) --out $(STAGE6)
-
-STAGE7_TERMS := $(STAGE4_TERMS) --weight-hits 20 --weight-sf-spread 10 --weight-cell-spectrum 10 \
-	    --weight-transverse-log 5 --small-cell-head --latent-norm sphere
+	$(BIN)/gan3d train --config recipes/conv2d_lite_stage6.toml --init-generator $(STAGE5) \
+	    --init-discriminator $(STAGE5)/checkpoints/epoch_0006 \
+	    $(FIRST_FIT_DATA) --out $(STAGE6)
 
 weights-stage7: weights-stage6
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 8 --batch-size 32 \
-	    --max-steps-per-epoch 500 --seed 7 --lr-generator 2e-4 --lr-discriminator 5e-4 \
-	    --lr-decay 0.15 --lr-decay-start-epoch 3 --n-validation 1000 $(STAGE7_TERMS) --init-generator $(STAGE6) \
-	    --init-discriminator $(STAGE6)/checkpoints/epoch_0004 $(FIRST_FIT_DATA) --out $(STAGE7)
+	$(BIN)/gan3d train --config recipes/conv2d_lite_stage7.toml --init-generator $(STAGE6) \
+	    --init-discriminator $(STAGE6)/checkpoints/epoch_0004 \
+	    $(FIRST_FIT_DATA) --out $(STAGE7)
 
 weights-stage8: weights-stage7
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 6 --batch-size 32 \
-	    --max-steps-per-epoch 500 --seed 10 --lr-generator 1e-4 --lr-discriminator 2.5e-4 \
-	    --lr-decay 0.15 --lr-decay-start-epoch 0 --n-validation 1000 $(STAGE7_TERMS) --weight-profile-log 10 \
-	    --init-generator $(STAGE7) --init-discriminator $(STAGE6)/checkpoints/epoch_0004 $(FIRST_FIT_DATA) --out $(STAGE8)
-
-# (--weight-profile 4 after STAGE7_TERMS' 2.0: argparse keeps the last value)
-STAGE9_TERMS := $(STAGE7_TERMS) --weight-profile 4.0 --weight-profile-log 30
+	$(BIN)/gan3d train --config recipes/conv2d_lite_stage8.toml --init-generator $(STAGE7) \
+	    --init-discriminator $(STAGE6)/checkpoints/epoch_0004 \
+	    $(FIRST_FIT_DATA) --out $(STAGE8)
 
 weights-stage9: weights-stage8
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 4 --batch-size 32 \
-	    --max-steps-per-epoch 500 --seed 11 --lr-generator 5e-5 --lr-discriminator 1.25e-4 \
-	    --lr-decay 0.15 --lr-decay-start-epoch 0 --n-validation 1000 $(STAGE9_TERMS) \
-	    --init-generator $(STAGE8) --init-discriminator $(STAGE8)/checkpoints/epoch_0006 \
+	$(BIN)/gan3d train --config recipes/conv2d_lite_stage9.toml --init-generator $(STAGE8) \
+	    --init-discriminator $(STAGE8)/checkpoints/epoch_0006 \
 	    $(FIRST_FIT_DATA) --out $(STAGE9)
 
 weights-stage10: weights-stage9
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 3 --batch-size 32 \
-	    --max-steps-per-epoch 500 --seed 21 --lr-generator 5e-5 --lr-discriminator 1.25e-4 \
-	    --lr-decay 0.15 --lr-decay-start-epoch 0 --n-validation 1000 $(STAGE9_TERMS) --weight-rings 30 \
-	    --select-epoch last --init-generator $(STAGE9) --init-discriminator $(STAGE9)/checkpoints/epoch_0004 \
+	$(BIN)/gan3d train --config recipes/conv2d_lite_stage10.toml --init-generator $(STAGE9) \
+	    --init-discriminator $(STAGE9)/checkpoints/epoch_0004 \
 	    $(FIRST_FIT_DATA) --out $(STAGE10)
 
 weights-stage11: weights-stage10
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 3 --batch-size 32 \
-	    --max-steps-per-epoch 500 --seed 23 --lr-generator 2e-3 --lr-discriminator 1.25e-4 \
-	    --lr-decay 0.15 --lr-decay-start-epoch 0 --n-validation 1000 $(STAGE9_TERMS) --weight-rings 30 \
-	    --energy-scale-head --train-only-heads energy_scale_head --select-epoch last \
-	    --init-generator $(STAGE10) --init-discriminator $(STAGE10)/checkpoints/epoch_0003 \
+	$(BIN)/gan3d train --config recipes/conv2d_lite_stage11.toml --init-generator $(STAGE10) \
+	    --init-discriminator $(STAGE10)/checkpoints/epoch_0003 \
 	    $(FIRST_FIT_DATA) --out $(STAGE11)
 
-# the later weights override STAGE9_TERMS' (the last of a repeated flag counts)
-STAGE12_TERMS := $(STAGE9_TERMS) --weight-rings 30 --ring-count 18 --weight-hits 60 --weight-moments 30 \
-	    --energy-scale-head --select-epoch last
-
 weights-stage12: weights-stage11
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 2 --batch-size 32 \
-	    --max-steps-per-epoch 500 --seed 27 --lr-generator 5e-5 --lr-discriminator 1.25e-4 \
-	    --lr-decay 0.15 --lr-decay-start-epoch 0 --n-validation 1000 $(STAGE12_TERMS) \
-	    --init-generator $(STAGE11) --init-discriminator $(STAGE11)/checkpoints/epoch_0003 \
+	$(BIN)/gan3d train --config recipes/conv2d_lite_stage12.toml --init-generator $(STAGE11) \
+	    --init-discriminator $(STAGE11)/checkpoints/epoch_0003 \
 	    $(FIRST_FIT_DATA) --out $(STAGE12)
 
 weights-stage13: weights-stage12 $(TRAIN_FITTED_MC) $(VAL_FITTED_MC)
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 2 --batch-size 32 \
-	    --max-steps-per-epoch 500 --seed 30 --lr-generator 2e-3 --lr-discriminator 1.25e-4 \
-	    --lr-decay 0.15 --lr-decay-start-epoch 0 --n-validation 1000 $(STAGE12_TERMS) --weight-sf-spread 100 \
-	    --train-only-heads energy_scale_head \
-	    --init-generator $(STAGE12) --init-discriminator $(STAGE12)/checkpoints/epoch_0002 \
+	$(BIN)/gan3d train --config recipes/conv2d_lite_stage13.toml --init-generator $(STAGE12) \
+	    --init-discriminator $(STAGE12)/checkpoints/epoch_0002 \
 	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(STAGE13)
 
 weights: weights-stage13
-	$(BIN)/gan3d train --model conv2d --size lite --epochs 2 --batch-size 32 \
-	    --max-steps-per-epoch 500 --seed 32 --lr-generator 1e-2 --lr-discriminator 1.25e-4 \
-	    --lr-decay 0.15 --lr-decay-start-epoch 0 --n-validation 1000 $(STAGE12_TERMS) --weight-sf-spread 100 \
-	    --weight-depth 0 --weight-depth-spread 10 --depth-fluctuation-head --train-only-heads depth_fluctuation_head \
-	    --init-generator $(STAGE13) --init-discriminator $(STAGE13)/checkpoints/epoch_0002 \
+	$(BIN)/gan3d train --config recipes/conv2d_lite_stage14.toml --init-generator $(STAGE13) \
+	    --init-discriminator $(STAGE13)/checkpoints/epoch_0002 \
 	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(WEIGHTS)
 
 # The paper-size Conv2D generator (the study's 2 055 324 parameters, plus the heads): the shipped lite
@@ -259,12 +217,8 @@ weights: weights-stage13
 # 2 epochs of 400 steps at batch 32 (about 1.2 h on 2 cores). Re-creates data/weights/conv2d_paper in
 # $(WEIGHTS_ROOT), from the committed lite stage (not from `make weights`).
 PAPER := $(WEIGHTS_ROOT)/conv2d_paper
-SHIPPED := data/weights/conv2d_lite_stage14
 weights-paper: $(TRAIN_FITTED_MC) $(VAL_FITTED_MC)
-	$(BIN)/gan3d train --model conv2d --size paper --epochs 2 --batch-size 32 --max-steps-per-epoch 400 --seed 36 \
-	    --lr-generator 5e-5 --lr-discriminator 1.25e-4 --lr-decay 0.15 --lr-decay-start-epoch 0 --n-validation 1000 \
-	    $(STAGE12_TERMS) --weight-sf-spread 100 --weight-depth 0 --weight-depth-spread 10 --depth-fluctuation-head \
-	    --init-generator $(SHIPPED) --init-discriminator $(SHIPPED)/checkpoints/epoch_0002 \
+	$(BIN)/gan3d train --config recipes/conv2d_paper.toml \
 	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(PAPER)
 
 clean:

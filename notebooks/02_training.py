@@ -241,10 +241,10 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # above compares per-bin means of a batch, and the discriminator judges shower images without their primary energy,
 # so nothing judges each shower's $E_{cal}$ against its own $E_p$; the per-bin spread term estimates a spread from
 # the few showers of each bin in a batch. As in CaloGAN, whose discriminator also sees the total energy against the
-# conditioning energy and the sparsity, `--weight-feature-critic` gives the discriminator a second, dense real/fake
-# head (`losses.critic_features`, `models.build_discriminator`) that sees per shower $\ln E_p$, the log ratio of
+# conditioning energy and the sparsity, a feature critic (a setting since retired: no shipped stage used it; the
+# runs stay as records) gave the discriminator a second, dense real/fake head that saw per shower $\ln E_p$, the log ratio of
 # $E_{cal}$ to its target, the hits, and the hits and energy shares of each ring of cells around the axis and of each
-# layer; its binary cross-entropy enters both players' losses. The generator keeps its architecture, so no exported
+# layer; its binary cross-entropy entered both players' losses. The generator kept its architecture, so no exported
 # artefact would change. By the runs' records (`conv2d_lite_stage11_*`, not computed by this chapter) the spread of
 # $E_{cal} / E_p$ above 20 GeV stayed close to stage 10's in every epoch but one, the third of the run with the critic's
 # own head, in which it and the showers' width at 250-500 GeV grew; that head told the showers apart better epoch by

@@ -8,7 +8,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
 from ..precision.backends import INT8_BACKENDS, KERAS_FP32, OPENVINO_INT8
+
+if TYPE_CHECKING:
+    from ..training.train_config import TrainConfig
 
 
 __all__ = ["simulate", "tune_mc", "generate", "inspect", "bench_mc", "bench_profile", "bench", "train", "quantize",
@@ -136,23 +141,22 @@ def bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def train(args: argparse.Namespace) -> int:
-    from ..training.training import TrainConfig, train
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` of ``gan3d train``: its defaults, then the recipe's (``--config``),
+    then the flags given."""
+    from ..training.train_config import TrainConfig, config_defaults, read_recipe
 
-    size = args.size if args.size in ("lite", "paper") else float(args.size)
-    weights = {k: v for k, v in vars(args).items() if k.startswith("weight_")}
-    config = TrainConfig(model=args.model, size=size, epochs=args.epochs, batch_size=args.batch_size,
-                         seed=args.seed, precision=args.precision, n_validation=args.n_validation,
-                         max_steps_per_epoch=args.max_steps_per_epoch, lr_generator=args.lr_generator,
-                         lr_discriminator=args.lr_discriminator, lr_decay=args.lr_decay,
-                         lr_decay_start_epoch=args.lr_decay_start_epoch, init_generator=args.init_generator,
-                         strategy=args.strategy, cell_power=args.cell_power, hits_softness=args.hits_softness,
-                         ring_count=args.ring_count,
-                         select_epoch=args.select_epoch, generator_as_deployed=args.generator_as_deployed,
-                         output_gradient_slope=args.output_gradient_slope, init_discriminator=args.init_discriminator,
-                         small_cell_head=args.small_cell_head, energy_scale_head=args.energy_scale_head,
-                         depth_fluctuation_head=args.depth_fluctuation_head,
-                         train_only_heads=args.train_only_heads, latent_norm=args.latent_norm, **weights)
+    settings = config_defaults()
+    if args.config is not None:
+        settings.update(read_recipe(args.config))
+    settings.update({k: v for k, v in vars(args).items() if k in settings})
+    return TrainConfig(**settings)
+
+
+def train(args: argparse.Namespace) -> int:
+    from ..training.training import train
+
+    config = train_config(args)
     history = train(config, args.data, args.validation, args.out, progress=not args.quiet,
                     max_in_memory_gb=args.max_in_memory_gb)
     print(json.dumps({"epochs": len(history), "step": history[-1]["step"] if history else 0, "out": str(args.out)}))

@@ -3,34 +3,45 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+import typing
 from pathlib import Path
 
 from . import commands
-from ..models.models import HEADS, LATENT_NORMS
+from ..models.models import SIZES
+from ..training.train_config import TrainConfig
 from ..core.errors import HardwareUnsupported
 from ..precision.backends import BACKEND_NAMES, BACKENDS, OPENVINO_INT8
 
 
-#: our per-energy-bin loss terms (gan3d_lib.models.losses): --weight-<term> and what each compares
-_BIN_TERMS = (
-    ("profile", "mean longitudinal shape error (%%^2)"),
-    ("hits", "squared relative error of mean hits"),
-    ("transverse", "mean x and y shape error (%%^2)"),
-    ("moments", "squared log ratio of mean x/y widths and first-layer share"),
-    ("sf-spread", "squared log ratio of the relative E_cal spreads"),
-    ("depth-spread", "squared log ratio of the spreads of the longitudinal barycentre and width"),
-    ("cell-spectrum", "squared log ratio of the numbers of cells above 0.3, 1, 3 and 10 MeV"),
-    ("transverse-log", "squared log ratio of the mean x and y shapes, halo and edge rows included"),
-    ("profile-log", "squared log ratio of the mean longitudinal shapes, every layer alike"),
-    ("layer-hits", "squared log ratio of the mean hits of each layer"),
-    ("ranked-cells", "squared log ratio of the mean k-th largest cell energies, k < 2048"),
-    ("rings", "squared log ratios of the mean energy and hits of each ring of cells around the beam axis"),
-)
+def _size(text: str) -> str | float:
+    return text if text in SIZES else float(text)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``gan3d`` command."""
+def add_settings_flags(parser: argparse.ArgumentParser, settings: type) -> None:
+    """One flag per field of the dataclass ``settings`` (``--lr-generator`` for ``lr_generator``), its
+    type, choices and help read from the field: the default is written once, in the dataclass. A flag
+    not given is absent from the namespace (so a recipe's value stands)."""
+    hints = typing.get_type_hints(settings)
+    for f in dataclasses.fields(settings):
+        kind, meta = hints[f.name], f.metadata
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        options: dict = {"default": argparse.SUPPRESS, "help": f"{meta['help']} (default: {default})".replace("%", "%%")}
+        if kind is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(kind) is list:
+            options.update(nargs="*", type=typing.get_args(kind)[0], metavar="NAME")
+        else:
+            types = [t for t in typing.get_args(kind) or (kind,) if t is not type(None)]
+            options["type"] = _size if set(types) == {str, float} else types[0]
+        if "choices" in meta:
+            options["choices"] = meta["choices"]
+        parser.add_argument("--" + f.name.replace("_", "-"), **options)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``gan3d`` parser; each subcommand's ``func`` runs it."""
     p = argparse.ArgumentParser(prog="gan3d", description="Reproducible calorimeter GANs: data, book, benchmarks.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -98,66 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--profile-runs", type=int, default=5, help="timed batches per profile")
     s.set_defaults(func=commands.bench)
 
-    s = sub.add_parser("train", help="train a GAN (resumes from the last checkpoint in --out)")
-    s.add_argument("--model", choices=["conv2d", "conv3d"], default="conv2d")
-    s.add_argument("--size", default="lite", help="lite, paper, or a width multiplier such as 0.5")
-    s.add_argument("--epochs", type=int, default=30)
-    s.add_argument("--batch-size", type=int, default=128)
-    s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default="float32")
-    s.add_argument("--lr-generator", type=float, default=5e-4, help="Adam learning rate of G (study: 5e-4)")
-    s.add_argument("--lr-discriminator", type=float, default=1e-4, help="Adam learning rate of D (study: 1e-4)")
-    s.add_argument("--lr-decay", type=float, default=0.0, help="learning rates x exp(-decay per epoch) ...")
-    s.add_argument("--lr-decay-start-epoch", type=int, default=0, help="... from this 0-based epoch on")
-    s.add_argument("--weight-ecal", type=float, default=0.1, help="weight of MAPE(E_cal) in G's loss (study: 0.1)")
-    s.add_argument("--weight-depth", type=float, default=0.0,
-                   help="weight of |barycentre - fit(E_p)| in layers in G's loss (not in the study: 0)")
-    s.add_argument("--cell-power", type=float, default=1.0,
-                   help="D sees cell energies to this power, e.g. 0.5 (the study: 1, linear)")
-    s.add_argument("--hits-softness", type=float, default=0.3,
-                   help="width in ln(E_cell) of the sigmoid that counts a cell above 0.097 MeV in the hits terms")
-    s.add_argument("--ring-count", type=int, default=13,
-                   help="rings of cells around the beam axis in the rings term, the last taking every cell beyond "
-                        "(default 13, stages 9-11; 18 gives the grid's corners their own)")
-    for term, what in _BIN_TERMS:
-        s.add_argument(f"--weight-{term}", type=float, default=0.0,
-                       help=f"weight in G's loss of the per-energy-bin {what}, fake vs real (not in the study: 0)")
-    s.add_argument("--select-epoch", choices=["val_score", "last"], default="val_score",
-                   help="keep the generator of the epoch with the lowest validation score, or of the last epoch")
-    s.add_argument("--generator-as-deployed", action="store_true",
-                   help="G runs as deployed (BatchNorm moving statistics, no dropout) in both updates: fine-tuning")
-    s.add_argument("--output-gradient-slope", type=float, default=0.0,
-                   help="G's output ReLU passes a LeakyReLU gradient of this slope, so cells at 0 GeV still learn "
-                   "(showers and weights unchanged; 0: plain ReLU)")
-    s.add_argument("--weight-feature-critic", type=float, default=0.0,
-                   help="> 0: D gets a dense real/fake critic of each shower's resolution, hits and energy shares per ring "
-                   "and per layer with its E_p; its BCE enters both losses with this weight")
-    s.add_argument("--small-cell-head", action="store_true",
-                   help="G gets a second output in ln(E_cell/MeV), added to its ReLU cells, so small cells keep a "
-                   "gradient (Conv2D; a folder without it given to --init-generator starts it)")
-    s.add_argument("--energy-scale-head", action="store_true",
-                   help="G multiplies each shower's cells by one factor learned from its own E_cal/E_p (Conv2D; a "
-                   "folder without it given to --init-generator starts it at the identity)")
-    s.add_argument("--depth-fluctuation-head", action="store_true",
-                   help="G shifts and stretches each shower in depth by amounts drawn from its latent, with learned "
-                   "spreads (Conv2D; a folder without it given to --init-generator starts it near the identity)")
-    s.add_argument("--train-only-heads", nargs="+", choices=list(HEADS), default=[],
-                   help="train only these heads of G; its other weights stay as --init-generator left them")
-    s.add_argument("--latent-norm", choices=LATENT_NORMS, default="normal",
-                   help="training latents: 'normal' (the study's E_p/100 x N(0,1)^200, length carries E_p to 5%%) or "
-                   "'sphere' (same direction at length sqrt(200): exact E_p, as generated at inference)")
-    s.add_argument("--init-discriminator", default=None,
-                   help="start D from this checkpoint folder (out/checkpoints/epoch_NNNN) of the same model and size")
-    s.add_argument("--init-generator", default=None,
-                   help="start G from this training folder or .weights.h5 (a second, fine-tuning stage)")
+    s = sub.add_parser("train", help="train a GAN (resumes from the last checkpoint in --out)",
+                       description="Train a GAN: the settings of a recipe (--config), each overridden by its flag; "
+                                   "the run's config.json records what ran.")
+    s.add_argument("--config", type=Path, default=None,
+                   help="recipe: a TOML file of TrainConfig settings (recipes/*.toml); flags override it")
+    add_settings_flags(s, TrainConfig)
     s.add_argument("--data", required=True, help="training showers: file or glob (3DGAN layout)")
     s.add_argument("--validation", required=True, help="held-out showers for the per-epoch physics metric")
-    s.add_argument("--n-validation", type=int, default=512)
     s.add_argument("--max-in-memory-gb", type=float, default=2.0,
                    help="training cells (float32) above this size are streamed from disk by chunks")
-    s.add_argument("--max-steps-per-epoch", type=int, default=None)
-    s.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"], default="default",
-                   help="tf.distribute: one process, local GPUs (mirrored), or the TF_CONFIG cluster (multi-worker)")
     s.add_argument("--out", type=Path, required=True, help="output folder (checkpoints, history, weights)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=commands.train)
@@ -210,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="run every chapter with ONEDNN_MAX_CPU_ISA set, e.g. AVX512_CORE_FP16 (no AMX; see chapter 3)")
     s.set_defaults(func=commands.book)
 
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gan3d`` command."""
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (ValueError, OSError, HardwareUnsupported) as exc:

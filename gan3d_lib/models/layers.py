@@ -22,28 +22,6 @@ def _ln_energy(ops, latent):
 
 
 @cache
-def straight_through_relu_layer() -> type:
-    keras = _keras()
-
-    @keras.saving.register_keras_serializable(package="gan3d")
-    class StraightThroughReLU(keras.layers.Layer):
-        """ReLU forward; backward the gradient of LeakyReLU(``slope``) (a straight-through estimate)."""
-
-        def __init__(self, slope: float, **kwargs):
-            super().__init__(**kwargs)
-            self.slope = float(slope)
-
-        def call(self, x):
-            leaky = keras.ops.where(x > 0, x, self.slope * x)
-            return leaky + keras.ops.stop_gradient(keras.ops.relu(x) - leaky)
-
-        def get_config(self):
-            return {**super().get_config(), "slope": self.slope}
-
-    return StraightThroughReLU
-
-
-@cache
 def bounded_exp_layer() -> type:
     keras = _keras()
 

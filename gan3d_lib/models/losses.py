@@ -19,9 +19,9 @@ from ..physics import observables as obs
 
 __all__ = ["mape", "binary_cross_entropy", "polyval", "ecal_target", "longitudinal_shares", "depth_error",
            "energy_bin_onehot", "per_bin_means", "profile_error", "transverse_shares", "transverse_error",
-           "discriminator_view", "soft_hits", "hits_error", "layer_hits_error", "shower_moments", "moments_error",
-           "sampling_fraction_spread_error", "depth_spread_error", "cell_spectrum_error", "ranked_cells_error",
-           "ring_sums", "ring_error", "transverse_log_error", "critic_features", "N_CRITIC_FEATURES",
+           "discriminator_view", "soft_hits", "hits_error", "shower_moments", "moments_error",
+           "sampling_fraction_spread_error", "depth_spread_error", "cell_spectrum_error",
+           "ring_sums", "ring_error", "transverse_log_error",
            "CELL_SPECTRUM_THRESHOLDS_GEV"]
 
 ops = keras.ops
@@ -154,15 +154,6 @@ def hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float, wi
     return ops.sum(counts * rel**2) / ops.sum(counts)
 
 
-def layer_hits_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float, width: float = 0.3) -> Any:
-    """Squared log ratio of the per-bin mean :func:`soft_hits` of each layer (plus 1), fake over
-    real, mean over the 25 layers, weighted by the bins' counts: a layer with half the hits costs
-    as much in the shower's start as at its maximum, and layers alternating in hits cost too."""
-    counts, (f, r) = per_bin_means(energies_gev, soft_hits(fake, threshold_gev, width, axis=(1, 2)),
-                                   soft_hits(real, threshold_gev, width, axis=(1, 2)))
-    return ops.sum(counts * ops.mean(ops.log((f + 1.0) / (r + 1.0)) ** 2, axis=1)) / ops.sum(counts)
-
-
 #: thresholds (GeV) of :func:`cell_spectrum_error`: 0.3, 1, 3 and 10 MeV
 CELL_SPECTRUM_THRESHOLDS_GEV = (3e-4, 1e-3, 3e-3, 1e-2)
 
@@ -177,18 +168,6 @@ def cell_spectrum_error(energies_gev: Any, fake: Any, real: Any,
         counts, (n_fake, n_real) = per_bin_means(energies_gev, soft_hits(fake, t), soft_hits(real, t))
         total = total + ops.sum(counts * ops.log((n_fake + 1.0) / (n_real + 1.0)) ** 2) / ops.sum(counts)
     return total / len(thresholds_gev)
-
-
-def ranked_cells_error(energies_gev: Any, fake: Any, real: Any, n_ranks: int = 2048, floor_gev: float = 1e-5) -> Any:
-    """Squared log ratio of the per-bin mean k-th largest cell energy (GeV, plus ``floor_gev``), fake
-    over real, mean over ranks k < ``n_ranks``, weighted by the bins' counts: each shower's cell
-    spectrum rank by rank, so a cell that should be 0.3 MeV and is 0.003 MeV is pulled up
-    wherever it is, however far below any threshold (a threshold count leaves it no gradient)."""
-    def ranked(showers):
-        return ops.top_k(ops.reshape(showers, (ops.shape(showers)[0], -1)), n_ranks, sorted=True)[0]
-
-    counts, (f, r) = per_bin_means(energies_gev, ranked(fake), ranked(real))
-    return ops.sum(counts * ops.mean(ops.log((f + floor_gev) / (r + floor_gev)) ** 2, axis=1)) / ops.sum(counts)
 
 
 def ring_sums(values: Any, n_rings: int = 13) -> Any:
@@ -210,29 +189,6 @@ def ring_error(energies_gev: Any, fake: Any, real: Any, threshold_gev: float, wi
     counts, (e_f, e_r, h_f, h_r) = per_bin_means(energies_gev, *(ring_sums(v, n_rings) for v in columns))
     per_ring = ops.log((e_f + floor_gev) / (e_r + floor_gev)) ** 2 + ops.log((h_f + 1.0) / (h_r + 1.0)) ** 2
     return ops.sum(counts * ops.mean(per_ring, axis=1)) / ops.sum(counts)
-
-
-#: length of :func:`critic_features`: ln E_p, E_cal ratio, hits, then 13 rings and 25 layers of hits and energy shares
-N_CRITIC_FEATURES = 3 + 2 * 13 + 2 * 25
-
-
-def critic_features(energies_gev: Any, showers: Any, sf_coeffs: Sequence[float], threshold_gev: float,
-                    width: float = 0.3, share_floor: float = 1e-4) -> Any:
-    """(n, :data:`N_CRITIC_FEATURES`) what the discriminator's feature critic sees of each shower with
-    its primary energy: ln(E_p / 100 GeV), 20 ln(E_cal / (E_p SF(E_p))) (so 5 % of resolution is 1),
-    ln(1 + hits), then ln(1 + hits) and ln(share + ``share_floor``) of the energy of each ring of cells
-    around the axis (:func:`ring_sums`) and of each layer. Judged with E_p, the resolution and the
-    hits are per shower, so a spread that per-bin means leave free is seen (CaloGAN's discriminator
-    likewise sees the total energy against E_p and the sparsity)."""
-    total = ops.sum(showers, axis=(1, 2, 3))
-    per_cell = _hit_weights(showers, threshold_gev, width)  # once, summed three ways
-    share = lambda v: ops.log(v / (total[:, None] + 1e-9) + share_floor)  # noqa: E731
-    columns = [ops.log(energies_gev / 100.0)[:, None],
-               20.0 * ops.log((total + 1e-9) / ecal_target(energies_gev, sf_coeffs))[:, None],
-               ops.log1p(ops.sum(per_cell, axis=(1, 2, 3)))[:, None],
-               ops.log1p(ring_sums(ops.sum(per_cell, axis=3))), share(ring_sums(ops.sum(showers, axis=3))),
-               ops.log1p(ops.sum(per_cell, axis=(1, 2))), share(ops.sum(showers, axis=(1, 2)))]
-    return ops.concatenate(columns, axis=1)
 
 
 def _per_bin_spread(energies_gev: Any, values: Any) -> Any:

@@ -142,7 +142,7 @@ def _conv2d_branch(x, width: float):
     return _block(x, L.Conv2D(25, 2, padding="valid", use_bias=False), dropout=0.2)  # 26 -> 25
 
 
-def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: float, small_cell_head: bool,
+def _conv2d_generator(width: float, latent_size: int, small_cell_head: bool,
                       energy_scale_head: bool, depth_fluctuation_head: bool):
     keras = _keras()
     L = keras.layers
@@ -158,7 +158,7 @@ def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: flo
     x = L.Concatenate(axis=-1)(outs)
     features = x
     x = L.Conv2D(25, 3, padding="same", use_bias=False)(features)
-    cells = layers.straight_through_relu_layer()(output_gradient_slope)(x) if output_gradient_slope > 0 else L.ReLU()(x)
+    cells = L.ReLU()(x)
     if small_cell_head:
         # A second output in ln(E / MeV), added to the ReLU's cells: never exactly 0, so every
         # cell keeps a gradient. Starts at exp(SMALL_CELL_INIT_LN_MEV) MeV in every cell.
@@ -179,13 +179,9 @@ def _conv2d_generator(width: float, latent_size: int, output_gradient_slope: flo
 
 
 def build_generator(kind: str, *, size: str | float = "paper", latent_size: int = LATENT_SIZE, seed: int = 0,
-                    output_gradient_slope: float = 0.0, small_cell_head: bool = False,
+                    small_cell_head: bool = False,
                     energy_scale_head: bool = False, depth_fluctuation_head: bool = False) -> Any:
     """A generator ``kind`` in {'conv3d', 'conv2d'} at ``size`` ('paper', 'lite' or a width).
-
-    ``output_gradient_slope`` > 0 (Conv2D, for training only) makes the output ReLU pass the
-    gradient of a LeakyReLU of that slope: the same showers, but a cell the ReLU switched off
-    (exactly 0 GeV) still learns from the losses. Its weights load into the deployed generator.
 
     ``small_cell_head`` (Conv2D) adds a second output convolution on the same features, in
     ln(E_cell / MeV), whose exp(...) (at most exp(SMALL_CELL_MAX_LN_MEV) MeV) is added to the
@@ -206,8 +202,7 @@ def build_generator(kind: str, *, size: str | float = "paper", latent_size: int 
                              "generator only")
         return _conv3d_generator(width, latent_size)
     if kind == "conv2d":
-        return _conv2d_generator(width, latent_size, output_gradient_slope, small_cell_head, energy_scale_head,
-                                 depth_fluctuation_head)
+        return _conv2d_generator(width, latent_size, small_cell_head, energy_scale_head, depth_fluctuation_head)
     raise ValueError(f"unknown generator kind {kind!r}; choose 'conv3d' or 'conv2d'")
 
 
@@ -308,26 +303,16 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-def _heads(features, showers, critic_features=None):
+def _heads(features, showers):
     L = _keras().layers
     generation = L.Dense(1, activation="sigmoid", name="generation")(features)
     auxiliary = L.Dense(1, name="auxiliary")(features)
     ecal = layers.total_energy_layer()(name="ecal")(showers)
-    if critic_features is None:
-        return [generation, auxiliary, ecal]
-    c = critic_features  # layers 'critic_*' (checkpoints.load_discriminator); its output starts at 0.5
-    for i in (1, 2):
-        c = L.LeakyReLU(negative_slope=0.2, name=f"critic_act_{i}")(L.Dense(64, name=f"critic_dense_{i}")(c))
-    critic = L.Dense(1, activation="sigmoid", kernel_initializer="zeros", name="critic_output")(c)
-    return [generation, auxiliary, ecal, critic]
+    return [generation, auxiliary, ecal]
 
 
-def build_discriminator(kind: str, *, size: str | float = "paper", seed: int = 0, n_critic_features: int = 0) -> Any:
-    """A discriminator ``kind`` in {'conv3d', 'conv2d'}: showers -> [generation, auxiliary, ecal].
-
-    ``n_critic_features`` > 0 (training only) adds a second input, (N, n) physics features of each
-    shower with its E_p (``losses.critic_features``), and a small dense critic with its own real/fake
-    output: [showers, features] -> [generation, auxiliary, ecal, critic]."""
+def build_discriminator(kind: str, *, size: str | float = "paper", seed: int = 0) -> Any:
+    """A discriminator ``kind`` in {'conv3d', 'conv2d'}: showers -> [generation, auxiliary, ecal]."""
     keras = _keras()
     L = keras.layers
     width = SIZES[size] if isinstance(size, str) else float(size)
@@ -354,10 +339,7 @@ def build_discriminator(kind: str, *, size: str | float = "paper", seed: int = 0
         x = L.BatchNormalization()(L.LeakyReLU(negative_slope=_LEAKY_SLOPE)(L.Dense(10)(x)))
     else:
         raise ValueError(f"unknown discriminator kind {kind!r}; choose 'conv3d' or 'conv2d'")
-    if not n_critic_features:
-        return keras.Model(inp, _heads(x, inp), name=f"{kind}_discriminator")
-    critic_in = keras.Input((n_critic_features,), name="critic_features")
-    return keras.Model([inp, critic_in], _heads(x, inp, critic_in), name=f"{kind}_discriminator")
+    return keras.Model(inp, _heads(x, inp), name=f"{kind}_discriminator")
 
 
 def count_parameters(model: Any) -> dict[str, int]:

@@ -59,16 +59,17 @@ def load_checkpoint(path: Path, gen: Any, disc: Any, g_opt: Any, d_opt: Any) -> 
 
 
 def load_discriminator(checkpoint: Path, disc: Any) -> None:
-    """The discriminator's variables from a checkpoint folder (``variables.npz``). A discriminator
-    with a feature critic (layers 'critic_*') from one saved without: all but the critic's, which stay fresh."""
+    """The discriminator's variables from a checkpoint folder (``variables.npz``)."""
     path = checkpoint / "variables.npz"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no checkpoint to take the discriminator from "
                                 "(expected a folder such as out/checkpoints/epoch_0010)")
     with np.load(path) as z:
         variables = list(disc.variables)
-        if sum(k.startswith("d_") and k[2:].isdigit() for k in z.files) != len(variables):
-            variables = [v for v in variables if not v.path.startswith("critic_")]
+        saved = sum(k.startswith("d_") and k[2:].isdigit() for k in z.files)
+        if saved != len(variables):
+            raise ValueError(f"{path}: holds {saved} discriminator variables, this discriminator has "
+                             f"{len(variables)}: another model or size?")
         for i, v in enumerate(variables):
             key = f"d_{i}"
             if key not in z or z[key].shape != tuple(v.shape):

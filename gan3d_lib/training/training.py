@@ -55,7 +55,7 @@ from ..physics.geometry import ENERGY_RANGE_GEV
 from ..data.io import read_showers
 from ..data.shower_stream import TrainingShowers
 from ..models.inference import generate_showers
-from .train_config import TrainConfig, config_defaults
+from .train_config import TrainConfig, config_from_record
 from .training_records import stage_summaries, training_stages
 
 __all__ = ["TrainConfig", "train", "build_training", "load_generator", "latest_checkpoint",
@@ -71,21 +71,18 @@ def _set_precision(precision: str):
 def _build(config: TrainConfig):
     import keras
 
-    from ..models.losses import N_CRITIC_FEATURES
     from ..models.models import HEADS, build_discriminator, build_generator
 
     _set_precision(config.precision)
     try:
-        gen = build_generator(config.model, size=config.size, seed=config.seed,
-                              output_gradient_slope=config.output_gradient_slope,
-                              small_cell_head=config.small_cell_head, energy_scale_head=config.energy_scale_head,
+        gen = build_generator(config.model, size=config.size, seed=config.seed, small_cell_head=config.small_cell_head,
+                              energy_scale_head=config.energy_scale_head,
                               depth_fluctuation_head=config.depth_fluctuation_head)
         if config.train_only_heads:
             prefixes = tuple(HEADS[head] for head in config.train_only_heads)
             for layer in gen.layers:
                 layer.trainable = layer.name.startswith(prefixes)
-        disc = build_discriminator(config.model, size=config.size, seed=config.seed + 1,
-                                   n_critic_features=N_CRITIC_FEATURES if config.weight_feature_critic > 0 else 0)
+        disc = build_discriminator(config.model, size=config.size, seed=config.seed + 1)
     finally:
         _set_precision("float32")
     g_opt = keras.optimizers.Adam(config.lr_generator, name="adam_generator")
@@ -116,7 +113,7 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         raise ValueError("weight_depth or weight_depth_spread > 0 needs depth_coeffs (observables.fit_longitudinal_centre)")
     sf_coeffs = [float(c) for c in sf_coeffs]
     depth_coeffs = [float(c) for c in depth_coeffs] if depth_coeffs is not None else [0.0]
-    g_training, softness, threshold = not config.generator_as_deployed, config.hits_softness, HITS_THRESHOLD_GEV
+    g_training, threshold = not config.generator_as_deployed, HITS_THRESHOLD_GEV
     seed = tf.constant(int(config.seed), tf.int64)
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
 
@@ -127,7 +124,7 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         start = offset + tf.distribute.get_replica_context().replica_id_in_sync_group * n
         return x[start:start + n]
 
-    sphere, w_critic = config.latent_norm == "sphere", config.weight_feature_critic
+    sphere = config.latent_norm == "sphere"
 
     def latent(energies, s):  # as models.latent_vectors(norm=config.latent_norm)
         n = tf.shape(energies)[0]
@@ -136,9 +133,8 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
             noise = noise * (LATENT_SIZE**0.5 / tf.norm(noise, axis=1, keepdims=True))
         return energies[:, None] / 100.0 * local(noise, n)
 
-    def seen(showers, energies):  # the discriminator's inputs
-        view = terms.discriminator_view(showers, float(config.cell_power), NET_UNIT_GEV)
-        return [view, terms.critic_features(energies, showers, sf_coeffs, threshold, softness)] if w_critic else view
+    def seen(showers):  # the discriminator's input
+        return terms.discriminator_view(showers, float(config.cell_power), NET_UNIT_GEV)
 
     def scaled(loss):  # a replica's share of the global-batch mean
         return loss if replicas == 1 else loss / replicas
@@ -156,30 +152,25 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         with tf.GradientTape() as tape:
             # One pass over real and fake together: BatchNorm statistics of a real-only and a
             # fake-only batch would normalise away exactly the differences D must see.
-            g_out, a_out, *c_out = disc(seen(tf.concat([showers, fake], 0), tf.concat([energies, energies], 0)), training=True)
+            g_out, a_out, _ = disc(seen(tf.concat([showers, fake], 0)), training=True)
             d_bce = terms.binary_cross_entropy(labels, g_out[:, 0])
             d_aux = terms.mape(tf.concat([e100, e100], 0), tf.cast(a_out[:, 0], tf.float32))
-            d_critic = terms.binary_cross_entropy(labels, c_out[1][:, 0]) if w_critic else 0.0
-            d_loss = scaled(config.weight_bce * d_bce + config.weight_aux * d_aux + w_critic * d_critic)
+            d_loss = scaled(config.weight_bce * d_bce + config.weight_aux * d_aux)
         d_opt.apply_gradients(zip(tape.gradient(d_loss, disc.trainable_variables), disc.trainable_variables))
         with tf.GradientTape() as tape:
             fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s + 2])), training=g_training), tf.float32)
-            g_fake, a_fake, *c_fake = disc(seen(fake, energies), training=False)
+            g_fake, a_fake, _ = disc(seen(fake), training=False)
             g_bce = terms.binary_cross_entropy(tf.fill((n,), config.label_real), g_fake[:, 0])
             g_aux = terms.mape(e100, tf.cast(a_fake[:, 0], tf.float32))
             g_ecal = terms.mape(terms.ecal_target(energies, sf_coeffs), tf.reduce_sum(fake, axis=(1, 2, 3)))
             g_loss = config.weight_bce * g_bce + config.weight_aux * g_aux + config.weight_ecal * g_ecal
             losses = {"g_bce": scaled(g_bce), "g_aux_mape": scaled(g_aux), "g_ecal_mape": scaled(g_ecal)}
-            if w_critic:
-                g_critic = terms.binary_cross_entropy(tf.fill((n,), config.label_real), c_fake[1][:, 0])
-                g_loss += w_critic * g_critic
-                losses.update(g_critic_bce=scaled(g_critic), d_critic_bce=scaled(d_critic))
             optional = (  # (weight, loss name, term): our physics terms, each off at weight 0
                 ("weight_depth", "g_depth_layers", lambda: terms.depth_error(energies, fake, depth_coeffs)),
                 ("weight_profile", "g_profile_mse", lambda: terms.profile_error(energies, fake, showers)),
                 ("weight_transverse", "g_transverse_mse", lambda: terms.transverse_error(energies, fake, showers)),
                 ("weight_moments", "g_moments_logsq", lambda: terms.moments_error(energies, fake, showers)),
-                ("weight_hits", "g_hits_rel_sq", lambda: terms.hits_error(energies, fake, showers, HITS_THRESHOLD_GEV, softness)),
+                ("weight_hits", "g_hits_rel_sq", lambda: terms.hits_error(energies, fake, showers, threshold)),
                 ("weight_sf_spread", "g_sf_spread_logsq",
                  lambda: terms.sampling_fraction_spread_error(energies, fake, showers, sf_coeffs)),
                 ("weight_depth_spread", "g_depth_spread_logsq",
@@ -187,11 +178,8 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
                 ("weight_cell_spectrum", "g_cell_spectrum_logsq", lambda: terms.cell_spectrum_error(energies, fake, showers)),
                 ("weight_transverse_log", "g_transverse_logsq", lambda: terms.transverse_log_error(energies, fake, showers)),
                 ("weight_profile_log", "g_profile_logsq", lambda: terms.profile_log_error(energies, fake, showers)),
-                ("weight_layer_hits", "g_layer_hits_logsq",
-                 lambda: terms.layer_hits_error(energies, fake, showers, HITS_THRESHOLD_GEV, softness)),
-                ("weight_ranked_cells", "g_ranked_cells_logsq", lambda: terms.ranked_cells_error(energies, fake, showers)),
                 ("weight_rings", "g_rings_logsq",
-                 lambda: terms.ring_error(energies, fake, showers, threshold, softness, n_rings=config.ring_count)))
+                 lambda: terms.ring_error(energies, fake, showers, threshold, n_rings=config.ring_count)))
             for weight_name, loss_name, term in optional:
                 weight = getattr(config, weight_name)
                 if weight > 0:
@@ -255,7 +243,7 @@ def train(
     cfg_doc = asdict(config)
     cfg_path = out / "config.json"
     if cfg_path.exists() and latest_checkpoint(out):
-        old = {**config_defaults(), **json.loads(cfg_path.read_text())}  # settings added since take their defaults
+        old = config_from_record(json.loads(cfg_path.read_text()), cfg_path)
         same = ("epochs", "strategy")
         if {k: v for k, v in old.items() if k not in same} != {k: v for k, v in cfg_doc.items() if k not in same}:
             raise ValueError(f"{out}: holds checkpoints of a different config; use a new folder or delete it")

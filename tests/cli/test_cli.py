@@ -64,25 +64,48 @@ def test_quantize_writes_an_artefact_and_tunes_only_int8(tmp_path, capsys):
     assert "no manifest.json" in capsys.readouterr().err
 
 
-def test_train_passes_every_loss_weight_flag_to_its_config(tmp_path, monkeypatch):
-    from gan3d_lib.cli import parser as cli
-    from gan3d_lib.training import training
+def _train_args(argv):
+    from gan3d_lib.cli.parser import build_parser
 
-    seen = {}
-    monkeypatch.setattr(training, "train", lambda config, *a, **k: seen.setdefault("config", config) and [])
-    flags = [f"--weight-{term}" for term, _ in cli._BIN_TERMS]
-    argv = ["train", "--data", "x.h5", "--validation", "y.h5", "--out", str(tmp_path), "--select-epoch", "last",
-            "--weight-feature-critic", "6", "--small-cell-head", "--energy-scale-head", "--depth-fluctuation-head",
-            "--train-only-heads", "energy_scale_head", "small_cell_head", "depth_fluctuation_head", "--ring-count", "18"]
-    for i, flag in enumerate(flags):
-        argv += [flag, str(i + 1.5)]
-    assert cli.main(argv) == 0
-    config = seen["config"]
-    assert [getattr(config, f[2:].replace("-", "_")) for f in flags] == [i + 1.5 for i in range(len(flags))]
-    assert config.select_epoch == "last" and config.weight_feature_critic == 6.0
-    assert config.energy_scale_head and config.depth_fluctuation_head
-    assert config.train_only_heads == ["energy_scale_head", "small_cell_head", "depth_fluctuation_head"]
-    assert config.ring_count == 18
+    return build_parser().parse_args(["train", "--data", "x.h5", "--validation", "y.h5", "--out", "out", *argv])
+
+
+def test_every_training_setting_is_a_flag_whose_default_is_the_dataclass_one():
+    import dataclasses
+
+    from gan3d_lib.cli.commands import train_config
+    from gan3d_lib.training.train_config import TrainConfig, config_defaults
+
+    assert dataclasses.asdict(train_config(_train_args([]))) == config_defaults()
+    changed = {"size": 0.5, "epochs": 3, "lr_generator": 2e-3, "weight_rings": 7.5, "ring_count": 18,
+               "select_epoch": "last", "small_cell_head": True, "energy_scale_head": True,
+               "train_only_heads": ["energy_scale_head", "small_cell_head"], "latent_norm": "sphere",
+               "init_generator": "a/b", "max_steps_per_epoch": 9}
+    argv = []
+    for key, value in changed.items():
+        flag = "--" + key.replace("_", "-")
+        argv += [flag] if value is True else [flag, *value] if isinstance(value, list) else [flag, str(value)]
+    config = dataclasses.asdict(train_config(_train_args(argv)))
+    assert {k: config[k] for k in changed} == changed
+    assert {k: v for k, v in config.items() if k not in changed} == {
+        k: v for k, v in config_defaults().items() if k not in changed}
+    assert {f.name for f in dataclasses.fields(TrainConfig)} <= set(vars(_train_args(argv))) | set(config_defaults())
+
+
+def test_a_recipe_sets_every_setting_and_a_flag_overrides_it(tmp_path, capsys):
+    from gan3d_lib.cli.commands import train_config
+    from gan3d_lib.cli.parser import main
+
+    recipe = tmp_path / "stage.toml"
+    recipe.write_text('epochs = 4\nweight_hits = 60.0\nsmall_cell_head = true\nlatent_norm = "sphere"\n')
+    config = train_config(_train_args(["--config", str(recipe), "--epochs", "2", "--no-small-cell-head"]))
+    assert (config.epochs, config.weight_hits, config.small_cell_head, config.latent_norm) == (2, 60.0, False, "sphere")
+    recipe.write_text("weight_feature_critic = 6.0\n")
+    argv = ["train", "--config", str(recipe), "--data", "x.h5", "--validation", "y.h5", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    assert f"{recipe}: unknown training settings ['weight_feature_critic']" in capsys.readouterr().err
+    recipe.write_text('latent_norm = "cube"\n')
+    assert main(argv) == 2 and "latent_norm must be one of sphere, normal, got 'cube'" in capsys.readouterr().err
 
 
 def test_simulate_with_a_named_tuning(tmp_path):

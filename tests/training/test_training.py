@@ -92,8 +92,8 @@ def test_learning_rates_decay_exponentially_from_the_start_epoch():
     assert g == pytest.approx(1e-3 * np.exp(-0.2)) and d == pytest.approx(2e-3 * np.exp(-0.2))
     with pytest.raises(ValueError, match="lr_decay"):
         TrainConfig(lr_decay=-1.0)
-    with pytest.raises(ValueError, match="hits_softness"):
-        TrainConfig(hits_softness=0.0)
+    with pytest.raises(TypeError, match="hits_softness"):  # retired (config_from_record reads old records)
+        TrainConfig(hits_softness=0.3)
     with pytest.raises(ValueError, match="ring_count"):
         TrainConfig(ring_count=1)
 
@@ -289,9 +289,9 @@ def test_the_streamed_order_keeps_at_most_two_groups_and_visits_every_shower(dat
 
 def test_select_epoch_last_keeps_the_last_epochs_generator(data, tmp_path):
     config = TrainConfig(model="conv2d", size=0.125, epochs=3, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32,
-                         weight_rings=1.0, weight_ranked_cells=1.0, select_epoch="last")
+                         weight_rings=1.0, weight_cell_spectrum=1.0, select_epoch="last")
     history = train(config, data[0], data[1], tmp_path, progress=False)
-    assert {"g_rings_logsq", "g_ranked_cells_logsq"} <= set(history[0])  # the terms ran in the compiled step
+    assert {"g_rings_logsq", "g_cell_spectrum_logsq"} <= set(history[0])  # the terms ran in the compiled step
     assert json.loads((tmp_path / "history.json").read_text())["best"]["epoch"] == 3
     kept = load_generator(tmp_path)
     with np.load(latest_checkpoint(tmp_path) / "variables.npz") as z:
@@ -300,31 +300,3 @@ def test_select_epoch_last_keeps_the_last_epochs_generator(data, tmp_path):
         TrainConfig(select_epoch="first")
 
 
-def test_a_feature_critic_starts_from_a_discriminator_without_one_and_learns(data, tmp_path):
-    import keras
-
-    from gan3d_lib.training.checkpoints import load_discriminator
-    from gan3d_lib.models.losses import critic_features
-
-    small = dict(model="conv2d", size=0.125, batch_size=BATCH, max_steps_per_epoch=2, n_validation=32)
-    train(TrainConfig(epochs=1, **small), data[0], data[1], tmp_path / "a", progress=False)
-    ckpt = latest_checkpoint(tmp_path / "a")
-    showers, energies = read_showers(data[0])
-    sf = obs.fit_sampling_fraction(showers, energies)
-    plain = build_training(TrainConfig(**small), sf)[1]
-    critic = build_training(TrainConfig(weight_feature_critic=1.0, **small), sf)[1]
-    load_discriminator(ckpt, plain)
-    load_discriminator(ckpt, critic)  # all but the critic's layers
-    x, e = (keras.ops.convert_to_tensor(a[:BATCH]) for a in (showers, energies))
-    before, after = plain(x, training=False), critic([x, critic_features(e, x, sf, HITS_THRESHOLD_GEV)], training=False)
-    for a, b in zip(before, after[:3]):  # the image heads are the checkpoint's
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(np.asarray(after[3]), 0.5)  # the critic starts undecided
-    config = TrainConfig(epochs=2, weight_feature_critic=1.0, init_discriminator=str(ckpt), **small)
-    history = train(config, data[0], data[1], tmp_path / "b", progress=False)
-    assert {"g_critic_bce", "d_critic_bce"} <= set(history[0])
-    with np.load(latest_checkpoint(tmp_path / "b") / "variables.npz") as z:
-        kernel = [z[f"d_{i}"] for i, v in enumerate(critic.variables) if v.path == "critic_output/kernel"][0]
-    assert np.abs(kernel).max() > 0  # the critic learned
-    resumed = TrainConfig(epochs=3, weight_feature_critic=1.0, init_discriminator=str(ckpt), **small)
-    assert len(train(resumed, data[0], data[1], tmp_path / "b", progress=False)) == 3  # resumes with the critic
