@@ -95,6 +95,9 @@ bench-mc: setup
 #   and a depth-spread term on (--weight-depth-spread 10), against stage 13's last discriminator;
 #   2 epochs, the last one kept.
 WEIGHTS_ROOT ?= data/weights_rebuilt
+# flags appended to every stage's command, e.g. TRAIN_FLAGS='--size 0.125 --epochs 1 --max-steps-per-epoch 2'
+# (tests/training/test_train_config_recipes.py runs stage 1 so)
+TRAIN_FLAGS ?=
 STAGE1 := $(WEIGHTS_ROOT)/conv2d_lite
 STAGE2 := $(WEIGHTS_ROOT)/conv2d_lite_finetune
 STAGE3 := $(WEIGHTS_ROOT)/conv2d_lite_stage3
@@ -144,72 +147,72 @@ $(VAL_FITTED_MC): data/mc_tuning.json | setup
 
 weights-stage1: setup $(TRAIN_MC) $(VAL_MC)
 	$(BIN)/gan3d train --config recipes/conv2d_lite.toml \
-	    --data $(TRAIN_MC) --validation $(VAL_MC) --out $(STAGE1)
+	    --data $(TRAIN_MC) --validation $(VAL_MC) --out $(STAGE1) $(TRAIN_FLAGS)
 
 weights-stage2: weights-stage1 $(TRAIN_LOGE_MC) $(VAL_LOGE_MC)
 	$(BIN)/gan3d train --config recipes/conv2d_lite_finetune.toml --init-generator $(STAGE1) --data $(TRAIN_LOGE_MC) --validation $(VAL_LOGE_MC) \
-	    --out $(STAGE2)
+	    --out $(STAGE2) $(TRAIN_FLAGS)
 
 weights-stage3: weights-stage2
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage3.toml --init-generator $(STAGE2) \
 	    --init-discriminator $(STAGE2)/checkpoints/epoch_0010 \
-	    --data $(TRAIN_LOGE_MC) --validation $(VAL_LOGE_MC) --out $(STAGE3)
+	    --data $(TRAIN_LOGE_MC) --validation $(VAL_LOGE_MC) --out $(STAGE3) $(TRAIN_FLAGS)
 
 FIRST_FIT_DATA := --data $(TRAIN_FIRST_FIT_MC) --validation $(VAL_FIRST_FIT_MC)
 
 weights-stage4: weights-stage3 $(TRAIN_FIRST_FIT_MC) $(VAL_FIRST_FIT_MC)
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage4.toml --init-generator $(STAGE3) $(FIRST_FIT_DATA) \
-	    --out $(STAGE4)
+	    --out $(STAGE4) $(TRAIN_FLAGS)
 
 weights-stage5: weights-stage4
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage5.toml --init-generator $(STAGE4) \
 	    --init-discriminator $(STAGE4)/checkpoints/epoch_0012 \
-	    $(FIRST_FIT_DATA) --out $(STAGE5)
+	    $(FIRST_FIT_DATA) --out $(STAGE5) $(TRAIN_FLAGS)
 
 weights-stage6: weights-stage5
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage6.toml --init-generator $(STAGE5) \
 	    --init-discriminator $(STAGE5)/checkpoints/epoch_0006 \
-	    $(FIRST_FIT_DATA) --out $(STAGE6)
+	    $(FIRST_FIT_DATA) --out $(STAGE6) $(TRAIN_FLAGS)
 
 weights-stage7: weights-stage6
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage7.toml --init-generator $(STAGE6) \
 	    --init-discriminator $(STAGE6)/checkpoints/epoch_0004 \
-	    $(FIRST_FIT_DATA) --out $(STAGE7)
+	    $(FIRST_FIT_DATA) --out $(STAGE7) $(TRAIN_FLAGS)
 
 weights-stage8: weights-stage7
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage8.toml --init-generator $(STAGE7) \
 	    --init-discriminator $(STAGE6)/checkpoints/epoch_0004 \
-	    $(FIRST_FIT_DATA) --out $(STAGE8)
+	    $(FIRST_FIT_DATA) --out $(STAGE8) $(TRAIN_FLAGS)
 
 weights-stage9: weights-stage8
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage9.toml --init-generator $(STAGE8) \
 	    --init-discriminator $(STAGE8)/checkpoints/epoch_0006 \
-	    $(FIRST_FIT_DATA) --out $(STAGE9)
+	    $(FIRST_FIT_DATA) --out $(STAGE9) $(TRAIN_FLAGS)
 
 weights-stage10: weights-stage9
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage10.toml --init-generator $(STAGE9) \
 	    --init-discriminator $(STAGE9)/checkpoints/epoch_0004 \
-	    $(FIRST_FIT_DATA) --out $(STAGE10)
+	    $(FIRST_FIT_DATA) --out $(STAGE10) $(TRAIN_FLAGS)
 
 weights-stage11: weights-stage10
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage11.toml --init-generator $(STAGE10) \
 	    --init-discriminator $(STAGE10)/checkpoints/epoch_0003 \
-	    $(FIRST_FIT_DATA) --out $(STAGE11)
+	    $(FIRST_FIT_DATA) --out $(STAGE11) $(TRAIN_FLAGS)
 
 weights-stage12: weights-stage11
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage12.toml --init-generator $(STAGE11) \
 	    --init-discriminator $(STAGE11)/checkpoints/epoch_0003 \
-	    $(FIRST_FIT_DATA) --out $(STAGE12)
+	    $(FIRST_FIT_DATA) --out $(STAGE12) $(TRAIN_FLAGS)
 
 weights-stage13: weights-stage12 $(TRAIN_FITTED_MC) $(VAL_FITTED_MC)
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage13.toml --init-generator $(STAGE12) \
 	    --init-discriminator $(STAGE12)/checkpoints/epoch_0002 \
-	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(STAGE13)
+	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(STAGE13) $(TRAIN_FLAGS)
 
 weights: weights-stage13
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage14.toml --init-generator $(STAGE13) \
 	    --init-discriminator $(STAGE13)/checkpoints/epoch_0002 \
-	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(WEIGHTS)
+	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(WEIGHTS) $(TRAIN_FLAGS)
 
 # The paper-size Conv2D generator (the study's 2 055 324 parameters, plus the heads): the shipped lite
 # stage widened four times by Net2Net (models.widen_weights: the same showers up to float rounding),
@@ -219,7 +222,7 @@ weights: weights-stage13
 PAPER := $(WEIGHTS_ROOT)/conv2d_paper
 weights-paper: $(TRAIN_FITTED_MC) $(VAL_FITTED_MC)
 	$(BIN)/gan3d train --config recipes/conv2d_paper.toml \
-	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(PAPER)
+	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(PAPER) $(TRAIN_FLAGS)
 
 clean:
 	rm -rf _build book/generated results .cache
