@@ -104,10 +104,11 @@ class TrainConfig:
                                                    "from its latent, with learned spreads (Conv2D)")
     train_only_heads: list[str] = _setting([], "train only these heads of G; its other weights stay as "
                                                "init_generator left them", choices=tuple(HEADS))
-    # Earlier stages keep 'normal' to be re-created exactly.
-    latent_norm: str = _setting("normal", "training latents: 'normal' (the study's E_p/100 x N(0,1)^200, length "
-                                          "carries E_p to 5%) or 'sphere' (length sqrt(200): exact E_p, as generated "
-                                          "at inference)", choices=LATENT_NORMS)
+    # One convention for training and inference (models.latent_vectors' default); stages 1-5 trained with
+    # 'normal' (their recipes and records say so).
+    latent_norm: str = _setting("sphere", "training latents: 'sphere' (length sqrt(200): exact E_p, as generated at "
+                                          "inference) or 'normal' (the study's E_p/100 x N(0,1)^200, whose length "
+                                          "carries E_p to 5%)", choices=LATENT_NORMS)
     strategy: str = _setting("default", "tf.distribute: one process, local GPUs (mirrored), or the TF_CONFIG "
                                         "cluster (multi-worker); a run may resume under another", choices=STRATEGIES)
     # Whether the cells sit in memory or are streamed does not change the order.
