@@ -171,7 +171,7 @@ def quantize(args: argparse.Namespace) -> int:
     if args.weights is None:
         from ..models.models import build_generator
 
-        size = args.size if args.size in ("lite", "paper") else float(args.size)
+        size = args.size
         generator, model, source = build_generator(args.model, size=size, seed=args.seed), args.model, "untrained"
     else:
         generator = load_generator(args.weights)

@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("quantize", help="write a reduced-precision artefact of a generator (one backend)")
     s.add_argument("--weights", help="training folder or .weights.h5 (default: an untrained generator)")
     s.add_argument("--model", choices=["conv2d", "conv3d"], default="conv2d", help="for untrained generators")
-    s.add_argument("--size", default="lite", help="for untrained generators: lite or paper")
+    s.add_argument("--size", type=_size, default="lite", help="for untrained generators: lite, paper or a width multiplier")
     s.add_argument("--backend", required=True, help=", ".join(BACKEND_NAMES[:-1]) + f" or {BACKEND_NAMES[-1]}")
     s.add_argument("--out", type=Path, required=True, help="artefact folder to write")
     s.add_argument("--tune", action="store_true",
