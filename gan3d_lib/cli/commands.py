@@ -163,6 +163,27 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
+def ablate(args: argparse.Namespace) -> int:
+    import functools
+    import shlex
+
+    from ..training.ablation import evaluation_sample, read_plan, run_arm
+
+    plan = read_plan(args.plan)
+    arms = args.arms or list(plan.arms)
+    missing = [a for a in arms if a not in plan.arms]
+    if missing:
+        raise SystemExit(f"{args.plan}: no arms {missing} (it has {', '.join(plan.arms)})")
+    mc_sample = functools.cache(lambda: evaluation_sample(plan.evaluation))
+    for arm in arms:
+        command = shlex.join(["gan3d", "ablate", "--plan", str(args.plan), "--arms", arm, "--data", str(args.data),
+                              "--validation", str(args.validation), "--out", str(args.out)])
+        ev = run_arm(plan, arm, args.data, args.validation, args.out, mc_sample, progress=not args.quiet,
+                     command=command)
+        print(json.dumps({"arm": arm, **{k: ev[k] for k in ("goals_met", "fpd", "auc_high", "auc_low")}}), flush=True)
+    return 0
+
+
 def quantize(args: argparse.Namespace) -> int:
     from ..precision.op_precision import op_precision_table
     from ..precision.quantization import calibration_latents, make_artefact

@@ -123,6 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=commands.train)
 
+    s = sub.add_parser("ablate", help="leave-one-out ablation: each arm of a plan trained from one start and judged",
+                       description="Run the arms of an ablation plan (recipes/ablation.toml): each from the same "
+                                   "start, same steps and seed, without one component; each judged by goals, FPD "
+                                   "and classifier AUCs into OUT/ARM/evaluation.json (an arm already judged is kept).")
+    s.add_argument("--plan", type=Path, required=True, help="ablation plan (TOML)")
+    s.add_argument("--arms", nargs="+", default=None, help="run only these arms (default: all, in the plan's order)")
+    s.add_argument("--data", required=True, help="training showers: file or glob (3DGAN layout)")
+    s.add_argument("--validation", required=True, help="held-out showers for the per-epoch physics metric")
+    s.add_argument("--out", type=Path, required=True, help="folder of the arms' records")
+    s.add_argument("--quiet", action="store_true", help="no progress bars")
+    s.set_defaults(func=commands.ablate)
+
     s = sub.add_parser("quantize", help="write a reduced-precision artefact of a generator (one backend)")
     s.add_argument("--weights", help="training folder or .weights.h5 (default: an untrained generator)")
     s.add_argument("--model", choices=["conv2d", "conv3d"], default="conv2d", help="for untrained generators")

@@ -220,11 +220,13 @@ def generator_options(generator: Any) -> dict[str, bool]:
 
 def transfer_weights(source: Any, target: Any) -> int:
     """Copy the weights of ``source`` into the layers of ``target`` that it shares (same order,
-    same shapes), skipping ``target``'s heads (:data:`HEADS`) that ``source`` lacks; returns the
-    number of layers copied. For starting a generator with a head from one trained without it."""
-    source_heads = {head for head, present in generator_options(source).items() if present}
-    src = [layer for layer in source.layers if layer.weights]
-    dst = [layer for layer in target.layers if layer.weights and _head_of(layer) in source_heads | {None}]
+    same shapes), skipping the heads (:data:`HEADS`) that only one of them has; returns the number
+    of layers copied. For starting a generator with a head from one trained without it, or the
+    reverse (an ablation without the head)."""
+    shared = {head for head, present in generator_options(source).items()
+              if present and generator_options(target)[head]} | {None}
+    src = [layer for layer in source.layers if layer.weights and _head_of(layer) in shared]
+    dst = [layer for layer in target.layers if layer.weights and _head_of(layer) in shared]
     if len(src) != len(dst):
         raise ValueError(f"{source.name} has {len(src)} layers with weights, {target.name} {len(dst)} besides its heads")
     for a, b in zip(src, dst):

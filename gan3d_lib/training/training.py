@@ -326,15 +326,15 @@ def train(
 
 
 def _load_initial_generator(gen, init: Path, config: TrainConfig) -> None:
-    """Weights of ``init`` (a training folder or .weights.h5) into ``gen``; a folder trained
-    without a head that ``config`` asks for starts a generator with it (models.transfer_weights)."""
+    """Weights of ``init`` (a training folder or .weights.h5) into ``gen``; a folder trained with
+    other heads than ``config`` asks for gives the layers they share (models.transfer_weights)."""
     from ..models.models import HEADS, transfer_weights, widen_weights
 
     init_cfg = json.loads((init / "config.json").read_text()) if (init / "config.json").exists() else {}
     if init_cfg and init_cfg["size"] != config.size:
         widen_weights(load_generator(init), gen, seed=config.seed)
         return
-    if any(getattr(config, head) and not init_cfg.get(head, False) for head in HEADS):
+    if any(getattr(config, head) != init_cfg.get(head, False) for head in HEADS):
         if not init.is_dir():
             raise ValueError(f"{init}: give the training folder (its config.json says which heads it has)")
         transfer_weights(load_generator(init), gen)
