@@ -227,12 +227,12 @@ weights-paper: $(TRAIN_FITTED_MC) $(VAL_FITTED_MC)
 	$(BIN)/gan3d train --config recipes/conv2d_paper.toml \
 	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(PAPER) $(TRAIN_FLAGS)
 
-# Leave-one-out ablation of the shipped recipe (recipes/ablation.toml): 21 arms of 300 steps from the shipped
-# lite stage, each judged by goals, FPD and classifier AUCs; an arm already judged is kept. The records in
+# Leave-one-out ablation of the shipped recipe (recipes/ablation/leave_one_out.toml): 21 arms of 300 steps
+# from the shipped lite stage, each judged by goals, FPD and classifier AUCs; an arm already judged is kept. The records in
 # data/ablation (chapter 2's ablation table) were made so, about 3 min per arm on 2 cores.
 ABLATION_ROOT ?= data/ablation
 ablation: $(TRAIN_FITTED_MC) $(VAL_FITTED_MC) | setup
-	$(BIN)/gan3d ablate --plan recipes/ablation.toml --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) \
+	$(BIN)/gan3d ablate --plan recipes/ablation/leave_one_out.toml --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) \
 	    --out $(ABLATION_ROOT)
 
 clean:

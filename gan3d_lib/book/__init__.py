@@ -15,9 +15,10 @@ _EXPORTS = {
     "speed_text": ("compare_sentence", "conv3d_paragraph", "int8_paragraph", "profile_paragraph",
                    "spread_sentence"),
     "speedups": ("PRECISION_COMPARISONS", "conv2d_over_conv3d", "speedup_table"),
+    "training_tables": ("ablation_rows", "ablation_table", "ablation_text"),
     "validation_tables": ("fp32_row", "per_bin_rows", "score_row", "status_rows"),
     "verdicts": ("conclusion_text", "gate_verdicts"),
 }
 _MODULES = ("claims", "plotting", "precisions", "presets", "runner", "shower_text", "speed_text", "speedups",
-            "validation_tables", "verdicts")
+            "training_tables", "validation_tables", "verdicts")
 __getattr__, __dir__, __all__ = storefront(__name__, _EXPORTS, _MODULES)

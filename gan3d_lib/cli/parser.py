@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=commands.train)
 
     s = sub.add_parser("ablate", help="leave-one-out ablation: each arm of a plan trained from one start and judged",
-                       description="Run the arms of an ablation plan (recipes/ablation.toml): each from the same "
+                       description="Run the arms of an ablation plan (recipes/ablation/*.toml): each from the same "
                                    "start, same steps and seed, without one component; each judged by goals, FPD "
                                    "and classifier AUCs into OUT/ARM/evaluation.json (an arm already judged is kept).")
     s.add_argument("--plan", type=Path, required=True, help="ablation plan (TOML)")

@@ -6,7 +6,8 @@ Its public names are what the chapters import, each loaded from its module on fi
 from ..core.lazy import storefront
 
 _EXPORTS = {
+    "ablation": ("ablation_records", "read_plan"),
     "training": ("TrainConfig", "load_generator", "stage_summaries", "train"),
 }
-_MODULES = ("checkpoints", "distribution", "train_config", "training", "training_records")
+_MODULES = ("ablation", "checkpoints", "distribution", "train_config", "training", "training_records")
 __getattr__, __dir__, __all__ = storefront(__name__, _EXPORTS, _MODULES)

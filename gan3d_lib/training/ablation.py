@@ -4,7 +4,8 @@ Every arm starts from one common point (a trained generator and its discriminato
 same steps with the same seed and differs from the reference arm in one setting: the component it
 goes without. Each arm is judged by the same measures on the same held-out Monte Carlo: the
 per-bin generator goals met, FPD, and the high- and low-level classifier AUCs
-(:func:`evaluate_generator`). The plan is data (``recipes/ablation.toml``, :func:`read_plan`);
+(:func:`evaluate_generator`). The plan is data (``recipes/ablation/*.toml``,
+:func:`read_plan`);
 each arm's folder keeps its ``config.json``, ``history.json``, ``command.txt`` and
 ``evaluation.json`` as the record, its weights are dropped once judged.
 """
