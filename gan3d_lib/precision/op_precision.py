@@ -15,7 +15,8 @@ def op_precision_table(artefact: Artefact) -> dict[str, dict[str, int]]:
     """{op type: {'int8': n, 'fp32': n}} of the compute ops in an artefact's graph: an op
     counts as INT8 when it computes on INT8 tensors (TensorFlow: a ``Quantized*`` kernel;
     ONNX: its input comes from a DequantizeLinear, i.e. a QDQ pair ORT fuses; LiteRT: its
-    output is INT8). FP16 storage (weights dequantized to FP32 at load) counts as FP32."""
+    output is INT8; OpenVINO: the precision its compiled primitive runs in). FP16 storage (weights
+    dequantized to FP32 at load) counts as FP32."""
     backend = artefact.backend
     table: dict[str, dict[str, int]] = {}
 
@@ -59,23 +60,11 @@ def op_precision_table(artefact: Artefact) -> dict[str, dict[str, int]]:
                 continue
             outs = [dtype.get(i) for i in op["outputs"] if i >= 0]
             add(name, "int8" if any(d in (np.int8, np.uint8) for d in outs) else "fp32")
-    elif backend.startswith("openvino"):
-        import openvino as ov
+    elif backend.startswith("openvino"):  # what the compiled model executes, not what the file asks for
+        from .openvino_artefacts import executed_precisions
 
-        # NNCF stores INT8 weights as an i8 constant converted and scaled (Multiply) before the op
-        def int8_weights(op) -> bool:
-            w = op.input_value(1).get_node() if op.get_input_size() > 1 else None
-            while w is not None and w.get_type_name() in ("Multiply", "Subtract", "Convert", "Reshape", "Transpose"):
-                w = w.input_value(0).get_node()
-            return w is not None and w.get_type_name() == "Constant" and w.get_element_type().get_type_name() in ("i8", "u8")
-
-        float_kind = "bf16" if openvino_inference_precision(artefact.manifest) == "bf16" else "fp32"
-        for op in ov.Core().read_model(str(artefact.model_file)).get_ops():
-            kind = op.get_type_name()
-            if kind in ("Convolution", "ConvolutionBackpropData", "GroupConvolution", "MatMul"):
-                add(kind, "int8" if int8_weights(op) else float_kind)
-            elif kind in ("PRelu", "Relu", "Add", "Concat"):
-                add(kind, float_kind)
+        for row in executed_precisions(artefact.model_file, openvino_inference_precision(artefact.manifest)):
+            add(row["type"], "int8" if row["precision"] in ("u8", "i8") else row["precision"].replace("f32", "fp32"))
     else:  # Keras: every layer computes at the policy's precision (BF16 keeps FP32 weights)
         kind = "bf16" if backend == KERAS_BF16 else "fp32"
         for layer in artefact.manifest.get("layers", []):

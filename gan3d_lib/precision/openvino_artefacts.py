@@ -8,7 +8,6 @@ them. Every artefact pins its inference precision (see :mod:`gan3d_lib.precision
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,14 @@ import numpy as np
 
 from .backends import OPENVINO_INT8
 from .quant_config import QuantConfig, int8_dot_products_saturate
+from .quantization import layer_of
 
-__all__ = ["openvino_writer", "convert", "quantize", "accuracy_controlled_int8"]
+__all__ = ["openvino_writer", "convert", "quantize", "accuracy_controlled_int8", "op_layer", "int8_layers",
+           "executed_precisions"]
 
+#: ops of a converted model that multiply-accumulate, and their primitives once compiled
+COMPUTE_OPS = ("Convolution", "ConvolutionBackpropData", "GroupConvolution", "MatMul")
+_RUNTIME_COMPUTE = ("Convolution", "Deconvolution", "FullyConnected", "MatMul")
 _RANGE_ESTIMATORS = {"minmax": "MINMAX", "mean_minmax": "MEAN_MINMAX"}
 
 
@@ -41,17 +45,79 @@ def convert(generator: Any) -> Any:
         return ov.convert_model(str(path))
 
 
+def _quiet_nncf() -> None:
+    """NNCF's warnings only: at INFO it logs a line per op of the ignored scope."""
+    import logging
+
+    import nncf
+
+    nncf.set_log_level(logging.WARNING)
+
+
 def _dataset(latent: np.ndarray, batch_size: int = 1):
     import nncf
 
     return nncf.Dataset([latent[i:i + batch_size] for i in range(0, len(latent), batch_size)])
 
 
-def _ignored_scope(config: QuantConfig):
+def op_layer(op: Any) -> str | None:
+    """The Keras layer an op of a converted generator belongs to: the one its name holds
+    (``conv2d_generator_1/conv2d_7_1/convolution``), else, for the transposed convolutions that
+    OpenVINO names generically (``ConvolutionBackpropData_90``), the one its weights' constant
+    names; None for an op of no layer (the output's multiply, ``showers:0``)."""
+    name = op.get_friendly_name()
+    if "/" in name:
+        return layer_of(name)
+    if op.get_type_name() in COMPUTE_OPS and op.get_input_size() > 1:
+        weights = op.input_value(1).get_node()
+        while weights.get_type_name() != "Constant" and weights.get_input_size():
+            weights = weights.input_value(0).get_node()
+        if "/" in weights.get_friendly_name():
+            return layer_of(weights.get_friendly_name())
+    return None
+
+
+def int8_layers(model: Any, config: QuantConfig) -> list[str]:
+    """The layers of ``model`` (an ``openvino.Model``) whose compute ops ``config`` puts in INT8:
+    every layer with a convolution or matrix product but those of ``config.fp32_ops``.
+    ValueError for an ``fp32_ops`` layer the model does not have."""
+    layers = list(dict.fromkeys(op_layer(op) for op in model.get_ops() if op.get_type_name() in COMPUTE_OPS))
+    unknown = sorted(set(config.fp32_ops) - set(layers))
+    if unknown:
+        raise ValueError(f"fp32_ops names layers the model does not have: {unknown} (it has {', '.join(map(str, layers))})")
+    return [layer for layer in layers if layer is not None and layer not in config.fp32_ops]
+
+
+def _ignored_scope(model: Any, config: QuantConfig):
+    """Every op outside the INT8 layers, by its exact name (checked by NNCF: ``validate=True``):
+    each op of a kept layer, transposed convolutions included, and the ops of no quantizable layer
+    (batch normalisation, activations, the heads' elementwise ops, the output's multiply) stay FP32."""
     import nncf
 
-    patterns = [".*/" + re.escape(layer) + "/.*" for layer in config.fp32_ops]
-    return nncf.IgnoredScope(patterns=patterns, validate=False) if patterns else None
+    chosen = set(int8_layers(model, config))
+    names = [op.get_friendly_name() for op in model.get_ops()
+             if op.get_type_name() not in ("Parameter", "Constant", "Result") and op_layer(op) not in chosen]
+    return nncf.IgnoredScope(names=names, validate=True)
+
+
+def executed_precisions(model_path: str | Path, inference_precision: str) -> list[dict[str, str | None]]:
+    """What OpenVINO's CPU plugin runs, per compute primitive of the model compiled with
+    ``inference_precision`` ('f32', 'bf16'): {'layer', 'type' (Convolution, Deconvolution,
+    FullyConnected, MatMul), 'precision' ('u8'/'i8' for INT8, 'f32', 'bf16'), 'kernel'}, read from
+    the compiled model's runtime information."""
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(str(model_path), "CPU", {"INFERENCE_PRECISION_HINT": inference_precision})
+    rows = []
+    for op in compiled.get_runtime_model().get_ops():
+        info = op.get_rt_info()
+        kind = info["layerType"].astype(str)
+        if kind not in _RUNTIME_COMPUTE:
+            continue
+        names = [n for n in info["originalLayersNames"].astype(str).split(",") if "/" in n]
+        rows.append({"layer": layer_of(names[0]) if names else None, "type": kind,
+                     "precision": info["runtimePrecision"].astype(str), "kernel": info["primitiveType"].astype(str)})
+    return rows
 
 
 def _overflow_fix():
@@ -77,9 +143,10 @@ def quantize(model: Any, latent: np.ndarray, config: QuantConfig) -> Any:
     """NNCF INT8 of an ``openvino.Model`` calibrated on ``latent`` (n, 200) with ``config``."""
     import nncf
 
+    _quiet_nncf()
     preset = nncf.QuantizationPreset.MIXED if config.asymmetric_activations else nncf.QuantizationPreset.PERFORMANCE
     return nncf.quantize(model, _dataset(latent), subset_size=len(latent), fast_bias_correction=True, preset=preset,
-                         ignored_scope=_ignored_scope(config), advanced_parameters=_advanced(config))
+                         ignored_scope=_ignored_scope(model, config), advanced_parameters=_advanced(config))
 
 
 def bf16_offered() -> bool:
@@ -146,6 +213,7 @@ def accuracy_controlled_int8(generator: Any, out: Any, latent: np.ndarray, judge
                       "worst_ratio": result.worst_ratio, "seconds": time.perf_counter() - t})
         return score, None
 
+    _quiet_nncf()
     fp32_model = convert(generator)  # NNCF compiles what it validates with inference precision f32
     t0 = time.perf_counter()
     quantized = nncf.quantize_with_accuracy_control(

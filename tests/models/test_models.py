@@ -175,3 +175,16 @@ def test_widening_refuses_another_topology():
     with pytest.raises(ValueError, match="topology"):
         models.widen_weights(models.build_generator("conv2d", size=0.125),
                              models.build_generator("conv2d", size=0.25, small_cell_head=True), seed=1)
+
+
+def test_transfer_weights_copies_the_shared_layers_whichever_side_has_a_head():
+    import numpy as np
+
+    plain = models.build_generator("conv2d", size=0.125)
+    headed = models.build_generator("conv2d", size=0.125, small_cell_head=True, energy_scale_head=True)
+    n_plain = len([layer for layer in plain.layers if layer.weights])
+    assert models.transfer_weights(plain, headed) == n_plain
+    back = models.build_generator("conv2d", size=0.125)
+    assert models.transfer_weights(headed, back) == n_plain
+    for a, b in zip(plain.weights, back.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
