@@ -15,17 +15,11 @@
 #
 # ## Overview
 #
-# The study replaced the 3D convolutions of the original 3DGAN generator with three
-# branches of 2D convolutions, each looking at the 5 x 5 x 5 seed volume along a different
-# pair of axes. This chapter
-#
-# 1. puts the two architectures side by side (parameters, multiply-accumulates per shower),
-# 2. runs a short live training of the Conv2D GAN,
-# 3. shows the loss and physics-metric curves of the shipped `lite` generator's training,
-# 4. compares generated and Monte Carlo showers at three energies, and per energy bin
-#    against the goals the generator is held to, then takes the classifier's verdict apart
-#    (which features tell the showers apart, and what remains if their depth fluctuated right),
-# 5. compares a short FP32 and BF16 training run (speed and physics).
+# The study replaced the 3D convolutions of the 3DGAN generator with three branches of 2D convolutions, each looking
+# at the 5 x 5 x 5 seed volume along a different pair of axes. This chapter puts the two architectures side by side,
+# runs a short live training, shows the recipe of the shipped `lite` generator and what each of its parts buys, and
+# judges the generator against the Monte Carlo it learned from: at three energies, per energy bin against its goals,
+# and by a classifier, whose verdict it then takes apart.
 #
 # ## Prerequisites
 #
@@ -71,9 +65,10 @@ from gan3d_lib.data import GEANT4_SHOWER_FACTS, ensure_mc_dataset, named_tuning,
 from gan3d_lib.validation import (compare, compare_at_energies, group_aucs, layer_moment_matched, prepare,
                                   single_feature_aucs)
 from gan3d_lib.models import generate_showers, models
-from gan3d_lib.training import load_generator, stage_summaries, train, TrainConfig
-from gan3d_lib.book import (breakdown_text, classifier_goal_text, goal_summary, goal_table, latent_conditioning_rows,
-                            one_line_errors, plotting, presets, single_feature_text, spread_ratio_text)
+from gan3d_lib.training import ablation_records, load_generator, read_plan, stage_summaries, train, TrainConfig
+from gan3d_lib.book import (ablation_rows, ablation_table, ablation_text, breakdown_text, classifier_goal_text,
+                            goal_summary, goal_table, latent_conditioning_rows, one_line_errors, plotting, presets,
+                            recipe_rows, run_history_rows, run_history_table, single_feature_text, spread_ratio_text)
 
 params = presets.resolve("02_training", preset, n_live_showers=n_live_showers, live_steps=live_steps, n_eval=n_eval)
 plotting.use_style()
@@ -160,179 +155,69 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # %% [markdown]
 # ## FP32 versus BF16 training
 #
-# The same {glue:text}`live_steps` steps ran once in FP32 and once under Keras'
-# `mixed_bfloat16` policy (weights in FP32, computation in bfloat16, which CPUs with AVX-512 BF16
-# instructions execute natively): {glue:text}`fp32_showers_per_s:.0f` against
-# {glue:text}`bf16_showers_per_s:.0f` showers per second, a factor
-# {glue:text}`bf16_speedup:.2f`. The timing includes the first step, in which TensorFlow
-# traces and compiles the training step, so short runs understate the steady-state gain
-# (`benchmarks/training_throughput.py` measures it properly). So few steps say nothing yet
-# about physics; the shipped generator below was trained in FP32.
+# The same {glue:text}`live_steps` steps ran once in FP32 and once under Keras' `mixed_bfloat16` policy (weights in
+# FP32, computation in bfloat16): {glue:text}`fp32_showers_per_s:.0f` against {glue:text}`bf16_showers_per_s:.0f`
+# showers per second, a factor {glue:text}`bf16_speedup:.2f`, first step (tracing) included
+# (`benchmarks/training_throughput.py` measures the steady state). The shipped generator was trained in FP32.
 #
-# ## The shipped generator's training
+# ## The recipe
 #
-# `make weights` trains the `lite` Conv2D generator in {glue:text}`n_stages` stages, each starting from the previous one's generator
-# (`--init-generator`), and keeps each stage's epoch with the best validation score against held-out showers (stages
-# 10-14 keep their last epoch; see below). Stage 1 plays the study's game on 20 000 Monte
-# Carlo showers uniform in 2-500 GeV, like the CERN files; to fit CPU hours it uses batches
-# of 32 and Adam learning rates of 1e-3 (G) and 2e-3 (D) instead of the study's 128 and
-# 5e-4 / 1e-4, about four times more updates per hour. Stage 2 continues on showers
-# log-uniform in energy. Stage 3 runs the generator as deployed (inference-mode batch
-# normalisation, no dropout) in both updates, with two terms of ours beside the study's
-# E_cal term: the longitudinal barycentre against a fit in ln(E_p), and the mean
-# longitudinal shape of each energy bin of the batch against the real showers'. Stages 1-3
-# learned from the Monte Carlo before its fit to Geant4 (chapter 1), stages 4-12 from its first
-# fit and stages 13 and 14 from the refit of its depth spread.
-#
-# Stage 4 learns the fitted Monte Carlo and aims at the small cells.
-# A discriminator that reads cell energies linearly sees a cell of 0.1-3 MeV as next to
-# nothing beside the GeV cells of the core; as in the later 3DGAN versions (which trained on
-# $E_{cell}^{0.85}$) and the CaloChallenge entries (log or power transforms of the cell
-# energies), the discriminator of stage 4 sees $E_{cell}^{0.5}$ (`--cell-power 0.5`; the
-# generator still outputs GeV, so nothing changes at inference and no inverse is needed), and
-# starts fresh, since the stage-3 one learned linear energies. Three per-energy-bin terms of ours
-# join the losses (`gan3d_lib.models.losses`): the squared relative error of the mean number of hits,
-# counted softly (a sigmoid in $\ln E_{cell}$ around the 0.1 MeV threshold, so that it has a
-# gradient), the squared error of the mean x and y shapes, and the squared log ratio of the
-# mean per-shower x and y widths and first-layer share. The shape and width terms are there
-# because first stage-4 runs (not shipped) with the hits term alone, then with the shape
-# term but no width term, raised the hits by spreading energy away from the shower axis and
-# into the first layer; their validation showed it and they were stopped. Through stage 4 the
-# architecture and the output layer (ReLU) stay the study's.
-#
-# Stages 5 and 6 aim at the cells the ReLU switched off and at the energy resolution. Stage 5 gives
-# the generator a small-cell head (`--small-cell-head`, `models.build_generator`): a second
-# output convolution on the same features, in $\ln(E_{cell} / \mathrm{MeV})$, whose exponential
-# is added to the ReLU's cells. A cell the ReLU sets to exactly 0 GeV gets no gradient from any
-# loss; the head's cells are never exactly 0, so the discriminator and the hits term reach
-# them (it starts at $e^{-10}$ MeV per cell and is capped at $e^{3}$ = 20 MeV, the settings
-# `models.SMALL_CELL_INIT_LN_MEV` and `SMALL_CELL_MAX_LN_MEV`). The study's architecture is
-# otherwise unchanged; the head adds one convolution to the generator. Stage 6 trains with latents of fixed length
-# (`--latent-norm sphere`, measured below) and adds a term for the energy resolution: the
-# squared log ratio of the per-bin spreads of $E_{cal} / (E_p\,SF(E_p))$, fake over real.
-#
-# Stages 7 to 9 aim at the widths and at the longitudinal shape. Stage 7 adds a term for the
-# cell-energy spectrum (cells above 0.3, 1, 3 and 10 MeV per bin) and one for the halo and edge
-# rows of the x and y shapes, in log, so that a row holding a thousandth of the energy counts as
-# much as the core. Its record (`data/weights/conv2d_lite_stage7/command.txt`, not computed by
-# this chapter) shows a mean longitudinal profile uneven from layer to layer near the maximum,
-# with the 400 GeV maximum further from the Monte Carlo's than the one layer that
-# `tests/training/test_shipped_weights.py` allows. Stage 8 adds the same log ratio for the mean
-# longitudinal shape of each bin (`--weight-profile-log`): every layer's share counts alike,
-# the first and last layers as much as the maximum, where the %² term of stage 3 hardly sees a
-# dip in a small layer (`tests/models/test_losses.py`). Stage 9 weights that term three times more at lower learning rates.
-# Stage 10 adds a term for each ring of cells around the beam axis (`--weight-rings`,
-# `losses.ring_error`): per energy bin, the squared log ratios of the ring's mean energy and of its mean hits, fake
-# over real, which together fix the energy per hit in each ring. Stage 9's record
-# (`data/weights/experiments/conv2d_lite_stage10_ranked_cells_w10/command.txt`, not computed by this chapter) shows
-# its halo at 250-500 GeV with fewer hits than the Monte Carlo's at about the Monte Carlo's energy; the figures below
-# measure where the shipped stage stands. Stage 10 keeps its last epoch
-# (`--select-epoch last`): by the run's record the epoch with the best validation score, the second, has its 400 GeV
-# shower maximum more than one layer from the Monte Carlo's, outside the one layer `tests/training/test_shipped_weights.py` allows.
-# Runs that were not shipped (a cell-spectrum term alone, a heavier %² longitudinal term, heavier resolution and hits
-# terms after stage 9, stage 9's losses on showers uniform in E_p or on a mix of both spectra, a fresh discriminator
-# that sees $E_{cell}^{0.25}$, a term for the hits of each layer, alone and with a heavier width term, a hits term
-# whose sigmoid reaches cells far below the threshold, a term for each shower's cell energies rank by rank, one
-# for the energy and hits of each ring of cells around the beam axis, and four runs with a feature critic, below)
-# are recorded in `data/weights/experiments/`; the figures in each stage's `command.txt` are
-# not computed by this chapter.
-#
-# The feature critic aims at the energy resolution, which no stage brought within its goal above 20 GeV. Every term
-# above compares per-bin means of a batch, and the discriminator judges shower images without their primary energy,
-# so nothing judges each shower's $E_{cal}$ against its own $E_p$; the per-bin spread term estimates a spread from
-# the few showers of each bin in a batch. As in CaloGAN, whose discriminator also sees the total energy against the
-# conditioning energy and the sparsity, a feature critic (a setting since retired: no shipped stage used it; the
-# runs stay as records) gave the discriminator a second, dense real/fake head that saw per shower $\ln E_p$, the log ratio of
-# $E_{cal}$ to its target, the hits, and the hits and energy shares of each ring of cells around the axis and of each
-# layer; its binary cross-entropy entered both players' losses. The generator kept its architecture, so no exported
-# artefact would change. By the runs' records (`conv2d_lite_stage11_*`, not computed by this chapter) the spread of
-# $E_{cal} / E_p$ above 20 GeV stayed close to stage 10's in every epoch but one, the third of the run with the critic's
-# own head, in which it and the showers' width at 250-500 GeV grew; that head told the showers apart better epoch by
-# epoch. None of the four runs is shipped.
-#
-# Stage 11 changes the generator's output instead (`--energy-scale-head`, `models.build_generator`,
-# `gan3d_lib.models.layers`). Every cell of a shower comes from the same network, so the network paints a shower's total
-# energy and its shape together. The head multiplies all cells of a shower by one factor $e^{g}$, where $g$ is linear
-# in $u = \ln(E_{cal} / (E_p\,c))$, $u \ln(E_p / 100\,\mathrm{GeV})$, $\ln(E_p / 100\,\mathrm{GeV})$ and its square
-# ($E_p$ read from the latent's length, $c$ = `models.ENERGY_SCALE_CENTRE_SF`, $g$ held within
-# $\pm$`ENERGY_SCALE_MAX_LN`): a learned calibration of each shower's total energy against its own $E_p$ that leaves
-# its shape as the network painted it. The head starts as the identity; stage 11 trains it alone
-# (`--train-only-heads energy_scale_head`: five weights; every other weight stays stage 10's) with stage 10's losses
-# against stage 10's last discriminator, for three epochs, and keeps the last. The section on the energy-scale head
-# below measures what it changes (on the shipped stage, which keeps the head). Two runs after it trained the
-# small-cell head beside the energy-scale head with the hits term weighted three times more, one of them with a
-# heavier width term (`conv2d_lite_stage12_*` in `data/weights/experiments/`, not computed by this chapter); by
-# their records the hits at 100-250 GeV came within their goal while the x width at 250-500 GeV left its goal, and
-# neither is shipped. A third run trained every weight with the same heavier hits term; by its record the hits at
-# 100-250 GeV fell further from their goal and the x width at 250-500 GeV left its goal; it is not shipped either.
-# A fourth run gave each ring of cells around the beam axis its own terms in the rings term (below, after the figures
-# of where the hits and the width are).
-#
-# Stage 12 trains every weight again at stage 10's learning rates against stage 11's last
-# discriminator, with three changes to stage 11's losses: the rings term gives each of the 18 rings of the 25 x 25
-# grid its own terms (`--ring-count 18`; stages 9-11 lump the rings from 12 cell widths out, the grid's corners, into
-# one), the hits term is weighted 60 instead of 20 and the width term (`--weight-moments`) 30 instead of 3. It runs
-# two epochs and keeps the last; by its record its first epoch had the x width at 250-500 GeV outside its goal.
-#
-# Stage 13 learns the Monte Carlo whose depth spread was refitted (chapter 1; stages 4-12 learned
-# from its first fit, `gan3d simulate --tuning first-fit`). The refit was aimed at the spread of the showers' total
-# energy (chapter 1's SF spread), so stage 13 trains only the energy-scale head, as stage 11 did, with stage 12's
-# losses and the energy-resolution term weighted 100 instead of 10, against stage 12's last discriminator; every
-# other weight stays stage 12's, so each shower keeps stage 12's shape up to one factor on all its cells. It runs
-# two epochs and keeps the last. Two runs before it, on the same showers, are recorded in `data/weights/experiments/`
-# (not computed by this chapter): every weight of stage 12
-# trained with its losses unchanged (`conv2d_lite_stage13_depth_spread_refit`), in which by its record the x width at
-# 250-500 GeV left its goal and the 400 GeV shower maximum moved two layers from the Monte Carlo's in the second
-# epoch, and the energy-scale head alone with the resolution term at 10 (`conv2d_lite_stage13_energy_scale_refit`),
-# in which the SF spread at 250-500 GeV stayed outside its goal.
-#
-# Stage 14, the shipped one, gives the generator a depth-fluctuation head (`--depth-fluctuation-head`,
-# `models.build_generator`): each shower, as the rest of the generator paints it, is resampled in depth, shifted by d
-# layers and stretched by a factor $e^g$ about layer {glue:text}`depth_pivot_layer:.0f`, with d and g drawn from two of the latent's directions
-# (standard normal, independent of $E_p$) times spreads $\exp(a + b \ln(E_p / 100\,\mathrm{GeV}))$ whose a and b
-# are the head's four weights. Only the head is trained, at learning rate {glue:text}`stage14_lr:g`, with stage 13's losses but two
-# changes: the per-shower depth term of stage 3 is off (`--weight-depth 0`; it pulls every shower to the mean depth)
-# and a depth-spread term is on (`--weight-depth-spread` {glue:text}`stage14_depth_spread_weight:g`, `losses.depth_spread_error`: the per-bin spreads of the
-# longitudinal barycentre and width, fake against real). Why: the table of barycentre spreads after the classifier
-# test below measures stage 13, stage 1 and the shipped stage against the Monte Carlo. Stage 14 runs {glue:text}`stage14_epochs` epochs and
-# keeps the last. Two runs after it are recorded in `data/weights/experiments/` (not computed by this chapter): the
-# head trained {glue:text}`stage14_depth_head_more_epochs` epochs more (`conv2d_lite_stage14_depth_head_more`), in which by its record the barycentre spread
-# at 250-500 GeV went past the Monte Carlo's and the layer-0 fraction at 250-500 GeV rose, and every weight trained
-# {glue:text}`stage14_all_weights_epochs` epochs more (`conv2d_lite_stage14_all_weights`), in which the hits at 250-500 GeV left their goal. The goal table
-# below measures the shipped stage against the Monte Carlo it learned from (the chapter's `mc_tuning` parameter).
-# Stages 5 and 6 were stopped three epochs after their best validation score (after 6 and 4 epochs); their
-# `config.json` records the epochs that ran. Every stage's history, configuration and command
-# are committed next to its weights; each stage is shown below.
-#
-# Before the small-cell head, an earlier stage-5 run tried to reach the switched-off cells (`--output-gradient-slope`: the
-# ReLU passes a LeakyReLU gradient, showers and weights unchanged). In its validation the
-# first epoch raised the hits at high energy but widened the showers, and from the second
-# epoch on the sampling fraction ran away; the figures are in the run's `command.txt` and
-# `history.json`, not computed by this chapter.
-# It is not shipped; its record is in `data/weights/experiments/`.
+# The shipped `lite` generator is the last of {glue:text}`n_stages` training stages (`make weights`, one recipe file per
+# stage in `recipes/`), each starting from the previous stage's generator; the table of runs at the end of this chapter
+# lists what each stage and each unshipped experiment changed, from their records. Stage 1 plays the study's game on
+# 20 000 Monte Carlo showers uniform in 2-500 GeV, with batches of 32 and Adam learning rates of 1e-3 (G) and 2e-3 (D)
+# instead of the study's 128 and 5e-4 / 1e-4, to fit CPU hours. The later stages add what the game alone does not
+# reach: per-energy-bin terms that compare means and spreads of shower features, fake against real; a discriminator
+# that sees $E_{cell}^{0.5}$, so that the 0.1-3 MeV cells count beside the GeV core (the later 3DGAN trained on
+# $E_{cell}^{0.85}$ and CaloChallenge entries on log or power transforms; the generator still outputs GeV); and three
+# heads on the generator's output: a small-cell head in $\ln(E_{cell}/\mathrm{MeV})$ added to the ReLU's cells, so
+# that switched-off cells keep a gradient; an energy-scale head, one learned factor per shower from its own
+# $E_{cal}/E_p$; and a depth-fluctuation head, which shifts and stretches each shower in depth by amounts drawn from
+# its latent. The components the last stage's recipe switches on, read from its record:
 
 # %%
 stage_records = stage_summaries(weights_dir)
-for stage in stage_records:
-    plotting.plot_training_history(stage["history"], best_epoch=stage["best"]["epoch"])
-    plt.suptitle(stage["folder"], y=1.02)
-    plt.show()
-display(Markdown(markdown_table(stage_records, {"folder": "stage", "epochs": "epochs", "showers_trained": "showers seen",
-                                                "training_hours": "hours"}, {"showers_trained": ",d",
-                                                                             "training_hours": ".2f"})))
+shipped_config = stage_records[-1]["config"]
+display(Markdown(markdown_table(recipe_rows(shipped_config), {"setting": "setting", "value": "value", "what": "what it does"})))
+plotting.plot_training_history(stage_records[-1]["history"], best_epoch=stage_records[-1]["best"]["epoch"])
+plt.suptitle(f"the last stage ({Path(stage_records[-1]['folder']).name})", y=1.02)
+plt.show()
 results["shipped_history"] = {"stages": [{k: v for k, v in r.items() if k != "history"} for r in stage_records],
                               "best": stage_records[-1]["best"],
                               "training_hours": sum(r["training_hours"] for r in stage_records)}
 glue("n_stages", len(stage_records), display=False)
-glue("best_epoch", stage_records[-1]["best"]["epoch"], display=False)
-glue("best_mse", stage_records[-1]["best"]["val_shower_shape_mse"], display=False)
 glue("train_hours", results["shipped_history"]["training_hours"], display=False)
+glue("adversarial_weight", shipped_config["weight_bce"], display=False)
 
 # %% [markdown]
-# The {glue:text}`n_stages` training run(s) took {glue:text}`train_hours:.2f` hours in all;
-# the weights evaluated here are those of epoch {glue:text}`best_epoch` of the last run
-# (validation shower-shape MSE {glue:text}`best_mse:.3g` %²).
+# The stages took {glue:text}`train_hours:.2f` hours in all on two CPU cores. The adversarial binary cross-entropy
+# keeps the study's weight {glue:text}`adversarial_weight:g`; beside the feature terms' weights the generator's loss is
+# mostly feature matching.
 #
+# ## What each part buys
+#
+# Each component of the recipe is taken away in one ablation run (`gan3d ablate --plan
+# recipes/ablation/leave_one_out.toml`, `make ablation`): every run starts from the shipped generator and its
+# discriminator, trains every weight of the generator for the same steps, seed and learning rate, and differs from the
+# reference run in one setting. Each is judged by the same measures on the same held-out Monte Carlo (equal numbers
+# of showers in each energy bin): the per-bin goals met, FPD, and the high- and low-level classifier AUCs. The
+# reference run repeated with another seed gives the run-to-run spread; a change marked * exceeds twice the combined
+# bootstrap errors and that spread. The table shows the recorded runs (`data/ablation/<run>/`: `config.json`,
+# `history.json`, `evaluation.json`, `command.txt`); this chapter reads them, it does not rerun them.
+
+# %%
+ablation = ablation_records("data/ablation")
+ablation_table_rows = ablation_rows(ablation)
+first = next(iter(ablation.values()))
+plan = read_plan(first["plan"]).reference
+print(f"{len(ablation)} recorded runs of {first['plan']}: {plan['max_steps_per_epoch']} steps of {plan['batch_size']} "
+      f"showers each from {plan['init_generator']}, learning rate {plan['lr_generator']:g}; judged on "
+      f"{first['evaluation_settings']['n_per_bin']} Monte Carlo showers per energy bin; CPU: {first['machine']['cpu_model']}")
+display(Markdown(ablation_table(ablation_table_rows)))
+display(Markdown(ablation_text(ablation_table_rows)))
+results["ablation"] = {arm: {k: r[k] for k in ("goals_met", "fpd", "fpd_err", "auc_high", "auc_high_err", "auc_low",
+                                                "auc_low_err")} for arm, r in ablation.items()}
+
 # ## Generated versus Monte Carlo showers
 #
 # The shipped generator and fresh Monte Carlo at 10, 100 and 400 GeV.
@@ -489,37 +374,6 @@ plt.suptitle(f"{top_label} electrons", y=1.02)
 plt.show()
 
 # %% [markdown]
-# Before the depth-fluctuation head, the depth-spread term was tried on top of stage 13 with every weight trained and
-# no head (records `data/weights/experiments/conv2d_lite_stage14_depth_spread_*`, their `command.txt` holding what
-# they measured): at learning rate {glue:text}`depth_spread_w10_lr:g` and weight {glue:text}`depth_spread_w10_weight:g`
-# the term's mean over an epoch went from {glue:text}`depth_spread_w10_first:.2f` to
-# {glue:text}`depth_spread_w10_last:.2f`; at {glue:text}`depth_spread_w50_lr:g` and weight
-# {glue:text}`depth_spread_w50_weight:g` from
-# {glue:text}`depth_spread_w50_first:.2f` to {glue:text}`depth_spread_w50_last:.2f`, with a validation
-# shower-shape MSE after the last epoch of {glue:text}`depth_spread_w10_mse:.2f` and
-# {glue:text}`depth_spread_w50_mse:.2f` %² (stage 13's, where both started:
-# {glue:text}`depth_spread_start_mse:.2f` %²). Neither was kept.
-
-# %%
-for tag, name in (("w10", "conv2d_lite_stage14_depth_spread_w10"), ("w50", "conv2d_lite_stage14_depth_spread_w50_lr5e-4")):
-    *_, start, experiment = stage_summaries(Path("data/weights/experiments") / name)
-    history = experiment["history"]
-    glue(f"depth_spread_{tag}_lr", experiment["config"]["lr_generator"], display=False)
-    glue(f"depth_spread_{tag}_weight", experiment["config"]["weight_depth_spread"], display=False)
-    glue(f"depth_spread_{tag}_first", history[0]["g_depth_spread_logsq"], display=False)
-    glue(f"depth_spread_{tag}_last", history[-1]["g_depth_spread_logsq"], display=False)
-    glue(f"depth_spread_{tag}_mse", history[-1]["val_shower_shape_mse"], display=False)
-glue("depth_spread_start_mse", start["history"][-1]["val_shower_shape_mse"], display=False)
-*_, stage14 = stage_summaries("data/weights/conv2d_lite_stage14")  # the stage the paragraph on stage 14 describes
-glue("stage14_lr", stage14["config"]["lr_generator"], display=False)
-glue("stage14_depth_spread_weight", stage14["config"]["weight_depth_spread"], display=False)
-glue("stage14_epochs", stage14["epochs"], display=False)
-glue("depth_pivot_layer", models.DEPTH_PIVOT_LAYER, display=False)
-for tag in ("depth_head_more", "all_weights"):  # runs from stage 14 (their init folder was renamed to it): configs only
-    run_config = json.loads((Path("data/weights/experiments") / f"conv2d_lite_stage14_{tag}" / "config.json").read_text())
-    glue(f"stage14_{tag}_epochs", run_config["epochs"], display=False)
-
-# %% [markdown]
 # Where the hits are, in the highest-energy bin: the mean number of cells above the hits
 # threshold per shower in each layer and in each ring around the beam axis (cells whose centre
 # lies r cell widths from it, r rounded), the generator's beside the Monte Carlo's, with
@@ -582,13 +436,7 @@ glue("core_radius", core_rings - 0.5, display=False)
 # In the {glue:text}`top_bin` bin the generator's mean x width² is {glue:text}`width_sq_gan:.3f` cell widths² against
 # the Monte Carlo's {glue:text}`width_sq_mc:.3f`. Of the difference, the rings beyond {glue:text}`corner_radius:.1f`
 # cell widths (the grid's corners) give {glue:text}`width_sq_excess_corners:+.3f` and the rings within
-# {glue:text}`core_radius:.1f` widths give {glue:text}`width_sq_excess_core:+.3f`. Stages 9-11's
-# rings term lumps every ring from 12 cell widths out into one; by the record of a run after stage 11 that changed
-# only that (`--ring-count 18`, `conv2d_lite_stage12_rings18` in `data/weights/experiments/`, not computed by this
-# chapter), the corner rings held part of stage 11's excess at 250-500 GeV and came to the Monte Carlo's shares in
-# that run, while the rings within 3 cell widths took energy from the axis, the x width at 250-500 GeV moved further
-# from its goal than stage 11's and the hits did not move; it is not shipped.
-# Stage 12 adds the heavier hits and width terms to it.
+# {glue:text}`core_radius:.1f` widths give {glue:text}`width_sq_excess_core:+.3f`.
 
 # %% [markdown]
 # ### The latent's length and the energy resolution
@@ -667,12 +515,8 @@ plt.show()
 # and {glue:text}`sf_ratio_400:.2f` times the Monte Carlo's at 10, 100 and 400 GeV; the
 # shower-shape MSE is {glue:text}`mse_10:.3g`, {glue:text}`mse_100:.3g` and
 # {glue:text}`mse_400:.3g` %². Compare these with the Monte Carlo-versus-Monte Carlo floor
-# of chapter 1: the difference is what the shipped training (the stages above) leaves on the table, and the
+# of chapter 1: the difference is what the shipped training leaves on the table, and the
 # reference against which chapter 3 measures what quantization loses.
-
-# %% tags=["hide-input"]
-write_results(Path(results_dir) / "02_training.json", results,
-              settings={"preset": preset, "seed": seed, "weights_dir": weights_dir, **params})
 
 # %% [markdown]
 # ## Summary
@@ -693,3 +537,21 @@ write_results(Path(results_dir) / "02_training.json", results,
 # * F. Rehm et al., ICPRAM 2021 and the CERN openlab Technical Workshop 2021 slides (the
 #   Conv2D architecture and its training).
 # * G. R. Khattak et al., Eur. Phys. J. C 82 (2022) 386 (the 3DGAN).
+
+# %% [markdown]
+# ## Appendix: the runs behind the shipped generator
+#
+# Every training run kept in `data/weights/`: the shipped stages, first first, then the experiments that were not
+# shipped (`data/weights/experiments/`), each with the folder it started from and the settings in which it differed
+# from that folder's run, read from their `config.json` and `history.json` (a `?`: the starting folder's record was
+# renamed since). Each folder's `command.txt` holds its command and what it measured when it ran.
+
+# %%
+experiments = sorted(p for p in Path("data/weights/experiments").iterdir() if (p / "config.json").exists())
+run_rows = run_history_rows([r["folder"] for r in stage_records] + experiments, [r["folder"] for r in stage_records])
+display(Markdown(run_history_table(run_rows)))
+results["run_history"] = run_rows
+
+# %% tags=["hide-input"]
+write_results(Path(results_dir) / "02_training.json", results,
+              settings={"preset": preset, "seed": seed, "weights_dir": weights_dir, **params})

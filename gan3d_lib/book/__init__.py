@@ -15,7 +15,8 @@ _EXPORTS = {
     "speed_text": ("compare_sentence", "conv3d_paragraph", "int8_paragraph", "profile_paragraph",
                    "spread_sentence"),
     "speedups": ("PRECISION_COMPARISONS", "conv2d_over_conv3d", "speedup_table"),
-    "training_tables": ("ablation_rows", "ablation_table", "ablation_text"),
+    "training_tables": ("ablation_rows", "ablation_table", "ablation_text", "recipe_rows", "run_history_rows",
+                        "run_history_table"),
     "validation_tables": ("fp32_row", "per_bin_rows", "score_row", "status_rows"),
     "verdicts": ("conclusion_text", "gate_verdicts"),
 }

@@ -1,13 +1,16 @@
-"""Chapter 2's tables from training records: the ablation (``gan3d ablate``'s evaluation.json files)."""
+"""Chapter 2's tables from training records: the recipe's components, the ablation (``gan3d ablate``'s
+evaluation.json files) and the history of runs (their config.json and history.json)."""
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 from ..core.tables import markdown_table, plus_minus
 
-__all__ = ["ablation_rows", "ablation_table", "ablation_text"]
+__all__ = ["ablation_rows", "ablation_table", "ablation_text", "recipe_rows", "run_history_rows", "run_history_table"]
 
 #: (measure, its error, better when) of each ablation column
 _MEASURES = (("fpd", "fpd_err", "lower"), ("auc_high", "auc_high_err", "lower"), ("auc_low", "auc_low_err", "lower"))
@@ -66,10 +69,11 @@ def ablation_text(rows: list[dict], *, reference: str = "reference") -> str:
             continue
         up = [_NAMES[k] for k, _, _ in _MEASURES if r[f"{k}_shift"]["significant"] and r[f"{k}_shift"]["delta"] > 0]
         down = [_NAMES[k] for k, _, _ in _MEASURES if r[f"{k}_shift"]["significant"] and r[f"{k}_shift"]["delta"] < 0]
+        n = abs(r["goals_change"])
         if r["goals_change"] < 0:
-            up.insert(0, f"{-r['goals_change']} goal(s) fewer")
+            up.insert(0, f"{n} goal{'s' * (n > 1)} fewer met")
         elif r["goals_change"] > 0:
-            down.insert(0, f"{r['goals_change']} goal(s) more")
+            down.insert(0, f"{n} goal{'s' * (n > 1)} more met")
         if up:
             worse.append(f"{r['what']} ({', '.join(up)})")
         if down:
@@ -86,3 +90,65 @@ def ablation_text(rows: list[dict], *, reference: str = "reference") -> str:
         out.append("Without " + ", ".join(flat) + ", nothing changed beyond the noise: at this budget these runs do "
                    "not show what the component buys.")
     return " ".join(out)
+
+
+#: settings a run's row does not list as changes: where it started and its seed are in other columns
+_NOT_CHANGES = ("init_generator", "init_discriminator", "seed", "epochs")
+
+
+def _settings(folder: Path) -> dict[str, Any] | None:
+    from ..training.train_config import RETIRED_SETTINGS, config_defaults
+
+    path = folder / "config.json"
+    return {**config_defaults(), **RETIRED_SETTINGS, **json.loads(path.read_text())} if path.exists() else None
+
+
+def _value(v: Any) -> str:
+    return ",".join(map(str, v)) if isinstance(v, list) else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def run_history_rows(folders: Sequence[str | Path], shipped: Sequence[str | Path]) -> list[dict]:
+    """One row per training folder (its ``config.json`` and ``history.json``): name, the folder it
+    started from, the settings it changed from that folder's run ('setting=value', retired ones
+    included; '?' where the starting folder's record is gone), epochs, hours trained, and whether
+    it is a ``shipped`` stage or an experiment."""
+    shipped_names = {Path(p).name for p in shipped}
+    rows = []
+    for folder in map(Path, folders):
+        mine = _settings(folder)
+        history = json.loads((folder / "history.json").read_text())["history"]
+        init = mine.get("init_generator")
+        base = _settings(Path(init)) if init else None
+        if not init:
+            changes = "(from scratch)"
+        elif base is None:
+            changes = "?"
+        else:
+            changes = ", ".join(f"{k}={_value(v)}" for k, v in mine.items()
+                                if k not in _NOT_CHANGES and base.get(k) != v) or "(none)"
+        rows.append({"run": folder.name, "started_from": Path(init).name if init else "–", "changes": changes,
+                     "epochs": len(history), "hours": sum(h["seconds"] for h in history) / 3600,
+                     "kind": "shipped stage" if folder.name in shipped_names else "experiment"})
+    return rows
+
+
+def run_history_table(rows: list[dict]) -> str:
+    """The Markdown table of :func:`run_history_rows`."""
+    return markdown_table(rows, {"run": "run", "kind": "kind", "started_from": "started from",
+                                 "changes": "settings changed from it", "epochs": "epochs", "hours": "hours"},
+                          {"hours": ".2f"})
+
+
+def recipe_rows(settings: Mapping[str, Any]) -> list[dict]:
+    """The components a run's settings switch on, one row each: the setting, its value and what it
+    does (TrainConfig's help): every loss weight above 0, every head, D's view of the cells when
+    not linear, the latent convention, training as deployed, the heads trained alone."""
+    from dataclasses import fields
+
+    from ..training.train_config import TrainConfig
+
+    helps = {f.name: f.metadata["help"] for f in fields(TrainConfig)}
+    on = [k for k, v in settings.items() if (k.startswith("weight_") and v > 0) or (k.endswith("_head") and v is True)
+          or (k == "cell_power" and v != 1.0) or k == "latent_norm" or (k == "generator_as_deployed" and v)
+          or (k == "train_only_heads" and v)]
+    return [{"setting": k, "value": _value(settings[k]), "what": helps[k]} for k in on]

@@ -1,0 +1,64 @@
+"""Chapter 2's tables from records: the ablation's rows and sentences, the runs' history, the recipe."""
+
+import json
+
+import pytest
+
+from gan3d_lib.book.training_tables import (ablation_rows, ablation_table, ablation_text, recipe_rows,
+                                            run_history_rows)
+
+
+def _record(what, goals, fpd, auc_high=0.99, auc_low=1.0, err=0.002):
+    return {"what": what, "goals_met": goals, "goals_total": 16, "fpd": fpd, "fpd_err": err, "auc_high": auc_high,
+            "auc_high_err": err, "auc_low": auc_low, "auc_low_err": err}
+
+
+RECORDS = {"reference": _record("nothing", 15, 0.100), "reference_seed42": _record("nothing, another seed", 15, 0.106),
+           "no_hits": _record("the hits term", 13, 0.130), "no_rings": _record("the rings term", 15, 0.110),
+           "no_bce": _record("the BCE", 16, 0.060, auc_high=0.95)}
+
+
+def test_a_change_counts_only_beyond_twice_the_errors_and_the_seed_spread():
+    rows = {r["arm"]: r for r in ablation_rows(RECORDS)}
+    # sigma = sqrt(0.002^2 + 0.002^2 + 0.006^2) = 0.0066: +0.010 is within 2 sigma, +0.030 beyond
+    assert not rows["no_rings"]["fpd_shift"]["significant"]
+    assert rows["no_hits"]["fpd_shift"]["significant"] and rows["no_hits"]["fpd_shift"]["delta"] == pytest.approx(0.03)
+    assert rows["no_bce"]["auc_high_shift"]["significant"] and rows["no_bce"]["goals_change"] == 1
+    assert "(+0.030*)" in ablation_table(list(rows.values()))
+
+
+def test_the_sentences_have_one_branch_each_for_worse_better_and_within_noise():
+    text = ablation_text(ablation_rows(RECORDS))
+    assert "Without the hits term (2 goals fewer met, FPD), the generator got worse" in text
+    assert "Without the BCE (1 goal more met, FPD, high-level AUC), it got better." in text
+    assert "Without the rings term, nothing changed beyond the noise" in text
+    assert "another seed" not in text
+
+
+def test_no_reference_record_is_an_error_naming_what_is_there():
+    with pytest.raises(KeyError, match="reference arm 'reference'.*no_hits"):
+        ablation_rows({"no_hits": RECORDS["no_hits"]})
+
+
+def _run(folder, history_seconds, **settings):
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(settings))
+    (folder / "history.json").write_text(json.dumps({"history": [{"seconds": s} for s in history_seconds]}))
+    return folder
+
+
+def test_each_run_lists_the_settings_it_changed_from_the_run_it_started_from(tmp_path):
+    first = _run(tmp_path / "first", [1800, 1800], weight_hits=0.0)
+    second = _run(tmp_path / "second", [360], weight_hits=10.0, seed=7, init_generator=str(first))
+    orphan = _run(tmp_path / "orphan", [36], init_generator=str(tmp_path / "renamed"))
+    rows = {r["run"]: r for r in run_history_rows([first, second, orphan], [first, second])}
+    assert rows["first"]["changes"] == "(from scratch)" and rows["first"]["hours"] == pytest.approx(1.0)
+    assert rows["second"]["changes"] == "weight_hits=10" and rows["second"]["started_from"] == "first"
+    assert (rows["orphan"]["changes"], rows["orphan"]["kind"]) == ("?", "experiment")
+
+
+def test_the_recipe_rows_are_the_components_switched_on():
+    rows = recipe_rows({"weight_bce": 6.0, "weight_hits": 0.0, "small_cell_head": True, "energy_scale_head": False,
+                        "cell_power": 1.0, "latent_norm": "sphere", "generator_as_deployed": False})
+    assert [r["setting"] for r in rows] == ["weight_bce", "small_cell_head", "latent_norm"]
+    assert all(r["what"] for r in rows)
