@@ -72,7 +72,7 @@ from gan3d_lib.data import ensure_mc_dataset, named_tuning, read_showers, Shower
 from gan3d_lib.validation import score_artefacts, shape_mse_metric
 from gan3d_lib.models import build_generator, generator_options
 from gan3d_lib.training import load_generator
-from gan3d_lib.precision import gate, isa_check, op_precision_table, openvino_artefacts, quantization
+from gan3d_lib.precision import gate, int8_mac_share, isa_check, op_precision_table, openvino_artefacts, quantization
 from gan3d_lib.speed import int8_search
 from gan3d_lib.book import (GATE_CANDIDATES, ISA_CHECK_BACKENDS, LABELS, SIZE_BACKENDS, WRITTEN_BACKENDS,
                             fp32_layer_rows, gate_artefacts, mse_rows, op_table_rows, plotting, presets,
@@ -334,6 +334,16 @@ int8_names = ["inc-int8", "tflite-int8", "onnx-int8", "openvino-int8", *tuned_na
 op_tables = {name: op_precision_table(lite[name]) for name in int8_names}
 display(Markdown(markdown_table(op_table_rows(op_tables), {"op": "op type", **{n: n for n in op_tables}})))
 results["op_tables"] = op_tables
+costs = {b: quantization.quantizable_layer_costs(b, generator) for b in {lite[n].backend for n in int8_names}}
+mac_shares = {name: int8_mac_share(lite[name], costs[lite[name].backend]) for name in int8_names}
+display(Markdown("Share of the generator's multiply-accumulates each INT8 artefact computes in INT8 (OpenVINO: the "
+                 "layers its compiled model executes in INT8, read from the CPU plugin's runtime model; a layer asked "
+                 "for and not executed is named):\n\n" + markdown_table(
+                     [{"artefact": n, "share": 100 * m["share"], "layers": len(m["int8_layers"]),
+                       "not_executed": ", ".join(m["not_executed"] or []) or "–"} for n, m in mac_shares.items()],
+                     {"artefact": "artefact", "share": "INT8 MACs [%]", "layers": "INT8 layers",
+                      "not_executed": "asked for, not executed"}, {"share": ".1f"})))
+results["int8_mac_share"] = mac_shares
 
 # %% [markdown]
 # In the INC and ONNX Runtime graphs LeakyReLU, the BatchNorm scale-and-shift (`Mul`,

@@ -10,7 +10,7 @@ _EXPORTS = {
     "artefacts": ("Artefact", "load_artefact", "load_manifest"),
     "backends": ("BACKENDS", "BACKEND_NAMES", "backend_spec"),
     "gate": ("gate_reference", "precision_gate"),
-    "op_precision": ("op_precision_table",),
+    "op_precision": ("int8_mac_share", "op_precision_table"),
     "quant_config": ("QuantConfig",),
     "quantization": ("make_artefact", "make_missing_artefacts"),
 }

@@ -8,7 +8,7 @@ from .artefacts import Artefact, openvino_inference_precision
 from .quantization import QUANTIZABLE_ONNX_OPS
 from .backends import INC_INT8, KERAS_BF16, TF_GRAPH_FP32
 
-__all__ = ["op_precision_table"]
+__all__ = ["op_precision_table", "int8_mac_share"]
 
 
 def op_precision_table(artefact: Artefact) -> dict[str, dict[str, int]]:
@@ -70,3 +70,22 @@ def op_precision_table(artefact: Artefact) -> dict[str, dict[str, int]]:
         for layer in artefact.manifest.get("layers", []):
             add(layer, kind)
     return dict(sorted(table.items()))
+
+
+def int8_mac_share(artefact: Artefact, costs: dict[str, float]) -> dict[str, object]:
+    """The share of the generator's multiply-accumulates an INT8 artefact computes in INT8, given
+    ``costs`` ({quantizable layer: share}, :func:`quantization.quantizable_layer_costs` for its
+    backend): for OpenVINO the layers its compiled model executes in INT8 (and those asked for but
+    not executed, ``not_executed``), otherwise every quantizable layer but the ``fp32_ops`` of its
+    settings. Returns {'share', 'int8_layers', 'not_executed'}."""
+    settings = artefact.manifest.get("settings", {})
+    asked = [layer for layer in costs if layer not in set(settings.get("fp32_ops", []))]
+    if artefact.backend.startswith("openvino"):
+        from .openvino_artefacts import executed_precisions
+
+        rows = executed_precisions(artefact.model_file, openvino_inference_precision(artefact.manifest))
+        running = [r["layer"] for r in rows if r["precision"] in ("u8", "i8")]
+        chosen_by_nncf = settings.get("method") == "nncf.quantize_with_accuracy_control"  # no layers asked for
+        return {"share": sum(costs.get(layer, 0.0) for layer in running), "int8_layers": running,
+                "not_executed": None if chosen_by_nncf else [layer for layer in asked if layer not in running]}
+    return {"share": sum(costs[layer] for layer in asked), "int8_layers": asked, "not_executed": []}

@@ -78,3 +78,14 @@ def test_one_int8_layer_passes_the_quick_screen_wherever_onnx_runtimes_does(gene
     assert screens[OPENVINO_INT8].passed or not screens[ONNX_INT8].passed, {
         b: (r.passed, r.worst, round(r.worst_ratio, 3)) for b, r in screens.items()}
     assert np.isfinite(screens[OPENVINO_INT8].worst_ratio)
+
+
+def test_the_int8_share_of_multiply_accumulates_counts_what_runs(generator, layers, tmp_path):
+    from gan3d_lib.precision.op_precision import int8_mac_share
+
+    layer = ONE_LAYER[1]
+    for backend in (OPENVINO_INT8, ONNX_INT8):
+        costs = quantization.quantizable_layer_costs(backend, generator, layers)
+        share = int8_mac_share(_one_layer(backend, generator, layers, layer, tmp_path / backend), costs)
+        assert share["int8_layers"] == [layer] and share["not_executed"] == []
+        assert share["share"] == pytest.approx(costs[layer]) and 0 < share["share"] < 0.2
