@@ -45,6 +45,7 @@
 # %% tags=["parameters"]
 preset = "default"  # ci for tests, default for the published book
 weights_dir = "data/weights/conv2d_lite_stage14"  # training folder of the generator to quantize
+paper_weights_dir = "data/weights/conv2d_paper"  # training folder of the paper-size generator (bytes on disk, chapter 4)
 mc_tuning = "fitted"  # Monte Carlo the generator is judged against, the one it learned from (gan3d_lib.data.mc_tuning.TUNINGS)
 artefacts_dir = "data/artefacts"  # where the artefact folders are written (chapters 4 and 5 read them)
 n_eval = 0  # held-out Monte Carlo showers for the physics metric, 0 takes the preset value
@@ -70,7 +71,6 @@ from gan3d_lib.core import machine_info, markdown_table, write_results
 from gan3d_lib.physics import shower_shape_mse
 from gan3d_lib.data import ensure_mc_dataset, named_tuning, read_showers, ShowerSimulator
 from gan3d_lib.validation import score_artefacts, shape_mse_metric
-from gan3d_lib.models import build_generator, generator_options
 from gan3d_lib.training import load_generator
 from gan3d_lib.precision import gate, int8_mac_share, isa_check, op_precision_table, openvino_artefacts, quantization
 from gan3d_lib.speed import int8_search
@@ -276,7 +276,7 @@ glue("search_trials", params["max_trials"], display=False)
 glue("search_minutes", params["search_minutes"], display=False)
 glue("searched_backends", params["search_backends"].replace(",", ", "), display=False)
 calibration_pool = quantization.calibration_latents(4 * params["n_calibration"], seed=seed)
-for folder in ("conv2d_lite", "conv2d_paper_untrained"):
+for folder in ("conv2d_lite", "conv2d_paper"):
     int8_search.remove_stale_searches(root / folder, params["search_backends"].split(","))
 searched, search_skipped = int8_search.search_backends(
     params["search_backends"].split(","), generator, root / "conv2d_lite", gate_ref, gate_z, model="conv2d", size="lite",
@@ -355,16 +355,16 @@ results["int8_mac_share"] = mac_shares
 #
 # ## Bytes on disk
 #
-# The same backends for the paper-size Conv2D generator (2 million parameters; untrained
-# weights, which have the same size):
+# The same backends for the trained paper-size Conv2D generator (2 million parameters, `paper_weights_dir`), whose
+# artefacts chapter 4 times; its tuned INT8 artefacts keep in FP32 the layers the lite search chose, layer for layer
+# (a layout transferred from the lite generator, not searched on this one):
 
 # %% tags=["remove-stderr"]
-paper_gen = build_generator("conv2d", size="paper", seed=seed, **generator_options(generator))
-paper = {b: quantization.make_artefact(b, paper_gen, root / "conv2d_paper_untrained" / b, model="conv2d", size="paper",
-                                       source="untrained", calibration=calibration[:32]) for b in SIZE_BACKENDS}
-# the paper-size generator is untrained: its tuned INT8 keeps in FP32 the layers the lite search chose, layer for layer
-paper.update(int8_search.transfer_searches(searched, paper_gen, root / "conv2d_paper_untrained", model="conv2d",
-                                           size="paper", source="untrained", calibration=calibration_pool))
+paper_gen = load_generator(paper_weights_dir)
+paper = {b: quantization.make_artefact(b, paper_gen, root / "conv2d_paper" / b, model="conv2d", size="paper",
+                                       source=paper_weights_dir, calibration=calibration[:32]) for b in SIZE_BACKENDS}
+paper.update(int8_search.transfer_searches(searched, paper_gen, root / "conv2d_paper", model="conv2d",
+                                           size="paper", source=paper_weights_dir, calibration=calibration_pool))
 sizes = size_rows(lite, paper, SIZE_BACKENDS)
 display(Markdown(markdown_table(sizes, {"backend": "artefact", "lite_kb": "lite [kB]", "paper_kb": "paper [kB]",
                                             "paper_ratio": "paper: FP32 / this"},

@@ -122,16 +122,15 @@ glue("int8_limit", peaks["int8_over_fp32"], display=False)
 # artefact runs in turn at one batch size, then at the next. A throughput is the median
 # round's; a ratio between two artefacts is the median of their round-by-round ratios, so a
 # slow phase of a shared machine, which hits both halves of a round alike, cancels. The
-# paper-size Conv2D generator and the original Conv3D generator
-# (both untrained: weights do not change the arithmetic) are written here if chapter 3 did
-# not write them.
+# paper-size Conv2D generator is the trained one chapter 3 wrote; the original Conv3D generator
+# (untrained: weights do not change the arithmetic) is written here.
 
 # %% tags=["remove-stderr"]
 conv3d_root = root / "conv3d_paper_untrained"
 conv3d, = make_missing_artefacts(lambda: build_generator("conv3d", size="paper", seed=seed), conv3d_root,
                                  ["tf-graph-fp32"], model="conv3d", size="paper", source="untrained")
 lite = sorted(p for p in (root / "conv2d_lite").iterdir() if (p / "manifest.json").exists())
-paper = sorted(p for p in (root / "conv2d_paper_untrained").iterdir() if (p / "manifest.json").exists()) + [conv3d]
+paper = sorted(p for p in (root / "conv2d_paper").iterdir() if (p / "manifest.json").exists()) + [conv3d]
 sweep = run_streams(lite, lite_batches, **timing) + run_streams(paper, paper_batches, **timing)
 results["sweep"] = sweep
 fig = plotting.plot_throughput_vs_batch(sweep)
@@ -263,7 +262,7 @@ glue("best_fp32_name", best_fp32["name"], display=False)
 
 # %% tags=["remove-stderr"]
 profile_batch = max(paper_batches)
-paper_dir = root / "conv2d_paper_untrained"
+paper_dir = root / "conv2d_paper"
 profile_paths = {"conv2d": paper_dir / "tf-graph-fp32", "conv3d": conv3d, "onnx-fp32": paper_dir / "onnx-fp32",
                  "onnx-int8": paper_dir / "onnx-int8"}
 profiles = {k: op_profile(p, profile_batch, threads=cores, runs=int(params["profile_runs"])) for k, p in profile_paths.items()}
