@@ -35,7 +35,7 @@ def book(tmp_path_factory):
     shutil.copytree(ROOT / "data" / "weights", root / "data" / "weights", ignore=shutil.ignore_patterns("checkpoints"))
     for record in ("mc_tuning.json", "mc_tuning_first_fit.json"):
         shutil.copy(ROOT / "data" / record, root / "data" / record)
-    execute_all(root, preset="ci")
+    execute_all(root, preset="ci", jobs=2)  # chapter 3 beside 1 and 2, then 4 beside 5
     index = build_html(root)
     return root, index
 
