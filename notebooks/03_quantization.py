@@ -54,6 +54,7 @@ max_trials = 0  # INT8 search trials per backend at most, 0 takes the preset val
 search_minutes = 0.0  # INT8 search minutes per backend at most, 0 takes the preset value
 gate_n = 0  # showers the physics gate compares (log-uniform in 2-500 GeV), 0 takes the preset value
 search_backends = ""  # INT8 backends searched, comma-separated ("" takes the preset's)
+timing_seconds = 0.0  # seconds each passing search candidate is timed per round, 0 takes the preset value
 seed = 1  # seed of every random draw in this chapter
 results_dir = "results"  # where results/03_quantization.json is written
 
@@ -79,7 +80,8 @@ from gan3d_lib.book import (GATE_CANDIDATES, ISA_CHECK_BACKENDS, LABELS, SIZE_BA
                             search_rows, size_rows)
 
 params = presets.resolve("03_quantization", preset, n_eval=n_eval, n_calibration=n_calibration, max_trials=max_trials,
-                         search_minutes=search_minutes, gate_n=gate_n, search_backends=search_backends)
+                         search_minutes=search_minutes, gate_n=gate_n, search_backends=search_backends,
+                         timing_seconds=timing_seconds)
 plotting.use_style()
 results: dict = {}
 root = Path(artefacts_dir)
@@ -281,7 +283,8 @@ for folder in ("conv2d_lite", "conv2d_paper"):
 searched, search_skipped = int8_search.search_backends(
     params["search_backends"].split(","), generator, root / "conv2d_lite", gate_ref, gate_z, model="conv2d", size="lite",
     source=weights_dir, calibration=calibration_pool, n_calibration=params["n_calibration"],
-    max_trials=params["max_trials"], max_minutes=params["search_minutes"], timing_batch=timing_batch, progress=False)
+    max_trials=params["max_trials"], max_minutes=params["search_minutes"], timing_batch=timing_batch,
+    timing_seconds=params["timing_seconds"], progress=False)
 for backend, out in searched.items():
     plotting.plot_search_trials(out["search"].to_dict(), title=f"{backend}: INT8 search on the lite generator")
     plt.show()

@@ -25,13 +25,13 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         # ci searches two backends: a Neural Compressor trial (four INC runs in a child process) takes ~25 s
         "ci": {"n_eval": 300, "n_calibration": 64, "max_trials": 5, "search_minutes": 1.0, "gate_n": 400,
                "gate_bootstrap": 20, "ac_iterations": 1, "isa_seconds": 0.25,
-               "search_backends": ",".join((ONNX_INT8, OPENVINO_INT8))},
+               "timing_seconds": 0.2, "search_backends": ",".join((ONNX_INT8, OPENVINO_INT8))},
         "default": {"n_eval": 2000, "n_calibration": 256, "max_trials": 45, "search_minutes": 6.0, "gate_n": 1000,
                     "gate_bootstrap": 50, "ac_iterations": 8, "isa_seconds": 2.0,
-                    "search_backends": ",".join((ONNX_INT8, OPENVINO_INT8, INC_INT8))},
+                    "timing_seconds": 1.0, "search_backends": ",".join((ONNX_INT8, OPENVINO_INT8, INC_INT8))},
     },
     "04_inference": {
-        "ci": {"seconds_per_point": 0.1, "rounds": 3, "batch_sizes": "1,32", "paper_batch_sizes": "4",
+        "ci": {"seconds_per_point": 0.05, "rounds": 3, "batch_sizes": "1,32", "paper_batch_sizes": "4",
                "stream_batch_sizes": "1,32", "stream_configs": "full", "n_mc": 256, "profile_runs": 2},
         # default: 3 rounds of 0.4 s per point (4 x 0.5 s made the book 65.5 min on 2 cores: the
         # sweep and its repeat took 739 s and 510 s of chapter 4's 1463 s)
