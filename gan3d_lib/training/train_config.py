@@ -17,11 +17,14 @@ __all__ = ["TrainConfig", "config_defaults", "config_from_record", "read_recipe"
 
 MODELS = ("conv2d", "conv3d")
 PRECISIONS = ("float32", "mixed_bfloat16")
-#: settings of earlier versions, removed because no shipped stage used them (issue 35), at the value
-#: that left them off: a record holding one at that value still loads; the experiments that switched
-#: one on stay as records (their config.json and history), no longer re-runnable.
+#: settings of earlier versions, removed (issue 35): those no shipped stage used, at the value that left
+#: them off, and those every run held at one value, now fixed in the code (training.LABEL_REAL, ...,
+#: the checkpoints kept a train() argument). A record holding one at that value still loads; the
+#: experiments that switched one on stay as records (their config.json and history), no longer re-runnable.
 RETIRED_SETTINGS = {"output_gradient_slope": 0.0, "hits_softness": 0.3, "weight_layer_hits": 0.0,
-                    "weight_ranked_cells": 0.0, "weight_feature_critic": 0.0, "extra": {}}
+                    "weight_ranked_cells": 0.0, "weight_feature_critic": 0.0, "extra": {},
+                    "label_real": 0.9, "label_fake": 0.1, "label_flip": 0.05, "sf_fit_degree": 3,
+                    "depth_fit_degree": 2, "keep_checkpoints": 2}
 
 
 def _setting(default: Any, help: str, **metadata: Any) -> Any:
@@ -49,15 +52,9 @@ class TrainConfig:
     weight_aux: float = _setting(0.2, "weight of MAPE(E_p / 100 GeV) of D's auxiliary output (study: 0.2)")
     weight_ecal: float = _setting(0.1, "weight of MAPE(E_cal) in G's loss (study: 0.1)")
     weight_depth: float = _setting(0.0, "weight of |barycentre - fit(E_p)| in layers in G's loss (not in the study: 0)")
-    label_real: float = _setting(0.9, "smoothed BCE label of real showers")
-    label_fake: float = _setting(0.1, "smoothed BCE label of generated showers")
-    label_flip: float = _setting(0.05, "share of D's labels flipped")
     seed: int = _setting(1, "seed of initialisation, latents, label flips and shuffles")
     precision: str = _setting("float32", "Keras precision policy", choices=PRECISIONS)
     n_validation: int = _setting(512, "held-out showers of the per-epoch validation score")
-    sf_fit_degree: int = _setting(3, "degree in ln(E_p) of the sampling-fraction fit (the E_cal target)")
-    depth_fit_degree: int = _setting(2, "degree in ln(E_p) of the longitudinal-barycentre fit")
-    keep_checkpoints: int = _setting(2, "newest checkpoints kept")
     max_steps_per_epoch: int | None = _setting(None, "steps per epoch (default: the whole training set)")
     # Learning rates times exp(-lr_decay * (epoch - lr_decay_start_epoch)) from that epoch on
     # (the study: 0.012 per epoch after epoch 80 of a longer run).

@@ -58,6 +58,11 @@ from ..models.inference import generate_showers
 from .train_config import TrainConfig, config_from_record
 from .training_records import stage_summaries, training_stages
 
+#: the 3DGAN's smoothed BCE labels of real and generated showers, and the share of D's labels flipped
+LABEL_REAL, LABEL_FAKE, LABEL_FLIP = 0.9, 0.1, 0.05
+#: degrees in ln(E_p) of the sampling-fraction fit (the E_cal target) and the longitudinal-barycentre fit
+SF_FIT_DEGREE, DEPTH_FIT_DEGREE = 3, 2
+
 __all__ = ["TrainConfig", "train", "build_training", "load_generator", "latest_checkpoint",
            "training_stages", "stage_summaries", "make_strategy", "STRATEGIES"]
 
@@ -144,10 +149,10 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         s = tf.cast(step_index, tf.int64)
         e100 = energies / 100.0
         fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s])), training=g_training), tf.float32)
-        flip = tf.random.stateless_uniform((2 * n * replicas,), seed=tf.stack([seed, 4 * s + 1])) < config.label_flip
+        flip = tf.random.stateless_uniform((2 * n * replicas,), seed=tf.stack([seed, 4 * s + 1])) < LABEL_FLIP
         if replicas > 1:  # [real; fake] of the global batch -> this replica's real and fake rows
             flip = tf.concat([local(flip, n), local(flip, n, offset=n * replicas)], 0)
-        labels = tf.concat([tf.fill((n,), config.label_real), tf.fill((n,), config.label_fake)], 0)
+        labels = tf.concat([tf.fill((n,), LABEL_REAL), tf.fill((n,), LABEL_FAKE)], 0)
         labels = tf.where(flip, 1.0 - labels, labels)
         with tf.GradientTape() as tape:
             # One pass over real and fake together: BatchNorm statistics of a real-only and a
@@ -160,7 +165,7 @@ def _make_step(config: TrainConfig, gen, disc, g_opt, d_opt, sf_coeffs: np.ndarr
         with tf.GradientTape() as tape:
             fake = tf.cast(gen(latent(energies, tf.stack([seed, 4 * s + 2])), training=g_training), tf.float32)
             g_fake, a_fake, _ = disc(seen(fake), training=False)
-            g_bce = terms.binary_cross_entropy(tf.fill((n,), config.label_real), g_fake[:, 0])
+            g_bce = terms.binary_cross_entropy(tf.fill((n,), LABEL_REAL), g_fake[:, 0])
             g_aux = terms.mape(e100, tf.cast(a_fake[:, 0], tf.float32))
             g_ecal = terms.mape(terms.ecal_target(energies, sf_coeffs), tf.reduce_sum(fake, axis=(1, 2, 3)))
             g_loss = config.weight_bce * g_bce + config.weight_aux * g_aux + config.weight_ecal * g_ecal
@@ -220,10 +225,12 @@ def train(
     progress: bool = True,
     energy_range_gev: tuple[float, float] | None = ENERGY_RANGE_GEV,
     max_in_memory_gb: float = 2.0,
+    keep_checkpoints: int = 2,
 ) -> list[dict]:
     """Train (or resume) a GAN; returns the history (one dict per epoch).
 
-    Training showers larger than ``max_in_memory_gb`` (float32 cells) are streamed from
+    The newest ``keep_checkpoints`` checkpoints are kept. Training showers larger than
+    ``max_in_memory_gb`` (float32 cells) are streamed from
     ``train_path`` by chunks (:mod:`gan3d_lib.data.shower_stream`); the batches are the same.
 
     Resumes from the newest complete checkpoint in ``out_dir`` if there is one and its
@@ -257,8 +264,8 @@ def train(
     val_showers, val_energies = read_showers(validation_path, max_showers=config.n_validation,
                                              energy_range_gev=energy_range_gev)
     # the fits need each shower's total and longitudinal profile only
-    sf_coeffs = obs.fit_sampling_fraction(data.profile_showers, energies, degree=config.sf_fit_degree)
-    depth_coeffs = obs.fit_longitudinal_centre(data.profile_showers, energies, degree=config.depth_fit_degree)
+    sf_coeffs = obs.fit_sampling_fraction(data.profile_showers, energies, degree=SF_FIT_DEGREE)
+    depth_coeffs = obs.fit_longitudinal_centre(data.profile_showers, energies, degree=DEPTH_FIT_DEGREE)
     n_batches = len(energies) // config.batch_size
     if n_batches == 0:
         raise ValueError(f"{train_path}: {len(energies)} showers is fewer than one batch of {config.batch_size}")
@@ -315,7 +322,7 @@ def train(
                 gen.save_weights(tmp)
         fits = {"sampling_fraction_fit": sf_coeffs.tolist(), "longitudinal_centre_fit": depth_coeffs.tolist()}
         state = {"epoch": epoch + 1, "step": record["step"], "history": history, "best": best, **fits}
-        save_checkpoint(out, gen, disc, g_opt, d_opt, state, config.keep_checkpoints)
+        save_checkpoint(out, gen, disc, g_opt, d_opt, state, keep_checkpoints)
         atomic_json(out / "history.json", {"history": history, "best": best, **fits})
         if progress:  # the per-epoch line the user asked for
             print(f"epoch {epoch + 1}: d_loss {record['d_loss']:.3f} g_loss {record['g_loss']:.3f} "  # noqa: T201

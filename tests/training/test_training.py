@@ -238,7 +238,7 @@ def test_a_run_from_before_a_setting_existed_resumes_with_its_default(data, tmp_
     config = TrainConfig(model="conv2d", size=0.125, epochs=1, batch_size=BATCH, max_steps_per_epoch=1, n_validation=32)
     train(config, data[0], data[1], tmp_path, progress=False)
     old = json.loads((tmp_path / "config.json").read_text())
-    for added in ("weight_depth", "weight_profile", "depth_fit_degree", "generator_as_deployed", "init_discriminator"):
+    for added in ("weight_depth", "weight_profile", "generator_as_deployed", "init_discriminator"):
         del old[added]
     (tmp_path / "config.json").write_text(json.dumps(old))
     config.epochs = 2
