@@ -30,15 +30,18 @@ def ablation_rows(records: Mapping[str, Mapping[str, Any]], *, reference: str = 
     """One row per arm: what it goes without, goals met, FPD and both AUCs (each ± its bootstrap
     error) and their changes from the ``reference`` arm, each marked significant when beyond twice
     the combined error (both bootstrap errors and, if the ``replica`` arm is recorded, the
-    reference's change under another seed)."""
+    reference's change under another seed); a change in goals met when by more than one goal
+    (a goal near its limit flips by chance) and more than the replica's."""
     if reference not in records:
         raise KeyError(f"no record of the reference arm {reference!r} (have {', '.join(records)})")
     ref = records[reference]
-    noise = {key: abs(records[replica][key] - ref[key]) if replica in records else 0.0 for key, _, _ in _MEASURES}
+    noise = {key: abs(records[replica][key] - ref[key]) if replica in records else 0.0
+             for key in ("goals_met", *(m for m, _, _ in _MEASURES))}
     rows = []
     for arm, rec in records.items():
+        change = rec["goals_met"] - ref["goals_met"]
         row = {"arm": arm, "what": rec["what"], "goals": f"{rec['goals_met']}/{rec['goals_total']}",
-               "goals_change": rec["goals_met"] - ref["goals_met"]}
+               "goals_change": change, "goals_significant": abs(change) > max(1, noise["goals_met"])}
         for key, err, _ in _MEASURES:
             row[key] = plus_minus(rec[key], rec[err])
             row[f"{key}_shift"] = _shift(rec, ref, key, err, 0.0 if arm in (reference, replica) else noise[key])
@@ -47,10 +50,10 @@ def ablation_rows(records: Mapping[str, Mapping[str, Any]], *, reference: str = 
 
 
 def ablation_table(rows: list[dict]) -> str:
-    """The Markdown table of :func:`ablation_rows` (a * marks a change beyond twice its error)."""
+    """The Markdown table of :func:`ablation_rows` (a * marks a significant change)."""
     shown = []
     for r in rows:
-        cells = {"arm": r["arm"], "what": r["what"], "goals": r["goals"]}
+        cells = {"arm": r["arm"], "what": r["what"], "goals": r["goals"] + ("*" if r["goals_significant"] else "")}
         for key, _, _ in _MEASURES:
             s = r[f"{key}_shift"]
             cells[key] = r[key] + (f" ({s['delta']:+.3f}{'*' if s['significant'] else ''})" if r["arm"] != "reference"
@@ -70,10 +73,10 @@ def ablation_text(rows: list[dict], *, reference: str = "reference") -> str:
         up = [_NAMES[k] for k, _, _ in _MEASURES if r[f"{k}_shift"]["significant"] and r[f"{k}_shift"]["delta"] > 0]
         down = [_NAMES[k] for k, _, _ in _MEASURES if r[f"{k}_shift"]["significant"] and r[f"{k}_shift"]["delta"] < 0]
         n = abs(r["goals_change"])
-        if r["goals_change"] < 0:
-            up.insert(0, f"{n} goal{'s' * (n > 1)} fewer met")
-        elif r["goals_change"] > 0:
-            down.insert(0, f"{n} goal{'s' * (n > 1)} more met")
+        if r["goals_significant"] and r["goals_change"] < 0:
+            up.insert(0, f"{n} goals fewer met")
+        elif r["goals_significant"]:
+            down.insert(0, f"{n} goals more met")
         if up:
             worse.append(f"{r['what']} ({', '.join(up)})")
         if down:
@@ -82,8 +85,8 @@ def ablation_text(rows: list[dict], *, reference: str = "reference") -> str:
             flat.append(r["what"])
     out = []
     if worse:
-        out.append("Without " + "; without ".join(worse) + ", the generator got worse (goals met, or a measure beyond "
-                   "twice its error).")
+        out.append("Without " + "; without ".join(worse) + ", the generator got worse (more than one goal, or a "
+                   "measure beyond twice its error).")
     if better:
         out.append("Without " + "; without ".join(better) + ", it got better.")
     if flat:
