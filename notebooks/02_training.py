@@ -45,7 +45,6 @@ seed = 1  # seed of every random draw in this chapter
 results_dir = "results"  # where results/02_training.json is written
 
 # %% tags=["hide-input"]
-import json
 import os
 import shutil
 from pathlib import Path

@@ -218,6 +218,22 @@ def execute_all(root: str | os.PathLike, *, preset: str, only: list[str] | None 
             _write_keys(keys_path, old)
         return out
 
+    if jobs <= 1:
+        return [run(i, src) for i, src in enumerate(sources, 1)]
+
+    def run_in_thread(i: int, src: Path) -> Path:
+        import asyncio
+
+        try:
+            return run(i, src)
+        finally:  # the event loop nbclient opened in this thread, and its self-pipe sockets
+            try:
+                loop = asyncio.get_event_loop_policy().get_event_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None and not loop.is_running():
+                loop.close()
+
     outputs: dict[str, Path] = {}
     pending = {src.stem: (i, src) for i, src in enumerate(sources, 1)}
     running: dict[cf.Future, str] = {}
@@ -228,7 +244,7 @@ def execute_all(root: str | os.PathLike, *, preset: str, only: list[str] | None 
                      and not any(u in pending or u in running.values() for u in READS.get(stem, ()))]
             ready.sort(key=lambda st: -sum(st in READS.get(other, ()) for other in pending))  # most read first
             for stem in ready[:max(1, jobs) - len(running)]:
-                running[pool.submit(run, *pending.pop(stem))] = stem
+                running[pool.submit(run_in_thread, *pending.pop(stem))] = stem
             if not running:
                 break  # a failure stopped the queue
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..core.atomic import atomic_file
 
-__all__ = ["phase_kernels", "PhaseConv2DTranspose", "inference_model", "frozen_graph", "graph_op_counts",
+__all__ = ["layer_of", "phase_kernels", "PhaseConv2DTranspose", "inference_model", "frozen_graph", "graph_op_counts",
            "write_graph", "load_graph", "INPUT_NAME", "OUTPUT_NAME", "onnx_fp32", "model_fingerprint", "quiet_converters"]
 
 INPUT_NAME, OUTPUT_NAME = "latent", "showers"
@@ -255,3 +255,11 @@ def quiet_converters() -> Any:
             yield
     finally:
         logging.disable(logging.NOTSET)
+
+
+def layer_of(op_name: str) -> str:
+    """The Keras layer an exported op belongs to: the path component after the model's scope
+    (``conv2d_generator_1/conv2d_7_1/convolution`` -> ``conv2d_7_1``); the phase convolutions
+    of a rewritten transposed convolution share their layer."""
+    parts = op_name.split("/")
+    return parts[1] if len(parts) > 2 else parts[0]

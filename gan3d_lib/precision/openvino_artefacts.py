@@ -16,7 +16,7 @@ import numpy as np
 
 from .backends import OPENVINO_INT8
 from .quant_config import QuantConfig, int8_dot_products_saturate
-from .quantization import layer_of
+from .export import layer_of
 
 __all__ = ["openvino_writer", "convert", "quantize", "accuracy_controlled_int8", "op_layer", "int8_layers",
            "executed_precisions"]

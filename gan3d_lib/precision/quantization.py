@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .artefacts import Artefact, HardwareUnsupported, bucket_model_path, write_artefact
-from .export import onnx_fp32, quiet_converters
+from .export import layer_of, onnx_fp32, quiet_converters
 from ..physics.geometry import ENERGY_RANGE_GEV
 from .quant_config import CALIBRATION_METHODS, QuantConfig, int8_dot_products_saturate
 from .backends import (INC_INT8, KERAS_BF16, KERAS_FP32, ONNX_FP32, ONNX_INT8, TFLITE_DYNAMIC, TFLITE_FP16,
@@ -55,14 +55,6 @@ def calibration_latents(n: int = 256, *, seed: int = 2024, energy_range_gev: tup
 
 # ---------------------------------------------------------------------------------------------
 # graph structure: which layers hold quantizable ops
-
-
-def layer_of(op_name: str) -> str:
-    """The Keras layer an exported op belongs to: the path component after the model's scope
-    (``conv2d_generator_1/conv2d_7_1/convolution`` -> ``conv2d_7_1``); the phase convolutions
-    of a rewritten transposed convolution share their layer."""
-    parts = op_name.split("/")
-    return parts[1] if len(parts) > 2 else parts[0]
 
 
 def activation_peaks(generator: Any, energies_gev: Sequence[float], *, n: int = 64, seed: int = 0) -> dict[str, list[float]]:

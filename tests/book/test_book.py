@@ -33,6 +33,8 @@ def book(tmp_path_factory):
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
     shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("generated"))
     shutil.copytree(ROOT / "data" / "weights", root / "data" / "weights", ignore=shutil.ignore_patterns("checkpoints"))
+    shutil.copytree(ROOT / "data" / "ablation", root / "data" / "ablation")  # chapter 2's records and their plan
+    shutil.copytree(ROOT / "recipes", root / "recipes")
     for record in ("mc_tuning.json", "mc_tuning_first_fit.json"):
         shutil.copy(ROOT / "data" / record, root / "data" / record)
     execute_all(root, preset="ci", jobs=2)  # chapter 3 beside 1 and 2, then 4 beside 5
