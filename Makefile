@@ -5,8 +5,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PRESET ?= default
-# chapters run at once (make book BOOK_JOBS=2 PRESET=ci: chapter 3 beside 1 and 2, then 4 beside 5)
-BOOK_JOBS ?= 1
 
 # Keep tool caches inside the work tree so runs leave nothing in $HOME.
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
@@ -30,7 +28,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 book: setup
-	$(BIN)/gan3d book --preset $(PRESET) --jobs $(BOOK_JOBS) $(if $(FORCE),--force) $(if $(ONEDNN_ISA),--onednn-max-cpu-isa $(ONEDNN_ISA))
+	$(BIN)/gan3d book --preset $(PRESET) $(if $(FORCE),--force) $(if $(ONEDNN_ISA),--onednn-max-cpu-isa $(ONEDNN_ISA))
 
 # Two workers, one file each at a time (the book's file, tests/book/test_book.py, is most of one worker's time).
 # xdist's default order (files with more tests first) measured faster here than the book first: 1746 s

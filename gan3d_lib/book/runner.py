@@ -175,88 +175,38 @@ def _write_keys(path: Path, keys: dict) -> None:
 
 
 def execute_all(root: str | os.PathLike, *, preset: str, only: list[str] | None = None, force: bool = False,
-                progress: bool = False, jobs: int = 1) -> list[Path]:
+                progress: bool = False) -> list[Path]:
     """Run the chapter notebooks at ``preset`` whose key changed (all with ``force``), saying
     for each, as ``[i/N]``, whether it ran (and how long) or was reused; ``progress`` shows
-    papermill's bar over the cells being run. With ``jobs`` > 1 up to that many chapters run at
-    once, each as soon as the chapters it reads (:data:`READS`) are done, the most read first
-    (chapter 3 beside chapters 1 and 2, then 4 beside 5); the first failure is raised once the
-    running ones end."""
-    import concurrent.futures as cf
-    import threading
-
+    papermill's bar over the cells being run."""
     root = Path(root).resolve()
     hermetic_environment(root)
     keys_path = root / _KEYS
     old = json.loads(keys_path.read_text()) if keys_path.exists() else {}
     sources = [s for s in notebook_sources(root) if not only or s.stem in only]
     keys: dict[str, str] = {}
-    for src in sources:
-        upstream = tuple(keys.get(u) or old.get(u, {}).get("key", "") for u in READS.get(src.stem, ()))
-        keys[src.stem] = chapter_key(root, src, preset=preset, parameters={}, upstream=upstream)
-    lock = threading.Lock()
+    outputs = []
     t_all = time.perf_counter()
-
-    def run(i: int, src: Path) -> Path:
+    for i, src in enumerate(sources, 1):
+        upstream = tuple(keys.get(u) or old.get(u, {}).get("key", "") for u in READS.get(src.stem, ()))
+        keys[src.stem] = key = chapter_key(root, src, preset=preset, parameters={}, upstream=upstream)
         out = root / "book" / "generated" / f"{src.stem}.ipynb"
         results = root / "results" / f"{src.stem}.json"
-        key = keys[src.stem]
-        with lock:
-            if not force and old.get(src.stem, {}).get("key") == key and out.exists() and results.exists():
-                print(f"[{i}/{len(sources)}] reused {src.name} (preset '{preset}'): nothing it depends on changed",
-                      flush=True)
-                return out
-            print(f"[{i}/{len(sources)}] executing {src.name} at preset '{preset}' "
-                  f"({time.perf_counter() - t_all:.0f} s elapsed)", flush=True)
-            old.pop(src.stem, None)  # a failed run must not be reused next time
-            _write_keys(keys_path, old)
+        if not force and old.get(src.stem, {}).get("key") == key and out.exists() and results.exists():
+            print(f"[{i}/{len(sources)}] reused {src.name} (preset '{preset}'): nothing it depends on changed", flush=True)
+            outputs.append(out)
+            continue
+        print(f"[{i}/{len(sources)}] executing {src.name} at preset '{preset}' "
+              f"({time.perf_counter() - t_all:.0f} s elapsed)", flush=True)
         t0 = time.perf_counter()
-        execute_notebook(src, out, cwd=root, parameters={"preset": preset}, progress=progress and jobs == 1)
-        with lock:
-            print(f"executed {src.name} at preset '{preset}' in {time.perf_counter() - t0:.0f} s", flush=True)
-            old[src.stem] = {"key": key, "preset": preset}
-            _write_keys(keys_path, old)
-        return out
-
-    if jobs <= 1:
-        return [run(i, src) for i, src in enumerate(sources, 1)]
-
-    def run_in_thread(i: int, src: Path) -> Path:
-        import asyncio
-
-        try:
-            return run(i, src)
-        finally:  # the event loop nbclient opened in this thread, and its self-pipe sockets
-            try:
-                loop = asyncio.get_event_loop_policy().get_event_loop()
-            except RuntimeError:
-                loop = None
-            if loop is not None and not loop.is_running():
-                loop.close()
-
-    outputs: dict[str, Path] = {}
-    pending = {src.stem: (i, src) for i, src in enumerate(sources, 1)}
-    running: dict[cf.Future, str] = {}
-    failure: BaseException | None = None
-    with cf.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        while pending or running:
-            ready = [stem for stem in pending if failure is None and len(running) < max(1, jobs)
-                     and not any(u in pending or u in running.values() for u in READS.get(stem, ()))]
-            ready.sort(key=lambda st: -sum(st in READS.get(other, ()) for other in pending))  # most read first
-            for stem in ready[:max(1, jobs) - len(running)]:
-                running[pool.submit(run_in_thread, *pending.pop(stem))] = stem
-            if not running:
-                break  # a failure stopped the queue
-            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-            for future in done:
-                stem = running.pop(future)
-                try:
-                    outputs[stem] = future.result()
-                except BaseException as e:  # noqa: BLE001 (re-raised below, after the others end)
-                    failure = failure or e
-    if failure is not None:
-        raise failure
-    return [outputs[src.stem] for src in sources]
+        old.pop(src.stem, None)  # a failed run must not be reused next time
+        _write_keys(keys_path, old)
+        execute_notebook(src, out, cwd=root, parameters={"preset": preset}, progress=progress)
+        print(f"executed {src.name} at preset '{preset}' in {time.perf_counter() - t0:.0f} s", flush=True)
+        old[src.stem] = {"key": key, "preset": preset}
+        _write_keys(keys_path, old)
+        outputs.append(out)
+    return outputs
 
 
 def build_html(root: str | os.PathLike) -> Path:

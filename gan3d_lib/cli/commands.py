@@ -292,8 +292,7 @@ def book(args: argparse.Namespace) -> int:
         # CPU plug-in) then dispatches no kernel above this ISA (e.g. no AMX)
         os.environ["ONEDNN_MAX_CPU_ISA"] = args.onednn_max_cpu_isa
     if not args.no_execute:
-        execute_all(args.root, preset=args.preset, only=args.only, force=args.force, progress=not args.quiet,
-                    jobs=args.jobs)
+        execute_all(args.root, preset=args.preset, only=args.only, force=args.force, progress=not args.quiet)
     if not args.no_build:
         print(build_html(args.root))
     return 0

@@ -179,9 +179,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-build", action="store_true", help="execute only")
     s.add_argument("--force", action="store_true", help="re-execute every chapter, even those nothing changed for")
     s.add_argument("--quiet", action="store_true", help="no progress bar over the cells")
-    s.add_argument("--jobs", type=int, default=1,
-                   help="chapters run at once, each after the chapters it reads (memory adds up: 1 for the default "
-                        "preset on 16 GB)")
     s.add_argument("--onednn-max-cpu-isa", default=None,
                    help="run every chapter with ONEDNN_MAX_CPU_ISA set, e.g. AVX512_CORE_FP16 (no AMX; see chapter 3)")
     s.set_defaults(func=commands.book)

@@ -37,7 +37,7 @@ def book(tmp_path_factory):
     shutil.copytree(ROOT / "recipes", root / "recipes")
     for record in ("mc_tuning.json", "mc_tuning_first_fit.json"):
         shutil.copy(ROOT / "data" / record, root / "data" / record)
-    execute_all(root, preset="ci", jobs=2)  # chapter 3 beside 1 and 2, then 4 beside 5
+    execute_all(root, preset="ci")
     index = build_html(root)
     return root, index
 
