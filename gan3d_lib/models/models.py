@@ -99,66 +99,87 @@ def _f(n: int, width: float) -> int:
     return max(1, int(round(n * width)))
 
 
-def _block(x, layer, *, dropout: float | None):
-    """layer -> LeakyReLU(0.3) -> BatchNorm [-> Dropout]."""
+class _LayerNames:
+    """Layer names numbered per model (``conv2d_0``, ``conv2d_1``, ...), not by Keras's process-wide
+    counters: the exported graphs, and so the artefacts' bytes on disk, are then the same in
+    every process."""
+
+    def __init__(self, prefix: str = ""):
+        self.prefix, self.counts = prefix, {}
+
+    def __call__(self, kind: str) -> str:
+        n = self.counts.get(kind, 0)
+        self.counts[kind] = n + 1
+        return f"{self.prefix}{kind}_{n}"
+
+
+def _block(x, layer, names: _LayerNames | None = None, *, dropout: float | None):
+    """layer -> LeakyReLU(0.3) -> BatchNorm [-> Dropout]; ``names``: None for Keras's own."""
     k = _keras().layers
-    x = k.LeakyReLU(negative_slope=_LEAKY_SLOPE)(layer(x))
-    x = k.BatchNormalization()(x)
-    return k.Dropout(dropout)(x) if dropout else x
+    name = names or (lambda kind: None)
+    x = k.LeakyReLU(negative_slope=_LEAKY_SLOPE, name=name("leaky_relu"))(layer(x))
+    x = k.BatchNormalization(name=name("batch_normalization"))(x)
+    return k.Dropout(dropout, name=name("dropout"))(x) if dropout else x
 
 
 def _conv3d_generator(width: float, latent_size: int):
     keras = _keras()
     L = keras.layers
+    n = _LayerNames()
     inp = keras.Input((latent_size,), name="latent")
-    x = L.Dense(7 * 7 * 8 * _f(8, width))(inp)
-    x = L.Reshape((7, 7, 8, _f(8, width)))(x)
-    x = _block(x, L.Conv3D(_f(64, width), (6, 6, 8), padding="same", kernel_initializer="he_uniform"), dropout=None)
-    x = L.UpSampling3D((2, 2, 2))(x)
-    x = L.ZeroPadding3D((2, 2, 0))(x)
-    x = _block(x, L.Conv3D(_f(6, width), (6, 5, 8), padding="valid", kernel_initializer="he_uniform"), dropout=None)
-    x = L.UpSampling3D((2, 2, 3))(x)
-    x = L.ZeroPadding3D((1, 0, 3))(x)
-    x = L.Conv3D(_f(6, width), (3, 3, 8), padding="valid", kernel_initializer="he_uniform")(x)
-    x = L.LeakyReLU(negative_slope=_LEAKY_SLOPE)(x)
-    x = L.Conv3D(1, (2, 2, 2), use_bias=False, kernel_initializer="glorot_normal")(x)
-    x = L.ReLU()(x)
-    x = L.Reshape((25, 25, 25))(x)
+    x = L.Dense(7 * 7 * 8 * _f(8, width), name=n("dense"))(inp)
+    x = L.Reshape((7, 7, 8, _f(8, width)), name=n("reshape"))(x)
+    x = _block(x, L.Conv3D(_f(64, width), (6, 6, 8), padding="same", kernel_initializer="he_uniform", name=n("conv3d")),
+               n, dropout=None)
+    x = L.UpSampling3D((2, 2, 2), name=n("up_sampling3d"))(x)
+    x = L.ZeroPadding3D((2, 2, 0), name=n("zero_padding3d"))(x)
+    x = _block(x, L.Conv3D(_f(6, width), (6, 5, 8), padding="valid", kernel_initializer="he_uniform", name=n("conv3d")),
+               n, dropout=None)
+    x = L.UpSampling3D((2, 2, 3), name=n("up_sampling3d"))(x)
+    x = L.ZeroPadding3D((1, 0, 3), name=n("zero_padding3d"))(x)
+    x = L.Conv3D(_f(6, width), (3, 3, 8), padding="valid", kernel_initializer="he_uniform", name=n("conv3d"))(x)
+    x = L.LeakyReLU(negative_slope=_LEAKY_SLOPE, name=n("leaky_relu"))(x)
+    x = L.Conv3D(1, (2, 2, 2), use_bias=False, kernel_initializer="glorot_normal", name=n("conv3d"))(x)
+    x = L.ReLU(name=n("re_lu"))(x)
+    x = L.Reshape((25, 25, 25), name=n("reshape"))(x)
     out = L.Rescaling(_NET_UNIT_GEV, name="shower")(x)
     return keras.Model(inp, out, name="conv3d_generator")
 
 
-def _conv2d_branch(x, width: float):
+def _conv2d_branch(x, width: float, names: _LayerNames):
     L = _keras().layers
     f = lambda n: _f(n, width)  # noqa: E731
-    x = _block(x, L.Conv2D(f(32), 5, padding="same", use_bias=False), dropout=0.2)
-    x = L.Conv2DTranspose(f(64), 5, strides=3, padding="same")(x)  # 5 -> 15
-    x = _block(x, L.Conv2D(f(64), 5, padding="same", use_bias=False), dropout=0.2)
-    x = L.Conv2DTranspose(f(64), 5, strides=2, padding="same")(x)  # 15 -> 30
-    x = _block(x, L.Conv2D(f(64), 8, padding="same", use_bias=False), dropout=0.2)
-    x = _block(x, L.Conv2D(f(64), 5, padding="valid", use_bias=False), dropout=0.2)  # 30 -> 26
-    x = _block(x, L.Conv2D(f(32), 4, padding="same", use_bias=False), dropout=0.2)
-    x = _block(x, L.Conv2D(f(32), 3, padding="same", use_bias=False), dropout=0.2)
-    return _block(x, L.Conv2D(25, 2, padding="valid", use_bias=False), dropout=0.2)  # 26 -> 25
+    conv = lambda filters, size, padding: L.Conv2D(filters, size, padding=padding, use_bias=False,  # noqa: E731
+                                                   name=names("conv2d"))
+    x = _block(x, conv(f(32), 5, "same"), names, dropout=0.2)
+    x = L.Conv2DTranspose(f(64), 5, strides=3, padding="same", name=names("conv2d_transpose"))(x)  # 5 -> 15
+    x = _block(x, conv(f(64), 5, "same"), names, dropout=0.2)
+    x = L.Conv2DTranspose(f(64), 5, strides=2, padding="same", name=names("conv2d_transpose"))(x)  # 15 -> 30
+    x = _block(x, conv(f(64), 8, "same"), names, dropout=0.2)
+    x = _block(x, conv(f(64), 5, "valid"), names, dropout=0.2)  # 30 -> 26
+    x = _block(x, conv(f(32), 4, "same"), names, dropout=0.2)
+    x = _block(x, conv(f(32), 3, "same"), names, dropout=0.2)
+    return _block(x, conv(25, 2, "valid"), names, dropout=0.2)  # 26 -> 25
 
 
 def _conv2d_generator(width: float, latent_size: int, small_cell_head: bool,
                       energy_scale_head: bool, depth_fluctuation_head: bool):
     keras = _keras()
     L = keras.layers
+    n = _LayerNames()
     inp = keras.Input((latent_size,), name="latent")
-    x = L.Reshape((5, 5, 5))(L.Dense(125)(inp))
+    x = L.Reshape((5, 5, 5), name=n("reshape"))(L.Dense(125, name=n("dense"))(inp))
     # Each branch convolves a different pair of axes; its output is permuted back to (x, y, depth).
     views = [(None, None), ((3, 1, 2), (2, 3, 1)), ((2, 3, 1), (3, 1, 2))]
     outs = []
-    for forward, back in views:
-        v = L.Permute(forward)(x) if forward else x
-        v = _conv2d_branch(v, width)
-        outs.append(L.Permute(back)(v) if back else v)
-    x = L.Concatenate(axis=-1)(outs)
+    for i, (forward, back) in enumerate(views):
+        v = L.Permute(forward, name=n("permute"))(x) if forward else x
+        v = _conv2d_branch(v, width, _LayerNames(f"view{i}_"))
+        outs.append(L.Permute(back, name=n("permute"))(v) if back else v)
+    x = L.Concatenate(axis=-1, name=n("concatenate"))(outs)
     features = x
-    x = L.Conv2D(25, 3, padding="same", use_bias=False)(features)
-    cells = L.ReLU()(x)
+    x = L.Conv2D(25, 3, padding="same", use_bias=False, name=n("conv2d"))(features)
+    cells = L.ReLU(name=n("re_lu"))(x)
     if small_cell_head:
         # A second output in ln(E / MeV), added to the ReLU's cells: never exactly 0, so every
         # cell keeps a gradient. Starts at exp(SMALL_CELL_INIT_LN_MEV) MeV in every cell.
