@@ -19,6 +19,8 @@ not learned).
 
 from __future__ import annotations
 
+import collections
+import itertools
 from typing import Any
 
 import numpy as np
@@ -99,21 +101,14 @@ def _f(n: int, width: float) -> int:
     return max(1, int(round(n * width)))
 
 
-class _LayerNames:
-    """Layer names numbered per model (``conv2d_0``, ``conv2d_1``, ...), not by Keras's process-wide
-    counters: the exported graphs, and so the artefacts' bytes on disk, are then the same in
-    every process."""
-
-    def __init__(self, prefix: str = ""):
-        self.prefix, self.counts = prefix, {}
-
-    def __call__(self, kind: str) -> str:
-        n = self.counts.get(kind, 0)
-        self.counts[kind] = n + 1
-        return f"{self.prefix}{kind}_{n}"
+def _layer_names(prefix: str = ""):
+    """kind -> a layer name numbered per model (``conv2d_0``, ``conv2d_1``, ...), not by Keras's process-wide
+    counters: the exported graphs, and so the artefacts' bytes on disk, are the same in every process."""
+    counters = collections.defaultdict(itertools.count)
+    return lambda kind: f"{prefix}{kind}_{next(counters[kind])}"
 
 
-def _block(x, layer, names: _LayerNames | None = None, *, dropout: float | None):
+def _block(x, layer, names=None, *, dropout: float | None):
     """layer -> LeakyReLU(0.3) -> BatchNorm [-> Dropout]; ``names``: None for Keras's own."""
     k = _keras().layers
     name = names or (lambda kind: None)
@@ -125,28 +120,27 @@ def _block(x, layer, names: _LayerNames | None = None, *, dropout: float | None)
 def _conv3d_generator(width: float, latent_size: int):
     keras = _keras()
     L = keras.layers
-    n = _LayerNames()
+    n = _layer_names()
     inp = keras.Input((latent_size,), name="latent")
     x = L.Dense(7 * 7 * 8 * _f(8, width), name=n("dense"))(inp)
     x = L.Reshape((7, 7, 8, _f(8, width)), name=n("reshape"))(x)
-    x = _block(x, L.Conv3D(_f(64, width), (6, 6, 8), padding="same", kernel_initializer="he_uniform", name=n("conv3d")),
-               n, dropout=None)
+    conv = lambda filters, size, padding: L.Conv3D(_f(filters, width), size, padding=padding,  # noqa: E731
+                                                   kernel_initializer="he_uniform", name=n("conv3d"))
+    x = _block(x, conv(64, (6, 6, 8), "same"), n, dropout=None)
     x = L.UpSampling3D((2, 2, 2), name=n("up_sampling3d"))(x)
     x = L.ZeroPadding3D((2, 2, 0), name=n("zero_padding3d"))(x)
-    x = _block(x, L.Conv3D(_f(6, width), (6, 5, 8), padding="valid", kernel_initializer="he_uniform", name=n("conv3d")),
-               n, dropout=None)
+    x = _block(x, conv(6, (6, 5, 8), "valid"), n, dropout=None)
     x = L.UpSampling3D((2, 2, 3), name=n("up_sampling3d"))(x)
     x = L.ZeroPadding3D((1, 0, 3), name=n("zero_padding3d"))(x)
-    x = L.Conv3D(_f(6, width), (3, 3, 8), padding="valid", kernel_initializer="he_uniform", name=n("conv3d"))(x)
+    x = conv(6, (3, 3, 8), "valid")(x)
     x = L.LeakyReLU(negative_slope=_LEAKY_SLOPE, name=n("leaky_relu"))(x)
     x = L.Conv3D(1, (2, 2, 2), use_bias=False, kernel_initializer="glorot_normal", name=n("conv3d"))(x)
-    x = L.ReLU(name=n("re_lu"))(x)
-    x = L.Reshape((25, 25, 25), name=n("reshape"))(x)
+    x = L.Reshape((25, 25, 25), name=n("reshape"))(L.ReLU(name=n("re_lu"))(x))
     out = L.Rescaling(_NET_UNIT_GEV, name="shower")(x)
     return keras.Model(inp, out, name="conv3d_generator")
 
 
-def _conv2d_branch(x, width: float, names: _LayerNames):
+def _conv2d_branch(x, width: float, names):
     L = _keras().layers
     f = lambda n: _f(n, width)  # noqa: E731
     conv = lambda filters, size, padding: L.Conv2D(filters, size, padding=padding, use_bias=False,  # noqa: E731
@@ -166,7 +160,7 @@ def _conv2d_generator(width: float, latent_size: int, small_cell_head: bool,
                       energy_scale_head: bool, depth_fluctuation_head: bool):
     keras = _keras()
     L = keras.layers
-    n = _LayerNames()
+    n = _layer_names()
     inp = keras.Input((latent_size,), name="latent")
     x = L.Reshape((5, 5, 5), name=n("reshape"))(L.Dense(125, name=n("dense"))(inp))
     # Each branch convolves a different pair of axes; its output is permuted back to (x, y, depth).
@@ -174,7 +168,7 @@ def _conv2d_generator(width: float, latent_size: int, small_cell_head: bool,
     outs = []
     for i, (forward, back) in enumerate(views):
         v = L.Permute(forward, name=n("permute"))(x) if forward else x
-        v = _conv2d_branch(v, width, _LayerNames(f"view{i}_"))
+        v = _conv2d_branch(v, width, _layer_names(f"view{i}_"))
         outs.append(L.Permute(back, name=n("permute"))(v) if back else v)
     x = L.Concatenate(axis=-1, name=n("concatenate"))(outs)
     features = x
