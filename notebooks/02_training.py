@@ -16,10 +16,9 @@
 # ## Overview
 #
 # The study replaced the 3D convolutions of the 3DGAN generator with three branches of 2D convolutions, each looking
-# at the 5 x 5 x 5 seed volume along a different pair of axes. This chapter puts the two architectures side by side,
-# runs a short live training, shows the recipe of the shipped `lite` generator and what each of its parts buys, and
-# judges the generator against the Monte Carlo it learned from: at three energies, per energy bin against its goals,
-# and by a classifier, whose verdict it then takes apart.
+# at the 5 x 5 x 5 seed volume along a different pair of axes. This chapter compares the two architectures, runs a
+# short live training, gives the recipe of the shipped `lite` generator and what each part buys, and judges the
+# generator against its Monte Carlo: at three energies, per energy bin, and by a classifier.
 #
 # ## Prerequisites
 #
@@ -29,8 +28,7 @@
 # | generative adversarial networks | helpful |
 #
 # **Time to run:** about 5 minutes at the `default` preset, 2 minutes at `ci`, on 2 CPU cores.
-# `make weights` re-creates the shipped weights on 2 cores in stages (the hours of each stage are below).
-# **Hardware:** CPU only.
+# `make weights` re-creates the shipped weights in stages (hours below). **Hardware:** CPU only.
 
 # %% tags=["parameters"]
 preset = "default"  # ci for tests, default for the published book
@@ -79,10 +77,9 @@ if data_path:  # a bad file stops the chapter here, with the reader's one line
 # %% [markdown]
 # ## Two generators
 #
-# Both generators take a 200-dimensional latent vector, the primary energy multiplied into
-# Gaussian noise ($E_p/100\,\mathrm{GeV} \times \mathcal{N}(0,1)^{200}$), and return a
-# 25 x 25 x 25 shower in GeV. The `paper` sizes are the study's; `lite` divides every
-# hidden channel count by four so that training fits on two CPU cores.
+# Both generators map a 200-dimensional latent vector, whose length carries the primary energy (see below), to a
+# 25 x 25 x 25 shower in GeV. The `paper` sizes are the study's; `lite` divides every hidden channel count by four so
+# that training fits on two CPU cores.
 
 # %%
 rows = []
@@ -103,12 +100,10 @@ glue("conv2d_params", paper["conv2d"]["g_params"], display=False)
 glue("mac_ratio", paper["conv2d"]["g_gmac"] / paper["conv3d"]["g_gmac"], display=False)
 
 # %% [markdown]
-# The Conv2D generator has {glue:text}`conv2d_params:,d` parameters against
-# {glue:text}`conv3d_params:,d` for the Conv3D one and needs
-# {glue:text}`mac_ratio:.1f` times as many multiply-accumulates per shower. The study's
-# argument for it was not fewer operations but better kernels: 2D convolutions are
-# faster per operation on CPUs and can be quantized to INT8, which 3D convolutions could
-# not (chapter 4 measures the speed). The `lite` Conv2D generator, layer by layer:
+# The Conv2D generator has {glue:text}`conv2d_params:,d` parameters against {glue:text}`conv3d_params:,d` for the
+# Conv3D one and needs {glue:text}`mac_ratio:.1f` times as many multiply-accumulates per shower. The study's argument
+# was better kernels, not fewer operations: 2D convolutions run faster per operation on CPUs and quantize to INT8
+# (chapter 4 measures the speed). The `lite` Conv2D generator, layer by layer:
 
 # %%
 models.build_generator("conv2d", size="lite").summary(line_length=110, expand_nested=False)
@@ -116,11 +111,10 @@ models.build_generator("conv2d", size="lite").summary(line_length=110, expand_ne
 # %% [markdown]
 # ## A live training run
 #
-# The training loop plays the 3DGAN game: the discriminator learns to tell Monte Carlo
-# from generated showers and to regress the primary energy; the generator learns to fool
-# it, to reproduce the primary energy, and to deposit the total energy the Monte Carlo's
-# sampling-fraction fit expects. A few steps at this preset, on Monte Carlo showers or, with
-# `data_path`, on the reader's own files (the line printed below says which):
+# The loop plays the 3DGAN game: the discriminator tells Monte Carlo from generated showers and regresses the primary
+# energy; the generator learns to fool it, to reproduce the primary energy and to deposit the total energy the Monte
+# Carlo's sampling-fraction fit expects. A few steps at this preset, on Monte Carlo showers or, with `data_path`, on
+# the reader's own files (the line below says which):
 
 # %%
 if data_path:  # the reader's files; the validation showers are the first ones of the same files
@@ -154,25 +148,21 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 # %% [markdown]
 # ## FP32 versus BF16 training
 #
-# The same {glue:text}`live_steps` steps ran once in FP32 and once under Keras' `mixed_bfloat16` policy (weights in
-# FP32, computation in bfloat16): {glue:text}`fp32_showers_per_s:.0f` against {glue:text}`bf16_showers_per_s:.0f`
-# showers per second, a factor {glue:text}`bf16_speedup:.2f`, first step (tracing) included
-# (`benchmarks/training_throughput.py` measures the steady state). The shipped generator was trained in FP32.
+# The same {glue:text}`live_steps` steps ran in FP32 and under Keras' `mixed_bfloat16` policy:
+# {glue:text}`fp32_showers_per_s:.0f` against {glue:text}`bf16_showers_per_s:.0f` showers per second, a factor
+# {glue:text}`bf16_speedup:.2f`, tracing included (`benchmarks/training_throughput.py` measures the steady state).
+# The shipped generator was trained in FP32.
 #
 # ## The recipe
 #
-# The shipped `lite` generator is the last of {glue:text}`n_stages` training stages (`make weights`, one recipe file per
-# stage in `recipes/`), each starting from the previous stage's generator; the table of runs at the end of this chapter
-# lists what each stage and each unshipped experiment changed, from their records. Stage 1 plays the study's game on
-# 20 000 Monte Carlo showers uniform in 2-500 GeV, with batches of 32 and Adam learning rates of 1e-3 (G) and 2e-3 (D)
-# instead of the study's 128 and 5e-4 / 1e-4, to fit CPU hours. The later stages add what the game alone does not
-# reach: per-energy-bin terms that compare means and spreads of shower features, fake against real; a discriminator
-# that sees $E_{cell}^{0.5}$, so that the 0.1-3 MeV cells count beside the GeV core (the later 3DGAN trained on
-# $E_{cell}^{0.85}$ and CaloChallenge entries on log or power transforms; the generator still outputs GeV); and three
-# heads on the generator's output: a small-cell head in $\ln(E_{cell}/\mathrm{MeV})$ added to the ReLU's cells, so
-# that switched-off cells keep a gradient; an energy-scale head, one learned factor per shower from its own
-# $E_{cal}/E_p$; and a depth-fluctuation head, which shifts and stretches each shower in depth by amounts drawn from
-# its latent. The components the last stage's recipe switches on, read from its record:
+# The shipped `lite` generator is the last of {glue:text}`n_stages` stages (`make weights`, one file per stage in
+# `recipes/`), each starting from the previous one; the appendix lists every stage and experiment from their records.
+# Stage 1 plays the study's game on 20 000 Monte Carlo showers in 2-500 GeV, with batches of 32 and learning rates
+# 1e-3 (G) and 2e-3 (D) to fit CPU hours. Later stages add per-energy-bin terms comparing means and spreads of shower
+# features, fake against real; a discriminator that sees $E_{cell}^{0.5}$, so the 0.1-3 MeV cells count beside the
+# GeV core (as the later 3DGAN's $E_{cell}^{0.85}$); and three output heads: small cells in
+# $\ln(E_{cell}/\mathrm{MeV})$ added to the ReLU's cells, one energy scale per shower from its own $E_{cal}/E_p$, and
+# a depth shift and stretch drawn from the latent. The components of the last stage, read from its record:
 
 # %%
 stage_records = stage_summaries(weights_dir)
@@ -189,20 +179,18 @@ glue("train_hours", results["shipped_history"]["training_hours"], display=False)
 glue("adversarial_weight", shipped_config["weight_bce"], display=False)
 
 # %% [markdown]
-# The stages took {glue:text}`train_hours:.2f` hours in all on two CPU cores. The adversarial binary cross-entropy
-# keeps the study's weight {glue:text}`adversarial_weight:g`; beside the feature terms' weights the generator's loss is
-# mostly feature matching.
+# The stages took {glue:text}`train_hours:.2f` hours on two CPU cores. The adversarial cross-entropy keeps the
+# study's weight {glue:text}`adversarial_weight:g`; beside the feature terms the generator's loss is mostly feature
+# matching.
 #
 # ## What each part buys
 #
-# Each component of the recipe is taken away in one ablation run (`gan3d ablate --plan
-# recipes/ablation/leave_one_out.toml`, `make ablation`): every run starts from the shipped generator and its
-# discriminator, trains every weight of the generator for the same steps, seed and learning rate, and differs from the
-# reference run in one setting. Each is judged by the same measures on the same held-out Monte Carlo (equal numbers
-# of showers in each energy bin): the per-bin goals met, FPD, and the high- and low-level classifier AUCs. The
-# reference run repeated with another seed gives the run-to-run spread; a change marked * exceeds twice the combined
-# bootstrap errors and that spread. The table shows the recorded runs (`data/ablation/<run>/`: `config.json`,
-# `history.json`, `evaluation.json`, `command.txt`); this chapter reads them, it does not rerun them.
+# Each component is taken away in one ablation run (`make ablation`, plan `recipes/ablation/leave_one_out.toml`):
+# every run starts from the shipped generator and its discriminator, trains for the same steps, seed and learning
+# rate, and differs from the reference in one setting. All are judged on the same held-out Monte Carlo: per-bin goals
+# met, FPD, and both classifier AUCs. The reference repeated with another seed gives the run-to-run spread; a change
+# marked * exceeds twice the combined bootstrap errors and that spread. The table reads the recorded runs
+# (`data/ablation/<run>/`), it does not rerun them.
 
 # %%
 ablation = ablation_records("data/ablation")
@@ -294,10 +282,9 @@ glue("goals_total", len(goal_rows_gan), display=False)
 display(Markdown(goal_summary(goal_rows_gan)))
 
 # %% [markdown]
-# Chapter 5's classifier test on the same showers (`validation.compare`, as `validation.validate` runs it):
-# classifiers trained to tell the generator's showers from the Monte Carlo's, on the cells themselves (low level) and
-# on the shower features (high level), scored by the area under their ROC curve on held-out showers
-# (0.5: indistinguishable; 1: always told apart).
+# Chapter 5's classifier test on the same showers (`validation.compare`): classifiers trained to tell the generator's
+# showers from the Monte Carlo's, on the cells (low level) and on shower features (high level), scored by the area
+# under their ROC curve on held-out showers (0.5: indistinguishable; 1: always told apart).
 
 # %%
 prepared_mc, prepared_gan = prepare(goal_mc, goal_energies), prepare(goal_gan, goal_energies)  # reused below
@@ -308,9 +295,8 @@ display(Markdown(classifier_goal_text(classified["auc_low"], classified["auc_hig
 
 # %% [markdown]
 # What the high-level classifier sees: the same classifier given $E_p$ and one feature at a time
-# (`auc_breakdown.single_feature_aucs`), for the generator's showers against the Monte Carlo's and, as
-# the level sample noise alone reaches, for an independent Monte Carlo sample of the same size
-# against the same showers.
+# (`auc_breakdown.single_feature_aucs`), for the generator against the Monte Carlo and, as the floor of sample noise,
+# for an independent Monte Carlo sample of the same size.
 
 # %%
 twin_mc, twin_energies = read_showers(ensure_mc_dataset(Path("data/mc") / f"ch2_goals_twin_seed{seed}_n{n_goal}.h5",
@@ -324,12 +310,11 @@ plt.show()
 display(Markdown(single_feature_text(*feature_aucs.values())))
 
 # %% [markdown]
-# Would showers that fluctuate in depth as the Monte Carlo's do meet the classifier goal? The same classifier given
-# $E_p$ and one group of features at a time (`auc_breakdown.group_aucs`), for the generator's showers, for the same
-# showers with their layer energies given the independent Monte Carlo sample's distribution
-# (`auc_breakdown.layer_moment_matched`: per layer, the mean and spread of ln(layer energy) as functions of $E_p$, and
-# the correlations between layers; each layer's cells scaled by one factor, every shower's total energy kept), and
-# for the independent sample itself.
+# Would showers that fluctuate in depth as the Monte Carlo's do pass? The classifier given $E_p$ and one group of
+# features at a time (`auc_breakdown.group_aucs`), for the generator, for its showers with their layer energies given
+# the independent sample's distribution (`auc_breakdown.layer_moment_matched`: per layer the mean and spread of
+# ln(layer energy) against $E_p$ and the correlations between layers; each shower's total kept), and for the
+# independent sample.
 
 # %%
 matched_gan = layer_moment_matched(goal_gan, goal_energies, twin_mc, twin_energies)
@@ -343,10 +328,9 @@ display(Markdown(markdown_table(group_rows, {"group": "features given with E_p",
 display(Markdown(breakdown_text(*group_table.values(), goal=CLASSIFIER_AUC_GOAL)))
 
 # %% [markdown]
-# How much a shower's depth fluctuates: the standard deviation over
-# the showers of each energy bin of the longitudinal barycentre, for the Monte Carlo, the shipped
-# generator, the stage it started from and the generator of stage 1 (the study's losses, before any term of
-# ours), for the same energies and latent seed.
+# How much a shower's depth fluctuates: the standard deviation of the longitudinal barycentre in each energy bin, for
+# the Monte Carlo, the shipped generator, the stage it started from and stage 1 (the study's losses), for the same
+# energies and latent seed.
 
 # %%
 samples = {"the shipped generator": goal_gan}
@@ -373,10 +357,8 @@ plt.suptitle(f"{top_label} electrons", y=1.02)
 plt.show()
 
 # %% [markdown]
-# Where the hits are, in the highest-energy bin: the mean number of cells above the hits
-# threshold per shower in each layer and in each ring around the beam axis (cells whose centre
-# lies r cell widths from it, r rounded), the generator's beside the Monte Carlo's, with
-# their ratio below.
+# Where the hits are, in the highest-energy bin: the mean number of cells above the hits threshold per shower in each
+# layer and in each ring around the beam axis (r cell widths, rounded), the generator's beside the Monte Carlo's.
 
 # %%
 inner_rings = 3  # rings r = 0, 1, 2: cell centres within 2.5 cell widths of the axis
@@ -440,15 +422,10 @@ glue("core_radius", core_rings - 0.5, display=False)
 # %% [markdown]
 # ### The latent's length and the energy resolution
 #
-# The study conditions the generator by multiplying its latent vector by the primary energy,
-# $z = (E_p / 100\,\mathrm{GeV})\, u$ with $u \sim \mathcal{N}(0, 1)^{200}$. The length of $u$
-# varies from shower to shower, so the latent carries $E_p$ only approximately, and the
-# generator cannot tell a higher energy from a longer $u$. This library draws the same
-# directions at the fixed length $\sqrt{200}$ (`models.latent_vectors`, `norm="sphere"`), the
-# last stage trained with them (`--latent-norm sphere`). The relative spread of the
-# generated sampling fraction (SF rms / mean) per bin, for the same generator, energies and latent
-# directions drawn both ways, beside the Monte Carlo's and the spread of $E_p$ that the study's
-# latent length carries:
+# The study's latent is $z = (E_p / 100\,\mathrm{GeV})\, u$, $u \sim \mathcal{N}(0, 1)^{200}$: its length varies
+# from shower to shower, so it carries $E_p$ only to about 5 %. This library draws the same directions at length
+# $\sqrt{200}$ (`models.latent_vectors`, `norm="sphere"`), as the last stage trained. The SF rms / mean per bin for
+# the same generator and directions drawn both ways, beside the Monte Carlo's:
 
 # %%
 goal_gan_normal = generate_showers(generator, goal_energies, seed=seed + 700, latent_norm="normal")
@@ -511,25 +488,20 @@ plt.show()
 
 # %% [markdown]
 # The generated sampling fraction is {glue:text}`sf_ratio_10:.2f`, {glue:text}`sf_ratio_100:.2f`
-# and {glue:text}`sf_ratio_400:.2f` times the Monte Carlo's at 10, 100 and 400 GeV; the
-# shower-shape MSE is {glue:text}`mse_10:.3g`, {glue:text}`mse_100:.3g` and
-# {glue:text}`mse_400:.3g` %². Compare these with the Monte Carlo-versus-Monte Carlo floor
-# of chapter 1: the difference is what the shipped training leaves on the table, and the
-# reference against which chapter 3 measures what quantization loses.
+# and {glue:text}`sf_ratio_400:.2f` times the Monte Carlo's at 10, 100 and 400 GeV; the shower-shape MSE is
+# {glue:text}`mse_10:.3g`, {glue:text}`mse_100:.3g` and {glue:text}`mse_400:.3g` %², to be read against chapter 1's
+# Monte Carlo-versus-Monte Carlo floor.
 
 # %% [markdown]
 # ## Summary
 #
-# Both of the study's generators are rebuilt with their published parameter counts. The
-# `lite` Conv2D generator was trained for {glue:text}`train_hours:.1f` hours in
-# {glue:text}`n_stages` stages on two CPU cores; how close it comes to the Monte Carlo's
-# sampling fraction, shower maximum, shower shapes and shower facts is in the tables above,
-# and {glue:text}`goals_met` of the {glue:text}`goals_total` per-bin goals are met.
+# Both of the study's generators are rebuilt with their published parameter counts. The `lite` Conv2D generator
+# trained for {glue:text}`train_hours:.1f` hours in {glue:text}`n_stages` stages on two CPU cores and meets
+# {glue:text}`goals_met` of the {glue:text}`goals_total` per-bin goals; the tables above compare it with the Monte Carlo.
 #
 # ### What's next?
 #
-# Chapter 3 quantizes this generator to INT8 and FP16 and measures what each precision does
-# to the same physics numbers.
+# Chapter 3 quantizes this generator and measures what each precision does to the same physics numbers.
 #
 # ## Resources and references
 #
@@ -540,10 +512,9 @@ plt.show()
 # %% [markdown]
 # ## Appendix: the runs behind the shipped generator
 #
-# Every training run kept in `data/weights/`: the shipped stages, first first, then the experiments that were not
-# shipped (`data/weights/experiments/`), each with the folder it started from and the settings in which it differed
-# from that folder's run, read from their `config.json` and `history.json` (a `?`: the starting folder's record was
-# renamed since). Each folder's `command.txt` holds its command and what it measured when it ran.
+# Every run in `data/weights/`: the shipped stages, then the unshipped experiments (`data/weights/experiments/`),
+# each with the folder it started from and the settings in which it differed, read from its `config.json` and
+# `history.json` (`?`: the starting folder was renamed since); its `command.txt` holds the command.
 
 # %%
 experiments = sorted(p for p in Path("data/weights/experiments").iterdir() if (p / "config.json").exists())
