@@ -84,9 +84,8 @@ def test_one_int8_layer_passes_the_quick_screen_wherever_onnx_runtimes_does(gene
 def test_the_int8_share_of_multiply_accumulates_counts_what_runs(generator, layers, tmp_path):
     from gan3d_lib.precision.op_precision import int8_mac_share
 
-    layer = TRANSPOSED
     for backend in (OPENVINO_INT8, ONNX_INT8):
         costs = quantization.quantizable_layer_costs(backend, generator, layers)
-        share = int8_mac_share(_one_layer(backend, generator, layers, layer, tmp_path / backend), costs)
-        assert share["int8_layers"] == [layer] and share["not_executed"] == []
-        assert share["share"] == pytest.approx(costs[layer]) and 0 < share["share"] < 0.2
+        share = int8_mac_share(_one_layer(backend, generator, layers, TRANSPOSED, tmp_path / backend), costs)
+        assert share["int8_layers"] == [TRANSPOSED] and share["not_executed"] == []
+        assert share["share"] == pytest.approx(costs[TRANSPOSED]) and 0 < share["share"] < 0.2
