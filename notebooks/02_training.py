@@ -157,8 +157,8 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 #
 # The shipped `lite` generator is the last of {glue:text}`n_stages` stages (`make weights`, one file per stage in
 # `recipes/`), each starting from the previous one; the appendix lists every stage and experiment from their records.
-# Stage 1 plays the study's game on 20 000 Monte Carlo showers in 2-500 GeV, with batches of 32 and learning rates
-# 1e-3 (G) and 2e-3 (D) to fit CPU hours. Later stages add per-energy-bin terms comparing means and spreads of shower
+# Stage 1 plays the study's game with smaller batches and larger learning rates than the study's, to fit CPU hours
+# (`recipes/conv2d_lite.toml`). Later stages add per-energy-bin terms comparing means and spreads of shower
 # features, fake against real; a discriminator that sees $E_{cell}^{0.5}$, so the 0.1-3 MeV cells count beside the
 # GeV core (as the later 3DGAN's $E_{cell}^{0.85}$); and three output heads: small cells in
 # $\ln(E_{cell}/\mathrm{MeV})$ added to the ReLU's cells, one energy scale per shower from its own $E_{cal}/E_p$, and
@@ -423,7 +423,7 @@ glue("core_radius", core_rings - 0.5, display=False)
 # ### The latent's length and the energy resolution
 #
 # The study's latent is $z = (E_p / 100\,\mathrm{GeV})\, u$, $u \sim \mathcal{N}(0, 1)^{200}$: its length varies
-# from shower to shower, so it carries $E_p$ only to about 5 %. This library draws the same directions at length
+# from shower to shower, so it carries $E_p$ only approximately. This library draws the same directions at length
 # $\sqrt{200}$ (`models.latent_vectors`, `norm="sphere"`), as the last stage trained. The SF rms / mean per bin for
 # the same generator and directions drawn both ways, beside the Monte Carlo's:
 
