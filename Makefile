@@ -15,7 +15,7 @@ export JUPYTER_RUNTIME_DIR := $(CURDIR)/.cache/jupyter/runtime
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup book test lab bench-mc weights weights-stage1 weights-stage2 weights-stage3 weights-stage4 weights-stage5 weights-stage6 weights-stage7 weights-stage8 weights-stage9 weights-stage10 weights-stage11 weights-stage12 weights-stage13 weights-paper ablation clean
+.PHONY: setup book test lab bench-mc weights weights-stage1 weights-stage2 weights-stage3 weights-stage4 weights-stage5 weights-stage6 weights-stage7 weights-stage8 weights-stage9 weights-stage10 weights-stage11 weights-stage12 weights-stage13 weights-stage14 weights-recipe1 weights-recipe2 weights-paper ablation clean
 
 setup: $(VENV)/.installed
 
@@ -212,10 +212,30 @@ weights-stage13: weights-stage12 $(TRAIN_FITTED_MC) $(VAL_FITTED_MC)
 	    --init-discriminator $(STAGE12)/checkpoints/epoch_0002 \
 	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(STAGE13) $(TRAIN_FLAGS)
 
-weights: weights-stage13
+weights-stage14: weights-stage13
 	$(BIN)/gan3d train --config recipes/conv2d_lite_stage14.toml --init-generator $(STAGE13) \
 	    --init-discriminator $(STAGE13)/checkpoints/epoch_0002 \
 	    --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC) --out $(WEIGHTS) $(TRAIN_FLAGS)
+
+# The lite recipe from scratch, three stages on the fitted Monte Carlo (recipes/conv2d_lite_recipe*.toml):
+# the study's game with the small-cell and energy-scale heads, then as deployed with the longitudinal,
+# transverse and rings terms, then the depth-fluctuation head alone; the components are those the
+# leave-one-out ablation (make ablation) kept. Resumable: a stage interrupted continues from its last epoch.
+RECIPE1 := $(WEIGHTS_ROOT)/conv2d_lite_recipe1
+RECIPE2 := $(WEIGHTS_ROOT)/conv2d_lite_recipe2
+RECIPE3 := $(WEIGHTS_ROOT)/conv2d_lite_recipe3
+FITTED_DATA := --data $(TRAIN_FITTED_MC) --validation $(VAL_FITTED_MC)
+
+weights-recipe1: setup $(TRAIN_FITTED_MC) $(VAL_FITTED_MC)
+	$(BIN)/gan3d train --config recipes/conv2d_lite_recipe1.toml $(FITTED_DATA) --out $(RECIPE1) $(TRAIN_FLAGS)
+
+weights-recipe2: weights-recipe1
+	$(BIN)/gan3d train --config recipes/conv2d_lite_recipe2.toml --init-generator $(RECIPE1) \
+	    --init-discriminator $(RECIPE1)/checkpoints/epoch_0006 $(FITTED_DATA) --out $(RECIPE2) $(TRAIN_FLAGS)
+
+weights: weights-recipe2
+	$(BIN)/gan3d train --config recipes/conv2d_lite_recipe3.toml --init-generator $(RECIPE2) \
+	    --init-discriminator $(RECIPE2)/checkpoints/epoch_0008 $(FITTED_DATA) --out $(RECIPE3) $(TRAIN_FLAGS)
 
 # The paper-size Conv2D generator (the study's 2 055 324 parameters, plus the heads): the shipped lite
 # stage widened four times by Net2Net (models.widen_weights: the same showers up to float rounding),
