@@ -52,7 +52,7 @@ bench-mc: setup
 	$(BIN)/gan3d bench-mc --n 4096 --workers 1 2
 
 # The shipped lite Conv2D generator (data/weights/conv2d_lite_stage14) in fourteen stages, about
-# 4.9 hours on 2 cores (see the histories): `make weights` re-creates all fourteen from scratch
+# 4.9 hours on 2 cores (see the histories): `make weights-stage14` re-creates all fourteen from scratch
 # in data/weights_rebuilt, leaving the committed ones alone (WEIGHTS_ROOT=... for elsewhere).
 # Each stage's settings are its recipe, recipes/<run>.toml (tests/training/test_train_config_recipes.py: each
 # equals the committed run's config.json); a command adds only where it starts and what it reads.

@@ -10,7 +10,8 @@ from typing import Any, Mapping, Sequence
 
 from ..core.tables import markdown_table, plus_minus
 
-__all__ = ["ablation_rows", "ablation_table", "ablation_text", "recipe_rows", "run_history_rows", "run_history_table"]
+__all__ = ["ablation_rows", "ablation_table", "ablation_text", "generator_comparison_rows", "generator_comparison_table",
+           "generator_comparison_text", "recipe_rows", "run_history_rows", "run_history_table"]
 
 #: (measure, its error, better when) of each ablation column
 _MEASURES = (("fpd", "fpd_err", "lower"), ("auc_high", "auc_high_err", "lower"), ("auc_low", "auc_low_err", "lower"))
@@ -155,3 +156,46 @@ def recipe_rows(settings: Mapping[str, Any]) -> list[dict]:
           or (k == "cell_power" and v != 1.0) or k == "latent_norm" or (k == "generator_as_deployed" and v)
           or (k == "train_only_heads" and v)]
     return [{"setting": k, "value": _value(settings[k]), "what": helps[k]} for k in on]
+
+
+def generator_comparison_rows(evaluations: Mapping[str, Mapping[str, Any]]) -> list[dict]:
+    """One row per generator (``{label: training.ablation.evaluate_at_latent_seeds(...)}``): goals met
+    at each latent seed ('16 / 15 / 16'), FPD and both classifier AUCs, each ± its bootstrap error."""
+    rows = []
+    for label, e in evaluations.items():
+        by_seed = e["goals_by_latent_seed"]
+        rows.append({"generator": label, "seeds": " / ".join(by_seed),
+                     "goals": " / ".join(str(g["met"]) for g in by_seed.values()),
+                     "missed": "; ".join(sorted({m for g in by_seed.values() for m in g["missed"]})) or "–",
+                     **{k: plus_minus(e[k], e[f"{k}_err"]) for k, _, _ in _MEASURES}})
+    return rows
+
+
+def generator_comparison_table(rows: list[dict]) -> str:
+    """The Markdown table of :func:`generator_comparison_rows`."""
+    return markdown_table(rows, {"generator": "generator", "seeds": "latent seeds", "goals": "goals met (of 16)",
+                                 "missed": "missed at any seed", "fpd": "FPD", "auc_high": "AUC high",
+                                 "auc_low": "AUC low"})
+
+
+def generator_comparison_text(candidate: Mapping[str, Any], shipped: Mapping[str, Any], *, candidate_label: str,
+                              shipped_label: str) -> str:
+    """Sentences comparing two evaluations: per measure, lower, higher or within twice the combined
+    bootstrap error; the goals met at every latent seed."""
+    out = []
+    for key, err, _ in _MEASURES:
+        s = _shift(candidate, shipped, key, err, 0.0)
+        what = (f"{_NAMES[key]} {candidate[key]:.4g} against {shipped[key]:.4g} ({s['delta']:+.3g}, twice the combined "
+                f"error {2 * s['sigma']:.2g})")
+        if not s["significant"]:
+            out.append(f"The {what}: the same within the errors.")
+        elif s["delta"] < 0:
+            out.append(f"The {what}: lower for {candidate_label}.")
+        else:
+            out.append(f"The {what}: higher for {candidate_label}.")
+    goals = {label: [g["met"] for g in e["goals_by_latent_seed"].values()]
+             for label, e in ((candidate_label, candidate), (shipped_label, shipped))}
+    for label, met in goals.items():
+        out.append(f"{label} meets {min(met)} to {max(met)} of 16 goals over the {len(met)} latent seeds."
+                   if min(met) != max(met) else f"{label} meets {met[0]} of 16 goals at each of the {len(met)} latent seeds.")
+    return " ".join(out)

@@ -6,7 +6,7 @@ Its public names are what the chapters import, each loaded from its module on fi
 from ..core.lazy import storefront
 
 _EXPORTS = {
-    "ablation": ("ablation_records", "read_plan"),
+    "ablation": ("ablation_records", "read_plan", "EvaluationSettings", "evaluate_at_latent_seeds"),
     "training": ("TrainConfig", "load_generator", "stage_summaries", "train"),
 }
 _MODULES = ("ablation", "checkpoints", "distribution", "train_config", "training", "training_records")

@@ -29,7 +29,7 @@ from .checkpoints import atomic_json
 from .train_config import TrainConfig, read_recipe
 
 __all__ = ["AblationPlan", "EvaluationSettings", "read_plan", "evaluation_sample", "evaluate_generator",
-           "run_arm", "ablation_records"]
+           "evaluate_at_latent_seeds", "run_arm", "ablation_records"]
 
 EVALUATION_FILE = "evaluation.json"
 
@@ -114,17 +114,36 @@ def evaluate_generator(generator: Any, mc_showers: np.ndarray, mc_energies_gev: 
                        settings: EvaluationSettings) -> dict[str, Any]:
     """The generator against the Monte Carlo sample: goals met (of GENERATOR_GOALS per bin), FPD and
     the classifier AUCs over all energies, each with its bootstrap error."""
-    from ..models.inference import generate_showers
     from ..validation import compare, prepare
 
-    gan = generate_showers(generator, mc_energies_gev, seed=settings.latent_seed)
-    goals = goal_rows(facts_by_energy_bin(gan, mc_energies_gev), facts_by_energy_bin(mc_showers, mc_energies_gev),
-                      GENERATOR_GOALS)
+    gan, goals = _goals(generator, mc_showers, mc_energies_gev, settings.latent_seed)
     row = compare(prepare(gan, mc_energies_gev), prepare(mc_showers, mc_energies_gev), seed=settings.classifier_seed,
                   bins_gev=(2.0, 500.0), n_bootstrap=settings.n_bootstrap)["bins"]["all"]
     keys = ("auc_high", "auc_high_err", "auc_low", "auc_low_err", "fpd", "fpd_err")
     return {"goals_met": sum(r["met"] for r in goals), "goals_total": len(goals), "goals": goals,
             **{k: row[k] for k in keys}}
+
+
+def _goals(generator: Any, mc_showers: np.ndarray, mc_energies_gev: np.ndarray, latent_seed: int):
+    """The generator's showers for the Monte Carlo's energies (latent ``latent_seed``) and its goal rows."""
+    from ..models.inference import generate_showers
+
+    gan = generate_showers(generator, mc_energies_gev, seed=latent_seed)
+    return gan, goal_rows(facts_by_energy_bin(gan, mc_energies_gev), facts_by_energy_bin(mc_showers, mc_energies_gev),
+                          GENERATOR_GOALS)
+
+
+def evaluate_at_latent_seeds(generator: Any, mc_showers: np.ndarray, mc_energies_gev: np.ndarray,
+                             settings: EvaluationSettings, latent_seeds: tuple[int, ...]) -> dict[str, Any]:
+    """:func:`evaluate_generator` at ``settings.latent_seed``, and the goals met (of 16) and the goals
+    missed at each of ``latent_seeds``: whether the goals hold beyond one latent draw."""
+    out = evaluate_generator(generator, mc_showers, mc_energies_gev, settings)
+    by_seed = {}
+    for seed in latent_seeds:
+        goals = out["goals"] if seed == settings.latent_seed else _goals(generator, mc_showers, mc_energies_gev, seed)[1]
+        by_seed[str(seed)] = {"met": sum(r["met"] for r in goals),
+                              "missed": [f"{r['key']} {r['fact']}" for r in goals if not r["met"]]}
+    return {**out, "goals_by_latent_seed": by_seed}
 
 
 def run_arm(plan: AblationPlan, arm: str, train_path: str | os.PathLike, validation_path: str | os.PathLike,

@@ -7,7 +7,8 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from gan3d_lib.book.training_tables import (ablation_rows, ablation_table, ablation_text, recipe_rows,
+from gan3d_lib.book.training_tables import (ablation_rows, ablation_table, ablation_text, generator_comparison_rows,
+                                            generator_comparison_table, generator_comparison_text, recipe_rows,
                                             run_history_rows)
 
 
@@ -82,3 +83,26 @@ def prose_words(path: Path) -> int:
 
 def test_chapter_2_has_at_most_1500_words_of_prose():
     assert 500 < prose_words(CHAPTER_2) <= 1500, prose_words(CHAPTER_2)
+
+
+def _judged(goals, fpd, auc_high, err=0.001):
+    return {"goals_by_latent_seed": {str(s): {"met": g, "missed": [] if g == 16 else ["250-500 GeV hits"]}
+                                     for s, g in zip((92, 93, 94), goals)},
+            "fpd": fpd, "fpd_err": err, "auc_high": auc_high, "auc_high_err": err, "auc_low": 1.0, "auc_low_err": 0.0}
+
+
+def test_the_generator_comparison_lists_goals_per_seed_and_each_measure_with_its_error():
+    rows = generator_comparison_rows({"recipe": _judged((16, 15, 16), 0.08, 0.95), "stage 14": _judged((16,) * 3, 0.1, 1.0)})
+    assert rows[0]["goals"] == "16 / 15 / 16" and rows[0]["seeds"] == "92 / 93 / 94"
+    assert rows[0]["missed"] == "250-500 GeV hits" and rows[1]["missed"] == "–"
+    assert rows[0]["auc_high"].startswith("0.95") and "±" in rows[0]["fpd"]
+    assert re.search(r"\| recipe +\| 92 / 93 / 94 +\| 16 / 15 / 16 ", generator_comparison_table(rows))
+
+
+def test_the_comparison_has_a_sentence_for_lower_higher_and_within_errors():
+    text = generator_comparison_text(_judged((16, 15, 16), 0.08, 1.0), _judged((16,) * 3, 0.1, 0.9),
+                                     candidate_label="the recipe", shipped_label="stage 14")
+    assert "FPD 0.08 against 0.1" in text and "lower for the recipe" in text
+    assert "high-level AUC 1 against 0.9" in text and "higher for the recipe" in text
+    assert "low-level AUC 1 against 1 (+0, twice the combined error 0): the same within the errors" in text
+    assert "the recipe meets 15 to 16 of 16 goals" in text and "stage 14 meets 16 of 16 goals at each of the 3" in text

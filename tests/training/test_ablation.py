@@ -1,6 +1,7 @@
 """The ablation plan (recipes/ablation/*.toml) and its records (data/ablation)."""
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -74,3 +75,19 @@ def test_each_recorded_arm_ran_the_plan_and_was_judged_alike():
 def test_the_reference_arm_is_the_recipe_with_the_plans_reference_changes():
     changes = tomllib.loads(PLAN.read_text())["reference"]
     assert read_plan(PLAN).reference == {**read_recipe(ROOT / "recipes" / "conv2d_lite_stage14.toml"), **changes}
+
+
+def test_a_generator_is_judged_at_each_latent_seed_and_fully_at_the_settings_one():
+    from gan3d_lib.training.ablation import EvaluationSettings, evaluate_at_latent_seeds, evaluation_sample
+    from gan3d_lib.training.training import load_generator
+
+    settings = EvaluationSettings(n_per_bin=40, n_bootstrap=2)
+    mc, energies = evaluation_sample(settings)
+    judged = evaluate_at_latent_seeds(load_generator(ROOT / "data" / "weights" / "conv2d_lite_stage14"), mc, energies,
+                                      settings, (92, 93))
+    by_seed = judged["goals_by_latent_seed"]
+    assert list(by_seed) == ["92", "93"] and by_seed["92"]["met"] == judged["goals_met"]
+    for goals in by_seed.values():
+        assert goals["met"] + len(goals["missed"]) == 16
+        assert all(re.fullmatch(r"\d+-\d+ GeV \w+", m) for m in goals["missed"])
+    assert 0.5 <= judged["auc_high"] <= 1.0 and judged["fpd"] > 0
