@@ -28,11 +28,13 @@
 # | generative adversarial networks | helpful |
 #
 # **Time to run:** about 5 minutes at the `default` preset, 2 minutes at `ci`, on 2 CPU cores.
-# `make weights` re-creates the shipped weights in stages (hours below). **Hardware:** CPU only.
+# `make weights-stage14` re-creates the shipped weights in stages, `make weights` the recipe from scratch (hours
+# below). **Hardware:** CPU only.
 
 # %% tags=["parameters"]
 preset = "default"  # ci for tests, default for the published book
 weights_dir = "data/weights/conv2d_lite_stage14"  # training folder of the generator to evaluate
+recipe_dir = "data/weights/conv2d_lite_recipe3"  # the last stage of the from-scratch recipe (make weights)
 mc_tuning = "fitted"  # Monte Carlo the generator is judged against, the one it learned from (gan3d_lib.data.mc_tuning.TUNINGS)
 n_live_showers = 0  # showers for the live training run, 0 takes the preset value
 live_steps = 0  # training steps per live run, 0 takes the preset value
@@ -62,8 +64,10 @@ from gan3d_lib.data import GEANT4_SHOWER_FACTS, ensure_mc_dataset, named_tuning,
 from gan3d_lib.validation import (compare, compare_at_energies, group_aucs, layer_moment_matched, prepare,
                                   single_feature_aucs)
 from gan3d_lib.models import generate_showers, models
-from gan3d_lib.training import ablation_records, load_generator, read_plan, stage_summaries, train, TrainConfig
+from gan3d_lib.training import (ablation_records, EvaluationSettings, evaluate_at_latent_seeds, load_generator,
+                                read_plan, stage_summaries, train, TrainConfig)
 from gan3d_lib.book import (ablation_rows, ablation_table, ablation_text, breakdown_text, classifier_goal_text,
+                            generator_comparison_rows, generator_comparison_table, generator_comparison_text,
                             goal_summary, goal_table, latent_conditioning_rows, one_line_errors, plotting, presets,
                             recipe_rows, run_history_rows, run_history_table, single_feature_text, spread_ratio_text)
 
@@ -155,7 +159,7 @@ glue("bf16_speedup", runs["mixed_bfloat16"]["showers_per_s"] / runs["float32"]["
 #
 # ## The recipe
 #
-# The shipped `lite` generator is the last of {glue:text}`n_stages` stages (`make weights`, one file per stage in
+# The shipped `lite` generator is the last of {glue:text}`n_stages` stages (`make weights-stage14`, one file per stage in
 # `recipes/`), each starting from the previous one; the appendix lists every stage and experiment from their records.
 # Stage 1 plays the study's game with smaller batches and larger learning rates than the study's, to fit CPU hours
 # (`recipes/conv2d_lite.toml`). Later stages add per-energy-bin terms comparing means and spreads of shower
@@ -292,6 +296,32 @@ classified = compare(prepared_gan, prepared_mc, seed=seed + 800, bins_gev=(2.0, 
                      n_bootstrap=params["n_bootstrap"])["bins"]["all"]
 results["generator_classifier"] = {k: classified[k] for k in ("auc_low", "auc_low_err", "auc_high", "auc_high_err")}
 display(Markdown(classifier_goal_text(classified["auc_low"], classified["auc_high"])))
+
+# %% [markdown]
+# ## A recipe from scratch
+#
+# `make weights` trains the `lite` generator from scratch in three stages (`recipes/conv2d_lite_recipe*.toml`) with
+# the study's game and only the components whose removal the ablation measured: stage 1 the game with the small-cell
+# and energy-scale heads; stage 2 as deployed, with the longitudinal, transverse and rings terms; stage 3 the
+# depth-fluctuation head alone, trained by the depth-spread term. It would replace the shipped generator only if it
+# equalled or beat it. Both generators against the Monte Carlo of the goal table, at three latent seeds (the
+# classifiers and FPD at the first):
+
+# %%
+recipe_records = stage_summaries(recipe_dir)
+display(Markdown(markdown_table(
+    [{"stage": Path(r["folder"]).name, "epochs": r["epochs"], "steps": r["history"][-1]["step"],
+      "hours": r["training_hours"]} for r in recipe_records],
+    {"stage": "stage", "epochs": "epochs", "steps": "steps", "hours": "hours (2 CPU cores)"}, {"hours": ".2f"})))
+latent_seeds = (92, 93, 94)
+judge = EvaluationSettings(latent_seed=latent_seeds[0], classifier_seed=seed + 800, n_bootstrap=params["n_bootstrap"])
+judged = {label: evaluate_at_latent_seeds(load_generator(folder), goal_mc, goal_energies, judge, latent_seeds)
+          for label, folder in (("the recipe", recipe_dir), ("the shipped stage 14", weights_dir))}
+display(Markdown(generator_comparison_table(generator_comparison_rows(judged))))
+display(Markdown(generator_comparison_text(judged["the recipe"], judged["the shipped stage 14"],
+                                           candidate_label="the recipe", shipped_label="the shipped stage 14")))
+results["recipe"] = {"stages": [{k: v for k, v in r.items() if k != "history"} for r in recipe_records],
+                     "judged": {k: {m: v for m, v in e.items() if m != "goals"} for k, e in judged.items()}}
 
 # %% [markdown]
 # What the high-level classifier sees: the same classifier given $E_p$ and one feature at a time
@@ -518,7 +548,8 @@ plt.show()
 
 # %%
 experiments = sorted(p for p in Path("data/weights/experiments").iterdir() if (p / "config.json").exists())
-run_rows = run_history_rows([r["folder"] for r in stage_records] + experiments, [r["folder"] for r in stage_records])
+run_rows = run_history_rows([r["folder"] for r in stage_records + recipe_records] + experiments,
+                            [r["folder"] for r in stage_records])
 display(Markdown(run_history_table(run_rows)))
 results["run_history"] = run_rows
 

@@ -15,5 +15,5 @@ _EXPORTS = {
     "quantization": ("make_artefact", "make_missing_artefacts"),
 }
 _MODULES = ("artefact_validation", "artefacts", "backends", "export", "gate", "isa_check", "op_precision",
-            "openvino_artefacts", "quant_config", "quantization")
+            "openvino_artefacts", "qat", "quant_config", "quantization")
 __getattr__, __dir__, __all__ = storefront(__name__, _EXPORTS, _MODULES)

@@ -1,4 +1,5 @@
-"""The recipes (recipes/*.toml): each is the committed run's settings, and `make weights` runs them."""
+"""The recipes (recipes/*.toml): each is the committed run's settings, and `make weights` (the from-scratch recipe) and
+`make weights-stage14` (the shipped lineage) run them."""
 
 import json
 import shlex
@@ -57,19 +58,20 @@ def test_a_record_with_a_retired_setting_switched_on_is_refused_and_at_its_neutr
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make to run the Makefile's stage")
-def test_make_weights_runs_its_first_stage_from_the_recipe(tmp_path):
-    """`make weights-stage1` on a clean checkout, at a tiny width for two steps: the recipe's settings, the flags' overrides."""
+def test_make_weights_runs_the_recipes_first_stage(tmp_path):
+    """`make weights-recipe1` (the first stage of `make weights`) on a clean checkout, at a tiny width for two
+    steps: the recipe's settings, the flags' overrides."""
     from gan3d_lib.data.datasets import ensure_mc_dataset
 
     train = ensure_mc_dataset(tmp_path / "train.h5", 64, seed=1, progress=False)
     val = ensure_mc_dataset(tmp_path / "val.h5", 32, seed=2, progress=False)
     flags = "--size 0.125 --epochs 1 --batch-size 16 --max-steps-per-epoch 2 --n-validation 32 --quiet"
-    subprocess.run(["make", "-o", "setup", "-o", str(train), "-o", str(val), "weights-stage1",
-                    f"WEIGHTS_ROOT={tmp_path}", f"TRAIN_MC={train}", f"VAL_MC={val}", f"TRAIN_FLAGS={flags}",
+    subprocess.run(["make", "-o", "setup", "-o", str(train), "-o", str(val), "weights-recipe1",
+                    f"WEIGHTS_ROOT={tmp_path}", f"TRAIN_FITTED_MC={train}", f"VAL_FITTED_MC={val}", f"TRAIN_FLAGS={flags}",
                     f"BIN={Path(sys.executable).parent}"], cwd=ROOT, check=True, timeout=900)
-    run = tmp_path / "conv2d_lite"
+    run = tmp_path / "conv2d_lite_recipe1"
     ran = _recorded(run)
-    expected = {**_recorded(ROOT / "data" / "weights" / "conv2d_lite"), "size": 0.125, "epochs": 1, "batch_size": 16,
-                "max_steps_per_epoch": 2, "n_validation": 32}
+    expected = {**_recorded(ROOT / "data" / "weights" / "conv2d_lite_recipe1"), "size": 0.125, "epochs": 1,
+                "batch_size": 16, "max_steps_per_epoch": 2, "n_validation": 32}
     assert ran == expected
     assert len(json.loads((run / "history.json").read_text())["history"]) == 1 and (run / "generator.weights.h5").exists()
