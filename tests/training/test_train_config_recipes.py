@@ -38,7 +38,8 @@ def test_make_weights_runs_each_recipe_from_the_stage_before_it():
     from gan3d_lib.cli.commands import train_config
     from gan3d_lib.cli.parser import build_parser
 
-    printed = subprocess.run(["make", "-n", "-B", "WEIGHTS_ROOT=data/weights", "weights", "weights-stage14", "weights-paper"], cwd=ROOT,
+    targets = ["weights", "weights-stage14", "weights-paper"]
+    printed = subprocess.run(["make", "-n", "-B", "WEIGHTS_ROOT=data/weights", *targets], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout.replace("\\\n", " ")
     commands = [shlex.split(line)[1:] for line in printed.splitlines() if "gan3d train" in line]
     ran = {}
