@@ -196,6 +196,7 @@ def generator_comparison_text(candidate: Mapping[str, Any], shipped: Mapping[str
     goals = {label: [g["met"] for g in e["goals_by_latent_seed"].values()]
              for label, e in ((candidate_label, candidate), (shipped_label, shipped))}
     for label, met in goals.items():
+        label = label[:1].upper() + label[1:]  # it opens a sentence
         out.append(f"{label} meets {min(met)} to {max(met)} of 16 goals over the {len(met)} latent seeds."
                    if min(met) != max(met) else f"{label} meets {met[0]} of 16 goals at each of the {len(met)} latent seeds.")
     return " ".join(out)

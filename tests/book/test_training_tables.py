@@ -105,4 +105,4 @@ def test_the_comparison_has_a_sentence_for_lower_higher_and_within_errors():
     assert "FPD 0.08 against 0.1" in text and "lower for the recipe" in text
     assert "high-level AUC 1 against 0.9" in text and "higher for the recipe" in text
     assert "low-level AUC 1 against 1 (+0, twice the combined error 0): the same within the errors" in text
-    assert "the recipe meets 15 to 16 of 16 goals" in text and "stage 14 meets 16 of 16 goals at each of the 3" in text
+    assert "The recipe meets 15 to 16 of 16 goals" in text and "Stage 14 meets 16 of 16 goals at each of the 3" in text
