@@ -53,6 +53,8 @@ KEYS = {
     "02_training": {
         **{f"gan_vs_mc.rows.{e}.sampling_fraction_gan": "inference" for e in (10, 100, 400)},
         **{f"gan_vs_mc.rows.{e}.peak_layer_gan": "layer" for e in (10, 100, 400)},
+        # the recipe from scratch and the shipped stage against the same Monte Carlo
+        **{f"recipe.judged.{g}.fpd": "spread" for g in ("the recipe", "the shipped stage 14")},
     },
     "03_quantization": {
         "mc_floor_mse": "deterministic",

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .export import INPUT_NAME, OUTPUT_NAME, frozen_graph, quiet_converters
+from .export import INPUT_NAME, OUTPUT_NAME, _capped_onnx_optimizer, frozen_graph, quiet_converters
 
 __all__ = ["QUANTIZED_LAYER_TYPES", "calibrated_input_ranges", "fake_quantized", "distil", "onnx_qdq",
            "qdq_node_counts"]
@@ -131,13 +131,19 @@ def onnx_qdq(model: Any, path: str | Path) -> Path:
     quantizations are ``QuantizeLinear``/``DequantizeLinear`` pairs; input ``latent``, output
     ``showers``. Written atomically."""
     import tf2onnx
+    from tf2onnx import optimizer
 
     from ..core.atomic import atomic_file
 
     graph = frozen_graph(model, transposed_as_conv=False)
-    with quiet_converters():
-        proto, _ = tf2onnx.convert.from_graph_def(graph, input_names=[f"{INPUT_NAME}:0"],
-                                                  output_names=[f"{OUTPUT_NAME}:0"], opset=17)
+    original = optimizer.optimize_graph
+    optimizer.optimize_graph = _capped_onnx_optimizer()  # tf2onnx's own loop never ends on this generator
+    try:
+        with quiet_converters():
+            proto, _ = tf2onnx.convert.from_graph_def(graph, input_names=[f"{INPUT_NAME}:0"],
+                                                      output_names=[f"{OUTPUT_NAME}:0"], opset=17)
+    finally:
+        optimizer.optimize_graph = original
     _weights_as_int8(proto)
     with atomic_file(path) as tmp:
         tmp.write_bytes(proto.SerializeToString())
