@@ -26,7 +26,8 @@ import numpy as np
 from ..core.atomic import atomic_file
 
 __all__ = ["layer_of", "phase_kernels", "PhaseConv2DTranspose", "inference_model", "frozen_graph", "graph_op_counts",
-           "write_graph", "load_graph", "INPUT_NAME", "OUTPUT_NAME", "onnx_fp32", "model_fingerprint", "quiet_converters"]
+           "write_graph", "load_graph", "INPUT_NAME", "OUTPUT_NAME", "onnx_fp32", "model_fingerprint", "quiet_converters",
+           "capped_onnx_optimizer"]
 
 INPUT_NAME, OUTPUT_NAME = "latent", "showers"
 
@@ -188,7 +189,7 @@ def load_graph(path: str | os.PathLike, *, input_name: str = INPUT_NAME, output_
     return lambda latent: fn(tf.constant(latent, tf.float32)).numpy()
 
 
-def _capped_onnx_optimizer(max_iterations: int = 8):
+def capped_onnx_optimizer(max_iterations: int = 8) -> Any:
     """tf2onnx's optimize_graph, stopped after ``max_iterations`` passes. tf2onnx 1.17 repeats
     its passes until none changes the graph, which on this generator never happens (the
     transpose passes undo each other), and deep-copies the graph before each pass."""
@@ -234,7 +235,7 @@ def onnx_fp32(generator: Any, path: Path) -> None:
     if key not in _ONNX_CACHE:
         graph = frozen_graph(generator, transposed_as_conv=False)
         original = optimizer.optimize_graph
-        optimizer.optimize_graph = _capped_onnx_optimizer()
+        optimizer.optimize_graph = capped_onnx_optimizer()
         try:
             proto, _ = tf2onnx.convert.from_graph_def(graph, input_names=[f"{INPUT_NAME}:0"],
                                                       output_names=[f"{OUTPUT_NAME}:0"], opset=17)

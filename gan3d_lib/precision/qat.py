@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .export import INPUT_NAME, OUTPUT_NAME, _capped_onnx_optimizer, frozen_graph, quiet_converters
+from .export import INPUT_NAME, OUTPUT_NAME, capped_onnx_optimizer, frozen_graph, quiet_converters
 
 __all__ = ["QUANTIZED_LAYER_TYPES", "calibrated_input_ranges", "fake_quantized", "distil", "onnx_qdq",
            "qdq_node_counts"]
@@ -137,7 +137,7 @@ def onnx_qdq(model: Any, path: str | Path) -> Path:
 
     graph = frozen_graph(model, transposed_as_conv=False)
     original = optimizer.optimize_graph
-    optimizer.optimize_graph = _capped_onnx_optimizer()  # tf2onnx's own loop never ends on this generator
+    optimizer.optimize_graph = capped_onnx_optimizer()  # tf2onnx's own loop never ends on this generator
     try:
         with quiet_converters():
             proto, _ = tf2onnx.convert.from_graph_def(graph, input_names=[f"{INPUT_NAME}:0"],

@@ -1,7 +1,8 @@
 """The shipped Conv2D generators against held-out Monte Carlo: the lite one (the last stage of
 `make weights-stage14`), the paper-size one (`make weights-paper`: the lite one widened and trained
-on) and the lite recipe from scratch (`make weights`, not shipped). At 10, 100 and 400 GeV: mean sampling fraction within 10 %, longitudinal peak within one
-layer; per energy bin of chapter 5: the generator goals."""
+on) and the lite recipe from scratch (`make weights`, not shipped). At 10, 100 and 400 GeV: mean
+sampling fraction within 10 %, longitudinal peak within one layer; per energy bin of chapter 5: the
+generator goals."""
 
 from __future__ import annotations
 
