@@ -77,9 +77,9 @@ def main() -> None:
                     run(batch)
                     n += args.batch
                 speed[name].append(n / (time.perf_counter() - t0))
+    best = {k: max(v) for k, v in speed.items()}
     for row in rows:
         name = row["candidate"]
-        best = {k: max(v) for k, v in speed.items()}
         out["candidates"][name] = {**row, "showers_per_s": best[name], "speedup_over_onnx_fp32": best[name] / best["onnx-fp32"]}
         print(f"{name}: gate {'passed' if row['passed'] else 'failed'} (worst {row['worst_condition']} in {row['worst_bin']}, "
               f"{row['worst_ratio']:.3g} x its limit), small cells {row['small_cells_ratio_min']:.2f} x FP32; "

@@ -160,20 +160,27 @@ def recipe_rows(settings: Mapping[str, Any]) -> list[dict]:
 
 def generator_comparison_rows(evaluations: Mapping[str, Mapping[str, Any]]) -> list[dict]:
     """One row per generator (``{label: training.ablation.evaluate_at_latent_seeds(...)}``): goals met
-    at each latent seed ('16 / 15 / 16'), FPD and both classifier AUCs, each ± its bootstrap error."""
+    at each latent seed ('16 / 15 / 16') of ``goals_total``, FPD and both classifier AUCs, each ± its bootstrap error."""
     rows = []
     for label, e in evaluations.items():
         by_seed = e["goals_by_latent_seed"]
         rows.append({"generator": label, "seeds": " / ".join(by_seed),
-                     "goals": " / ".join(str(g["met"]) for g in by_seed.values()),
+                     "goals": " / ".join(str(g["met"]) for g in by_seed.values()), "goals_total": _goals_total(e),
                      "missed": "; ".join(sorted({m for g in by_seed.values() for m in g["missed"]})) or "–",
                      **{k: plus_minus(e[k], e[f"{k}_err"]) for k, _, _ in _MEASURES}})
     return rows
 
 
+def _goals_total(evaluation: Mapping[str, Any]) -> int:
+    """The goals an evaluation judged at each latent seed: those met and those missed."""
+    first = next(iter(evaluation["goals_by_latent_seed"].values()))
+    return first["met"] + len(first["missed"])
+
+
 def generator_comparison_table(rows: list[dict]) -> str:
     """The Markdown table of :func:`generator_comparison_rows`."""
-    return markdown_table(rows, {"generator": "generator", "seeds": "latent seeds", "goals": "goals met (of 16)",
+    totals = "/".join(sorted({str(r["goals_total"]) for r in rows}))
+    return markdown_table(rows, {"generator": "generator", "seeds": "latent seeds", "goals": f"goals met (of {totals})",
                                  "missed": "missed at any seed", "fpd": "FPD", "auc_high": "AUC high",
                                  "auc_low": "AUC low"})
 
@@ -193,10 +200,11 @@ def generator_comparison_text(candidate: Mapping[str, Any], shipped: Mapping[str
             out.append(f"The {what}: lower for {candidate_label}.")
         else:
             out.append(f"The {what}: higher for {candidate_label}.")
-    goals = {label: [g["met"] for g in e["goals_by_latent_seed"].values()]
-             for label, e in ((candidate_label, candidate), (shipped_label, shipped))}
-    for label, met in goals.items():
+    for label, e in ((candidate_label, candidate), (shipped_label, shipped)):
+        met = [g["met"] for g in e["goals_by_latent_seed"].values()]
+        total = _goals_total(e)
         label = label[:1].upper() + label[1:]  # it opens a sentence
-        out.append(f"{label} meets {min(met)} to {max(met)} of 16 goals over the {len(met)} latent seeds."
-                   if min(met) != max(met) else f"{label} meets {met[0]} of 16 goals at each of the {len(met)} latent seeds.")
+        out.append(f"{label} meets {min(met)} to {max(met)} of {total} goals over the {len(met)} latent seeds."
+                   if min(met) != max(met) else
+                   f"{label} meets {met[0]} of {total} goals at each of the {len(met)} latent seeds.")
     return " ".join(out)
